@@ -1,0 +1,77 @@
+/*
+ * heapkit/config.h - every compile-time option of heapkit, in one place.
+ *
+ * Each option is `#ifndef HK_X / #define HK_X default`, so an integrator may set
+ * it on the command line (-DHK_ALIGN=8) or in a header of their own named by
+ * HK_CONFIG_FILE (-DHK_CONFIG_FILE='"my_heapkit_config.h"'), which is included
+ * first. Derived constants are checked with _Static_assert at the bottom.
+ */
+#ifndef HEAPKIT_CONFIG_H
+#define HEAPKIT_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef HK_CONFIG_FILE
+#include HK_CONFIG_FILE
+#endif
+
+/* Alignment of every pointer the heap returns (a power of two, at least
+ * sizeof(void *)). Also the block granule: every block size is a multiple of
+ * it. 16 on x86-64 and 8 on 32-bit ARM by default; 8 on a 64-bit host saves
+ * memory on small blocks at the cost of not meeting max_align_t. */
+#ifndef HK_ALIGN
+#define HK_ALIGN _Alignof(max_align_t)
+#endif
+
+/* log2 of the number of second-level classes per power of two in the
+ * two-level segregated fit index (3, 4 or 5). 4 = 16 classes: each class spans
+ * 1/16 of its power of two, so rounding up wastes at most 6.25%, and the
+ * bounded in-class search (below) recovers most of that. 5 doubles the table. */
+#ifndef HK_TLSF_SLI
+#define HK_TLSF_SLI 4
+#endif
+
+/* How many blocks of the request's own class the TLSF policy examines for a
+ * fit before it rounds the request up to the next class. A small constant, so
+ * the worst case stays O(1); 0 gives the classic TLSF good fit. */
+#ifndef HK_TLSF_SCAN
+#define HK_TLSF_SCAN 4
+#endif
+
+/* Compile the fit policies a firmware does not use out of the library. The
+ * TLSF policy is always present (it is the default). */
+#ifndef HK_ENABLE_FIRST_FIT
+#define HK_ENABLE_FIRST_FIT 1
+#endif
+#ifndef HK_ENABLE_BEST_FIT
+#define HK_ENABLE_BEST_FIT 1
+#endif
+
+/* Statistics: 1 keeps the counters of hk_stats_t up to date on every call (a
+ * handful of adds per operation); 0 drops them from the hot path, and
+ * hk_heap_get_stats then recounts by walking the heap. */
+#ifndef HK_STATS
+#define HK_STATS 1
+#endif
+
+/* Debug level: 0 keeps only the cheap always-on misuse checks (invalid and
+ * double free, bounds of the pointer); higher levels are described in
+ * heapkit/debug.h. */
+#ifndef HK_DEBUG
+#define HK_DEBUG 0
+#endif
+
+/* Internal assertions (level 2 of checking). Off by default; the test build
+ * turns them on. HK_ASSERT_FAIL may be redefined to a port's panic. */
+#ifndef HK_ASSERTS
+#define HK_ASSERTS (HK_DEBUG >= 2)
+#endif
+
+_Static_assert((HK_ALIGN & (HK_ALIGN - 1)) == 0, "HK_ALIGN must be a power of two");
+_Static_assert(HK_ALIGN >= sizeof(void *), "HK_ALIGN must be at least sizeof(void *)");
+_Static_assert(HK_ALIGN <= 128, "HK_ALIGN above 128 is not supported; use aligned_alloc");
+_Static_assert(HK_TLSF_SLI >= 3 && HK_TLSF_SLI <= 5, "HK_TLSF_SLI must be 3, 4 or 5");
+_Static_assert(HK_TLSF_SCAN >= 0 && HK_TLSF_SCAN <= 64, "HK_TLSF_SCAN must be 0..64");
+
+#endif /* HEAPKIT_CONFIG_H */

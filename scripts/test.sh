@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# scripts/test.sh - the whole test run behind `make test`.
+#
+# 1. Host builds of the library and every test suite, each run with CTest:
+#      release   -O2, internal assertions on
+#      debug     -O0, internal assertions on
+#      m32       -m32 (32-bit pointers), needs gcc-multilib
+#      sanitize  AddressSanitizer + UndefinedBehaviorSanitizer
+# 2. Every stage in scripts/stages/*.sh, in name order. A stage exits 0 on
+#    success, 77 when it cannot run here (it prints why), anything else on
+#    failure. Under CI=true a skipped stage counts as a failure.
+# Ends with "N passed, N failed" over builds and stages; exit 1 on any failure.
+set -u
+cd "$(dirname "$0")/.."
+root=$PWD
+jobs=$(nproc 2>/dev/null || echo 2)
+pass=0; fail=0; skip=0
+results=()
+only=${HK_ONLY:-}          # e.g. HK_ONLY=release make test
+
+note() { results+=("$(printf '%-28s %-8s %s' "$1" "$2" "${3:-}")"); }
+
+host_build() {  # name cmake-args...
+    local name=$1; shift
+    [ -n "$only" ] && [[ ",$only," != *",$name,"* ]] && return
+    local dir=$root/build/$name t0=$SECONDS
+    echo "=== build $name"
+    if ! cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >"$dir.log" 2>&1 \
+       || ! cmake --build "$dir" -j "$jobs" >>"$dir.log" 2>&1; then
+        tail -40 "$dir.log"; fail=$((fail+1)); note "build:$name" FAILED "(see build/$name.log)"; return
+    fi
+    echo "=== test $name"
+    if (cd "$dir" && ctest --output-on-failure -j "$jobs" --timeout 900); then
+        pass=$((pass+1)); note "build:$name" ok "$((SECONDS-t0))s"
+    else
+        fail=$((fail+1)); note "build:$name" FAILED "$((SECONDS-t0))s"
+    fi
+}
+
+mkdir -p build
+host_build release  -DHK_INTERNAL_ASSERTS=ON -DCMAKE_C_FLAGS="-O2"
+host_build debug    -DHK_INTERNAL_ASSERTS=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS="-O0"
+if echo 'int main(void){return 0;}' | gcc -m32 -x c -o /dev/null - 2>/dev/null; then
+    host_build m32 -DHK_INTERNAL_ASSERTS=ON -DCMAKE_C_FLAGS="-m32 -O2"
+else
+    if [ "${CI:-}" = true ]; then fail=$((fail+1)); note build:m32 FAILED "gcc -m32 cannot link"
+    else skip=$((skip+1)); note build:m32 skipped "gcc -m32 cannot link (apt-get install gcc-multilib)"; fi
+fi
+host_build sanitize -DHK_SANITIZE=ON -DHK_INTERNAL_ASSERTS=ON -DCMAKE_C_FLAGS="-O1"
+
+for st in scripts/stages/*.sh; do
+    [ -e "$st" ] || continue
+    name=$(basename "$st" .sh)
+    [ -n "$only" ] && [[ ",$only," != *",$name,"* ]] && continue
+    echo "=== stage $name"
+    t0=$SECONDS
+    bash "$st"; rc=$?
+    if [ $rc -eq 0 ]; then pass=$((pass+1)); note "stage:$name" ok "$((SECONDS-t0))s"
+    elif [ $rc -eq 77 ] && [ "${CI:-}" != true ]; then skip=$((skip+1)); note "stage:$name" skipped "(see above)"
+    else fail=$((fail+1)); note "stage:$name" FAILED "rc=$rc $((SECONDS-t0))s"; fi
+done
+
+echo
+echo "=== summary"
+printf '%s\n' "${results[@]}"
+echo "$pass passed, $fail failed, $skip skipped"
+[ $fail -eq 0 ]

@@ -1,0 +1,158 @@
+/*
+ * fit_tlsf.h - the two-level segregated fit index (the default policy).
+ *
+ * The algorithm
+ * -------------
+ * TLSF (Masmano, Ripoll, Crespo, Real: "TLSF: a New Dynamic Memory Allocator
+ * for Real-Time Systems", ECRTS 2004) keeps one free list per size class and
+ * two levels of bitmaps that say which lists are non-empty. The first level
+ * splits sizes by powers of two, the second splits each power of two into
+ * SL = 2^HK_TLSF_SLI equal classes. Finding a non-empty class at or above a
+ * given one is two find-first-set instructions, so allocation and free take
+ * a bounded number of steps whatever the number of blocks.
+ *
+ * The mapping (sizes are multiples of the granule G):
+ *     size <  2^SMALL:  fl = 0, sl = size / G             (exact classes)
+ *     size >= 2^SMALL:  f  = fls(size)
+ *                       fl = f - SMALL + 1
+ *                       sl = (size >> (f - SLI)) - SL
+ * with SMALL = SLI + log2(G). Worked example on x86-64 (G = 16, SLI = 4,
+ * SMALL = 8): size 240 -> fl 0, sl 15 (a list of 240-byte blocks only);
+ * size 1000 -> f = 9, fl = 2, sl = (1000 >> 5) - 16 = 15, the class
+ * [992, 1024). Class 0 being exact means small requests, the common case,
+ * take the head of their list with no size comparison at all.
+ *
+ * Where heapkit departs from the paper
+ * ------------------------------------
+ * 1. Bounded in-class search. Classic TLSF rounds a request up to the next
+ *    class boundary so that any block of the class found fits; a request of
+ *    993 bytes then never uses a free 1000-byte block of its own class, and
+ *    memory is stranded (the complaint behind several TLSF users' reports).
+ *    heapkit first looks at up to HK_TLSF_SCAN blocks of the request's own
+ *    class for one that fits, and only then moves to the classes above. The
+ *    extra work is a constant, so the worst case stays O(1), and memory use
+ *    comes close to best fit.
+ * 2. A class table sized to the heap. The first-level count is chosen at
+ *    init from the largest block the heap must serve (config class_span):
+ *    an 8 KiB MCU heap needs 8 first-level classes, not 25 or 57. Blocks
+ *    larger than the table covers (a bigger region added later) go to the
+ *    top class, which is then searched completely: correct, but linear for
+ *    those few huge blocks only.
+ * 3. LIFO lists: a freed block is pushed at the head of its list, so the
+ *    memory touched last is reused first (warm in cache).
+ */
+#ifndef HK_HEAP_FIT_TLSF_H
+#define HK_HEAP_FIT_TLSF_H
+
+#include <limits.h>
+
+#include "heap/heap_impl.h"
+
+#define HK_LOG2_G ((unsigned)HK__LOG2(HK_ALIGN))
+
+/* First-level classes needed for blocks up to `span` bytes: at least 2, so
+ * that the top (catch-all) class is never one of the exact classes. */
+HK_INLINE unsigned tlsf_fl_count_for(size_t span)
+{
+    if (span < ((size_t)2 << HK_SMALL_SHIFT))
+        return 2;
+    return hk__fls(span) - HK_SMALL_SHIFT + 2;
+}
+
+/* The class of a block of `size` bytes; oversize blocks go to the top class. */
+HK_INLINE unsigned tlsf_index(const hk_heap_t *h, size_t size)
+{
+    if (size < ((size_t)1 << HK_SMALL_SHIFT))
+        return (unsigned)(size >> HK_LOG2_G);
+    unsigned f = hk__fls(size);
+    unsigned fl = f - HK_SMALL_SHIFT + 1;
+    unsigned sl = (unsigned)(size >> (f - HK_TLSF_SLI)) - HK_SL_COUNT;
+    if (HK_UNLIKELY(fl >= h->fl_count))
+        return (unsigned)h->fl_count * HK_SL_COUNT - 1u;
+    return fl * HK_SL_COUNT + sl;
+}
+
+/* Mask of second-level classes >= sl (sl may equal HK_SL_COUNT: none). */
+HK_INLINE uint32_t tlsf_sl_from(unsigned sl)
+{
+#if HK_TLSF_SLI < 5
+    return (uint32_t)(~(uint32_t)0 << sl);
+#else
+    return sl >= 32 ? 0 : (uint32_t)(~(uint32_t)0 << sl);
+#endif
+}
+
+HK_INLINE void tlsf_insert(hk_heap_t *h, hk_block_t *b)
+{
+    unsigned idx = tlsf_index(h, block_size(b));
+    unsigned fl = idx >> HK_TLSF_SLI, sl = idx & (HK_SL_COUNT - 1);
+    hk_block_t *head = h->heads[idx];
+    b->next_free = head;
+    b->prev_free = NULL;
+    if (head)
+        head->prev_free = b;
+    h->heads[idx] = b;
+    h->sl_bitmap[fl] = (hk_slmap_t)(h->sl_bitmap[fl] | (1u << sl));
+    h->fl_bitmap |= (size_t)1 << fl;
+    h->free_blocks++;
+}
+
+/* Unlinks b from the list of class idx. */
+HK_INLINE void tlsf_unlink(hk_heap_t *h, hk_block_t *b, unsigned idx)
+{
+    hk_block_t *next = b->next_free, *prev = b->prev_free;
+    if (next)
+        next->prev_free = prev;
+    if (prev) {
+        prev->next_free = next;
+    } else {
+        h->heads[idx] = next;
+        if (!next) {
+            unsigned fl = idx >> HK_TLSF_SLI, sl = idx & (HK_SL_COUNT - 1);
+            h->sl_bitmap[fl] = (hk_slmap_t)(h->sl_bitmap[fl] & ~(1u << sl));
+            if (!h->sl_bitmap[fl])
+                h->fl_bitmap &= ~((size_t)1 << fl);
+        }
+    }
+    h->free_blocks--;
+}
+
+HK_INLINE void tlsf_remove(hk_heap_t *h, hk_block_t *b)
+{
+    tlsf_unlink(h, b, tlsf_index(h, block_size(b)));
+}
+
+/* A free block of at least `need` bytes (a block size, multiple of G), or
+ * NULL; *idx gets its class. Does not remove it. */
+HK_INLINE hk_block_t *tlsf_find(const hk_heap_t *h, size_t need, unsigned *idx)
+{
+    unsigned i = tlsf_index(h, need);
+    unsigned fl = i >> HK_TLSF_SLI, sl = i & (HK_SL_COUNT - 1);
+    if (fl) {
+        /* Not an exact class: look at a few blocks of the request's own
+         * class (all of the top class), then go strictly above. */
+        unsigned bound = i == (unsigned)h->fl_count * HK_SL_COUNT - 1u ? UINT_MAX
+                                                                       : HK_TLSF_SCAN;
+        hk_block_t *b = h->heads[i];
+        for (unsigned k = 0; b && k < bound; k++, b = b->next_free) {
+            if (block_size(b) >= need) {
+                *idx = i;
+                return b;
+            }
+        }
+        sl++;
+    }
+    uint32_t slmap = h->sl_bitmap[fl] & tlsf_sl_from(sl);
+    if (!slmap) {
+        size_t flmap = fl + 1 < HK_FL_MAX ? h->fl_bitmap & (~(size_t)0 << (fl + 1)) : 0;
+        if (!flmap)
+            return NULL;
+        fl = hk__ffs(flmap);
+        slmap = h->sl_bitmap[fl];
+    }
+    i = fl * HK_SL_COUNT + hk__ffs32(slmap);
+    *idx = i;
+    return h->heads[i];
+}
+
+#endif /* HK_HEAP_FIT_TLSF_H */

@@ -1,0 +1,259 @@
+/*
+ * heap_check.c - looking at a heap without changing it: statistics, the
+ * usable size of a block, the walk, and the white-box validator.
+ *
+ * The validator trusts nothing: it walks every region block by block with
+ * bounds checks before every dereference, then walks the free index with a
+ * step limit (so a corrupted link cannot loop it forever), and compares both
+ * walks and the running statistics. It reports the first problem found with
+ * its address and a reason, and returns HK_ECORRUPT.
+ */
+#include "heap/index.h"
+
+/* ---- statistics ---------------------------------------------------------- */
+/* Largest block size the index would hand out now. find() is monotone in the
+ * size asked for, so a binary search over sizes finds the exact answer. */
+static size_t largest_block(const hk_heap_t *h)
+{
+    if (!h->free_blocks)
+        return 0;
+    if (!index_is_tlsf(h)) {
+        size_t best = 0;
+        for (const hk_block_t *b = h->list; b; b = b->next_free)
+            if (block_size(b) > best)
+                best = block_size(b);
+        return best;
+    }
+    size_t lo = HK_MIN_BLOCK / HK_G, hi = (h->total - h->used) / HK_G; /* in granules */
+    if (!index_peek(h, lo * HK_G))
+        return 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo + 1) / 2;
+        if (index_peek(h, mid * HK_G))
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo * HK_G;
+}
+
+void hk_heap_get_stats(const hk_heap_t *h, hk_stats_t *out)
+{
+    if (!out)
+        return;
+    hk__memset(out, 0, sizeof *out);
+    if (!heap_handle_ok(h)) {
+        hk__report(HK_EINVAL, h, "hk_heap_get_stats: not a heap");
+        return;
+    }
+    hk__lock(&h->lock);
+    size_t big = largest_block(h);
+    out->total = h->total;
+    out->used = h->used;
+    out->free = h->total - h->used;
+    out->largest_free = big ? big - HK_W : 0;
+    out->free_blocks = h->free_blocks;
+    out->used_blocks = h->used_blocks;
+    out->peak_used = h->peak_used;
+    out->min_ever_free = h->min_ever_free;
+    out->requested = h->requested;
+    out->allocs = h->allocs;
+    out->frees = h->frees;
+    out->failed_allocs = h->failed_allocs;
+    hk__unlock(&h->lock);
+}
+
+size_t hk_heap_usable_size(const hk_heap_t *h, const void *p)
+{
+    if (!p)
+        return 0;
+    if (!heap_handle_ok(h)) {
+        hk__report(HK_EINVAL, p, "hk_heap_usable_size: not a heap");
+        return 0;
+    }
+    hk__lock(&h->lock);
+    const hk_block_t *b = hk__heap_checked_block(h, p);
+    size_t n = b ? block_requested(b) : 0;
+    hk__unlock(&h->lock);
+    return n;
+}
+
+/* ---- walk ---------------------------------------------------------------- */
+void hk_heap_walk(const hk_heap_t *h, hk_walk_fn fn, void *ctx)
+{
+    if (!heap_handle_ok(h) || !fn) {
+        hk__report(HK_EINVAL, h, "hk_heap_walk: not a heap, or no callback");
+        return;
+    }
+    hk__lock(&h->lock);
+    for (const hk_region_t *r = h->regions; r; r = r->next) {
+        const hk_block_t *b = block_at(r->first);
+        while (!block_is_end(b) && (uintptr_t)b < r->end) {
+            fn(block_payload(b), block_requested(b), !block_is_free(b), ctx);
+            b = block_next(b);
+        }
+    }
+    hk__unlock(&h->lock);
+}
+
+/* ---- validate ------------------------------------------------------------ */
+typedef struct {
+    size_t free_blocks, used_blocks, used, free, requested;
+} tally_t;
+
+static const char *check_region(const hk_region_t *r, tally_t *t, const void **where)
+{
+    uintptr_t a = r->first;
+    bool prev_free = false;
+    if (r->first > r->end || ((r->first + HK_W) & (HK_G - 1)) || ((r->end + HK_W) & (HK_G - 1)))
+        return *where = r, "region descriptor damaged";
+    while (a < r->end) {
+        const hk_block_t *b = block_at(a);
+        size_t size = block_size(b);
+        *where = b;
+        if (size < HK_MIN_BLOCK || (size & (HK_G - 1)) || size > r->end - a)
+            return "block size out of range (header overwritten?)";
+        if (block_prev_is_free(b) != prev_free)
+            return "PREV_FREE flag disagrees with the block below";
+        if (block_is_free(b)) {
+            if (prev_free)
+                return "two free blocks side by side (missed coalesce)";
+            if (*(const size_t *)(const void *)(a + size - HK_W) != size)
+                return "free block footer disagrees with its header";
+            t->free_blocks++;
+            t->free += size;
+        } else {
+            if (b->head & HK_BF_SLACK) {
+                size_t slack = block_slack(b);
+                if (slack == 0 || slack >= HK_MIN_BLOCK + HK_G || slack > size - HK_W)
+                    return "slack byte damaged (overflow past the requested size?)";
+            }
+            t->used_blocks++;
+            t->used += size;
+            t->requested += block_requested(b);
+        }
+        prev_free = block_is_free(b);
+        a += size;
+    }
+    const hk_block_t *e = block_at(r->end);
+    *where = e;
+    if (a != r->end || !block_is_end(e) || block_is_free(e))
+        return "end marker damaged";
+    if (block_prev_is_free(e) != prev_free)
+        return "end marker's PREV_FREE disagrees with the last block";
+    return NULL;
+}
+
+static bool in_some_region(const hk_heap_t *h, uintptr_t a)
+{
+    for (const hk_region_t *r = h->regions; r; r = r->next)
+        if (a >= r->first && a < r->end && ((a + HK_W) & (HK_G - 1)) == 0)
+            return true;
+    return false;
+}
+
+/* Walks one free list: every node is a free block inside a region, links
+ * agree both ways, and `fits` holds for its size. At most *budget steps. */
+static const char *check_list(const hk_heap_t *h, const hk_block_t *head, unsigned idx,
+                              size_t *budget, size_t *count, const void **where)
+{
+    const hk_block_t *prev = NULL;
+    for (const hk_block_t *b = head; b; prev = b, b = b->next_free) {
+        *where = b;
+        if (!*budget)
+            return "free list longer than the free blocks (cycle or stray block)";
+        --*budget;
+        if (!in_some_region(h, (uintptr_t)b))
+            return "free list points outside the heap";
+        if (!block_is_free(b))
+            return "used block on a free list";
+        if (b->prev_free != prev)
+            return "free list back link broken";
+        if (index_is_tlsf(h)) {
+            if (tlsf_index(h, block_size(b)) != idx)
+                return "free block on the wrong class list";
+        } else if (prev) {
+            bool ordered = h->fit == HK_FIT_BEST
+                ? (block_size(prev) < block_size(b) ||
+                   (block_size(prev) == block_size(b) && prev < b))
+                : prev < b;
+            if (!ordered)
+                return "free list out of order";
+        }
+        ++*count;
+    }
+    return NULL;
+}
+
+static const char *check_index(const hk_heap_t *h, size_t free_count, const void **where)
+{
+    size_t budget = free_count, count = 0;
+    const char *why;
+    *where = h;
+    if (!index_is_tlsf(h)) {
+        if ((why = check_list(h, h->list, 0, &budget, &count, where)))
+            return why;
+    } else {
+        for (unsigned fl = 0; fl < HK_FL_MAX; fl++) {
+            if (fl >= h->fl_count) {
+                if (h->sl_bitmap[fl] || (h->fl_bitmap >> fl))
+                    return "bitmap bit set beyond the class table";
+                break;
+            }
+            if (((h->fl_bitmap >> fl) & 1u) != (h->sl_bitmap[fl] != 0))
+                return "first-level bitmap disagrees with second level";
+            for (unsigned sl = 0; sl < HK_SL_COUNT; sl++) {
+                unsigned idx = fl * HK_SL_COUNT + sl;
+                const hk_block_t *head = h->heads[idx];
+                if (((h->sl_bitmap[fl] >> sl) & 1u) != (head != NULL))
+                    return "second-level bitmap disagrees with its list";
+                if ((why = check_list(h, head, idx, &budget, &count, where)))
+                    return why;
+            }
+        }
+    }
+    *where = h;
+    if (count != free_count)
+        return "free index holds fewer blocks than the heap has free";
+    return NULL;
+}
+
+int hk_heap_validate(const hk_heap_t *h)
+{
+    if (!heap_handle_ok(h)) {
+        hk__report(HK_ECORRUPT, h, "hk_heap_validate: not a heap (handle damaged?)");
+        return HK_ECORRUPT;
+    }
+    hk__lock(&h->lock);
+    tally_t t = { 0, 0, 0, 0, 0 };
+    const void *where = h;
+    const char *why = NULL;
+    unsigned n = 0;
+    for (const hk_region_t *r = h->regions; r && !why; r = r->next) {
+        if (++n > h->nregions)
+            why = "region list longer than the region count";
+        else
+            why = check_region(r, &t, &where);
+    }
+    if (!why && n != h->nregions)
+        why = "region list shorter than the region count";
+    if (!why)
+        why = check_index(h, t.free_blocks, &where);
+    if (!why) {
+        where = h;
+        if (t.used != h->used || t.used + t.free != h->total)
+            why = "byte counts disagree with a recount";
+        else if (t.used_blocks != h->used_blocks || t.free_blocks != h->free_blocks)
+            why = "block counts disagree with a recount";
+        else if (t.requested != h->requested)
+            why = "requested bytes disagree with a recount";
+        else if (h->peak_used < h->used || h->min_ever_free > h->total - h->used)
+            why = "peak or low-water mark behind the current value";
+    }
+    hk__unlock(&h->lock);
+    if (why) {
+        hk__report(HK_ECORRUPT, where, why);
+        return HK_ECORRUPT;
+    }
+    return HK_OK;
+}

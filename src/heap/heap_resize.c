@@ -1,0 +1,138 @@
+/*
+ * heap_resize.c - realloc and aligned allocation: the two operations that
+ * reshape a block instead of taking a whole one.
+ *
+ * realloc tries, in order: shrink in place (the tail goes back to the
+ * index); grow into a free right neighbour; grow into a free left neighbour,
+ * moving the data down with memmove (and taking the right neighbour too if
+ * it is free); finally allocate, copy and free. Every path that can fail
+ * fails before it changes anything, so on NULL the old block is untouched.
+ *
+ * Aligned allocation takes a block big enough to hold the request at an
+ * aligned address plus a leading gap of at least one minimum block, gives
+ * the gap back as a free block, and carves the rest as usual.
+ */
+#include "heap/index.h"
+
+static void *realloc_locked(hk_heap_t *h, hk_block_t *b, size_t n)
+{
+    size_t bsize = block_size(b), old_req = block_requested(b);
+    size_t need = block_size_for(n);
+    void *p = block_payload(b);
+
+    if (need <= bsize) { /* shrink, or the same size */
+        hk__heap_carve(h, b, bsize, need, n, bsize);
+        h->requested = h->requested - old_req + n;
+        return p;
+    }
+    hk_block_t *next = block_at((uintptr_t)b + bsize);
+    size_t nsize = block_is_free(next) ? block_size(next) : 0;
+    if (nsize && bsize + nsize >= need) { /* grow into the right neighbour */
+        index_remove(h, next);
+        hk__heap_carve(h, b, bsize + nsize, need, n, bsize);
+        h->requested = h->requested - old_req + n;
+        return p;
+    }
+    if (block_prev_is_free(b)) { /* grow into the left neighbour */
+        hk_block_t *prev = block_prev(b);
+        size_t psize = block_size(prev);
+        if (psize + bsize + nsize >= need) {
+            index_remove(h, prev);
+            if (nsize)
+                index_remove(h, next);
+            void *q = block_payload(prev);
+            hk__memmove(q, p, old_req);
+            hk__heap_carve(h, prev, psize + bsize + nsize, need, n, bsize);
+            h->requested = h->requested - old_req + n;
+            return q;
+        }
+    }
+    void *q = hk__heap_alloc(h, n); /* move */
+    if (!q)
+        return NULL;
+    hk__memcpy(q, p, old_req);
+    hk__heap_free_block(h, b);
+    return q;
+}
+
+void *hk_heap_realloc(hk_heap_t *h, void *p, size_t size)
+{
+    if (!p)
+        return hk_heap_alloc(h, size);
+    if (size == 0) {
+        hk_heap_free(h, p);
+        return NULL;
+    }
+    if (HK_UNLIKELY(!heap_handle_ok(h))) {
+        hk__report(HK_EINVAL, p, "hk_heap_realloc: not a heap");
+        return NULL;
+    }
+    hk__lock(&h->lock);
+    void *q = NULL;
+    hk_block_t *b = hk__heap_checked_block(h, p);
+    if (b) {
+        if (size > HK_MAX_REQUEST)
+            h->failed_allocs++;
+        else
+            q = realloc_locked(h, b, size);
+    }
+    hk__unlock(&h->lock);
+    return q;
+}
+
+static void *aligned_locked(hk_heap_t *h, size_t align, size_t n)
+{
+    size_t need = block_size_for(n);
+    size_t want = need + align + HK_MIN_BLOCK;
+    if (want < need || want > HK_MAX_REQUEST)
+        return NULL;
+    hk_block_t *b = index_take(h, want);
+    if (!b && (!hk__heap_grow(h, want) || !(b = index_take(h, want))))
+        return NULL;
+    size_t bsize = block_size(b);
+    uintptr_t ba = (uintptr_t)b;
+    uintptr_t user = hk__align_up_ptr(ba + HK_W, align);
+    if (user != ba + HK_W) {
+        /* The gap below the aligned payload becomes a free block of its own;
+         * it must be at least a minimum block. */
+        if (user - HK_W - ba < HK_MIN_BLOCK)
+            user = hk__align_up_ptr(ba + HK_W + HK_MIN_BLOCK, align);
+        size_t gap = user - HK_W - ba;
+        hk_block_t *a = block_at(user - HK_W);
+        block_make_free(b, gap);
+        index_insert(h, b);
+        a->head = HK_BF_PREV_FREE; /* size set by carve; left neighbour free */
+        bsize -= gap;
+        b = a;
+    }
+    hk__heap_carve(h, b, bsize, need, n, 0);
+    /* carve wrote b's header without PREV_FREE: restore it if the gap is free */
+    if ((uintptr_t)b != ba)
+        block_set_prev_free(b);
+    h->used_blocks++;
+    h->requested += n;
+    h->allocs++;
+    return block_payload(b);
+}
+
+void *hk_heap_aligned_alloc(hk_heap_t *h, size_t align, size_t size)
+{
+    if (HK_UNLIKELY(!heap_handle_ok(h))) {
+        hk__report(HK_EINVAL, h, "hk_heap_aligned_alloc: not a heap");
+        return NULL;
+    }
+    if (!hk__is_pow2(align)) {
+        hk__lock(&h->lock);
+        h->failed_allocs++;
+        hk__unlock(&h->lock);
+        return NULL;
+    }
+    if (align <= HK_G)
+        return hk_heap_alloc(h, size);
+    hk__lock(&h->lock);
+    void *p = size > HK_MAX_REQUEST ? NULL : aligned_locked(h, align, size);
+    if (!p)
+        h->failed_allocs++;
+    hk__unlock(&h->lock);
+    return p;
+}
