@@ -159,15 +159,17 @@ HK_INLINE void block_make_free(hk_block_t *b, size_t size)
 }
 
 /* Makes b a used block of `size` bytes that holds `req` requested bytes
- * (req <= size - W). Records the slack in the last byte when non-zero. */
+ * (req <= size - W), keeping its PREV_FREE flag. Records the slack in the
+ * last byte when non-zero. */
 HK_INLINE void block_make_used(hk_block_t *b, size_t size, size_t req)
 {
     size_t slack = size - HK_W - req;
+    size_t keep = b->head & HK_BF_PREV_FREE;
     if (slack) {
-        b->head = size | HK_BF_SLACK;
+        b->head = size | keep | HK_BF_SLACK;
         *(unsigned char *)((uintptr_t)b + size - 1) = (unsigned char)slack;
     } else {
-        b->head = size;
+        b->head = size | keep;
     }
 }
 

@@ -60,7 +60,13 @@ size_t hk_heap_overhead(size_t bytes, const hk_heap_config_t *cfg)
 
 size_t hk_heap_min_size(void)
 {
-    return control_size(fl_count_for(0, NULL)) + HK_REGION_SLACK + HK_MIN_BLOCK;
+    /* The class table grows with the region, so find the fixed point. */
+    size_t s = 0, prev;
+    do {
+        prev = s;
+        s = control_size(fl_count_for(s, NULL)) + HK_REGION_SLACK + HK_MIN_BLOCK;
+    } while (s != prev);
+    return s;
 }
 
 /* ---- regions ------------------------------------------------------------- */
@@ -325,13 +331,13 @@ hk_block_t *hk__heap_checked_block(const hk_heap_t *h, const void *p)
         bad_end = r->end;
     }
     size_t head = b->head, size = head & ~HK_BF_MASK;
+    if (HK_UNLIKELY(size < HK_MIN_BLOCK || (size & (HK_G - 1)) || size > bad_end - ba)) {
+        why = "bad block size: interior pointer, or header overwritten?";
+        goto bad;
+    }
     if (HK_UNLIKELY(head & HK_BF_FREE)) {
         code = HK_EDOUBLEFREE;
         why = "block is already free: double free?";
-        goto bad;
-    }
-    if (HK_UNLIKELY(size < HK_MIN_BLOCK || (size & (HK_G - 1)) || size > bad_end - ba)) {
-        why = "bad block size: interior pointer, or header overwritten?";
         goto bad;
     }
     if (HK_UNLIKELY(block_prev_is_free(block_at(ba + size)))) {
@@ -354,9 +360,10 @@ bad:
 void hk__heap_free_block(hk_heap_t *h, hk_block_t *b)
 {
     size_t size = block_size(b);
+    h->requested -= block_requested(b);
+    b->head |= HK_BF_FREE; /* stays visible if b merges away: double frees are caught */
     h->used -= size;
     h->used_blocks--;
-    h->requested -= block_requested(b);
     h->frees++;
     hk_block_t *next = block_at((uintptr_t)b + size);
     if (block_is_free(next)) {

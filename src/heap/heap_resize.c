@@ -106,9 +106,6 @@ static void *aligned_locked(hk_heap_t *h, size_t align, size_t n)
         b = a;
     }
     hk__heap_carve(h, b, bsize, need, n, 0);
-    /* carve wrote b's header without PREV_FREE: restore it if the gap is free */
-    if ((uintptr_t)b != ba)
-        block_set_prev_free(b);
     h->used_blocks++;
     h->requested += n;
     h->allocs++;

@@ -10,6 +10,7 @@
 #include "heapkit/types.h"
 
 unsigned long hk_test_checks, hk_test_failures;
+hk_test_errors_t hk_test_errors;
 static unsigned long suite_failures;
 static const char *current_test = "?";
 static int current_skipped;
@@ -103,6 +104,9 @@ void hk_test_fail(const char *file, int line, const char *expr)
 {
     hk_test_failures++;
     hk_test_printf("FAIL %s:%d: [%s] %s\n", file, line, current_test, expr);
+    if (hk_test_errors.last_reason)
+        hk_test_printf("     last reported error: %d %s at %p\n", hk_test_errors.last_code,
+                       hk_test_errors.last_reason, hk_test_errors.last_ptr);
 }
 
 void hk_test_fail_eq(const char *file, int line, const char *expr,
@@ -111,6 +115,9 @@ void hk_test_fail_eq(const char *file, int line, const char *expr,
     hk_test_failures++;
     hk_test_printf("FAIL %s:%d: [%s] %s (%llu != %llu)\n", file, line, current_test, expr,
                    a, b);
+    if (hk_test_errors.last_reason)
+        hk_test_printf("     last reported error: %d %s at %p\n", hk_test_errors.last_code,
+                       hk_test_errors.last_reason, hk_test_errors.last_ptr);
 }
 
 void hk_test_skip(const char *why)
@@ -195,7 +202,6 @@ int hk_test_memcmp(const void *a, const void *b, size_t n)
 }
 
 /* ---- error capture --------------------------------------------------- */
-hk_test_errors_t hk_test_errors;
 
 static void record_error(int code, const void *ptr, const char *reason, void *ctx)
 {
