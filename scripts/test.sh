@@ -39,7 +39,7 @@ host_build() {  # name cmake-args...
 
 mkdir -p build
 host_build release  -DHK_INTERNAL_ASSERTS=ON -DCMAKE_C_FLAGS="-O2"
-host_build debug    -DHK_INTERNAL_ASSERTS=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS="-O0"
+host_build debug    -DHK_INTERNAL_ASSERTS=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS="-O0 -DHK_TEST_VALIDATE_ALL"
 if echo 'int main(void){return 0;}' | gcc -m32 -x c -o /dev/null - 2>/dev/null; then
     host_build m32 -DHK_INTERNAL_ASSERTS=ON -DCMAKE_C_FLAGS="-m32 -O2"
 else

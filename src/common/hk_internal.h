@@ -94,13 +94,13 @@ void hk__assert_fail(const char *expr, const char *file, int line);
 /* ---- lock helpers ------------------------------------------------------ */
 HK_INLINE void hk__lock(const hk_lock_t *l)
 {
-    if (l->lock)
+    if (HK_UNLIKELY(l->lock != NULL))
         l->lock(l->ctx);
 }
 
 HK_INLINE void hk__unlock(const hk_lock_t *l)
 {
-    if (l->unlock)
+    if (HK_UNLIKELY(l->unlock != NULL))
         l->unlock(l->ctx);
 }
 

@@ -89,11 +89,13 @@ HK_INLINE void tlsf_insert(hk_heap_t *h, hk_block_t *b)
     hk_block_t *head = h->heads[idx];
     b->next_free = head;
     b->prev_free = NULL;
-    if (head)
-        head->prev_free = b;
     h->heads[idx] = b;
-    h->sl_bitmap[fl] = (hk_slmap_t)(h->sl_bitmap[fl] | (1u << sl));
-    h->fl_bitmap |= (size_t)1 << fl;
+    if (head) {
+        head->prev_free = b;
+    } else {
+        h->sl_bitmap[fl] = (hk_slmap_t)(h->sl_bitmap[fl] | (1u << sl));
+        h->fl_bitmap |= (size_t)1 << fl;
+    }
     h->free_blocks++;
 }
 

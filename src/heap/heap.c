@@ -1,267 +1,71 @@
 /*
- * heap.c - heap creation, regions, allocation and free.
- *
- * Allocation is four verbs: size the request, take a block from the index,
- * carve it (split the tail back to the index), mark it used. Free is four
- * too: check the pointer, merge with a free right neighbour, merge with a
- * free left neighbour, insert. The index (index.h) decides the fit; nothing
- * here depends on the policy.
+ * heap.c - the public allocation and free calls, and the out-of-line copies
+ * of the hot paths (heap_ops.h) for the rest of the heap's files.
  */
-#include "heap/index.h"
+#include "heap/heap_ops.h"
 
-/* ---- sizes of the control structure -------------------------------------- */
-static bool config_ok(const hk_heap_config_t *cfg)
-{
-    if (!cfg)
-        return true;
-    switch (cfg->fit) {
-    case HK_FIT_TLSF: break;
-#if HK_ENABLE_FIRST_FIT
-    case HK_FIT_FIRST: break;
-#endif
-#if HK_ENABLE_BEST_FIT
-    case HK_FIT_BEST: break;
-#endif
-    default: return false;
-    }
-    if (cfg->lock && (!cfg->lock->lock != !cfg->lock->unlock))
-        return false;
-    return true;
-}
-
-static unsigned fl_count_for(size_t bytes, const hk_heap_config_t *cfg)
-{
-    if (cfg && cfg->fit != HK_FIT_TLSF)
-        return 0;
-    size_t span = bytes;
-    if (cfg && cfg->class_span)
-        span = cfg->class_span;
-    else if (cfg && cfg->grow)
-        span = SIZE_MAX >> 1;
-    return tlsf_fl_count_for(span);
-}
-
-static size_t control_size(unsigned fl_count)
-{
-    size_t s = sizeof(hk_heap_t) + (size_t)fl_count * HK_SL_COUNT * sizeof(hk_block_t *);
-    return hk__align_up(s, sizeof(void *));
-}
-
-size_t hk_heap_overhead(size_t bytes, const hk_heap_config_t *cfg)
-{
-    if (!config_ok(cfg))
-        return 0;
-    return control_size(fl_count_for(bytes, cfg));
-}
-
-/* Region bookkeeping around the blocks: up to G bytes to put the first
- * header at -W mod G, plus the end marker's word. */
-#define HK_REGION_SLACK (HK_G + HK_W)
-
-size_t hk_heap_min_size(void)
-{
-    /* The class table grows with the region, so find the fixed point. */
-    size_t s = 0, prev;
-    do {
-        prev = s;
-        s = control_size(fl_count_for(s, NULL)) + HK_REGION_SLACK + HK_MIN_BLOCK;
-    } while (s != prev);
-    return s;
-}
-
-/* ---- regions ------------------------------------------------------------- */
-/* Lays out blocks in [lo, hi): one free block and the end marker. Returns the
- * free block, or NULL when the range cannot hold a minimum block. */
-static hk_block_t *region_format(hk_region_t *r, uintptr_t lo, uintptr_t hi)
-{
-    uintptr_t first = hk__align_up_ptr(lo + HK_W, HK_G) - HK_W;
-    uintptr_t end = (hi & ~(uintptr_t)(HK_G - 1)) - HK_W;
-    if (hi < lo || end < first || end - first < HK_MIN_BLOCK || end + HK_W > hi)
-        return NULL;
-    r->first = first;
-    r->end = end;
-    hk_block_t *b = block_at(first);
-    block_make_free(b, end - first);
-    block_make_end(block_at(end), true);
-    return b;
-}
-
-static void region_link(hk_heap_t *h, hk_region_t *r)
-{
-    hk_region_t **pp = &h->regions;
-    while (*pp && (*pp)->raw_lo < r->raw_lo)
-        pp = &(*pp)->next;
-    r->next = *pp;
-    *pp = r;
-    if (!h->nregions || r->first < h->lo)
-        h->lo = r->first;
-    if (!h->nregions || r->end > h->hi)
-        h->hi = r->end;
-    h->nregions++;
-}
-
-static void account_new_free(hk_heap_t *h, hk_block_t *b)
-{
-    size_t size = block_size(b);
-    h->total += size;
-    if (h->nregions == 1)
-        h->min_ever_free = size; /* later regions never raise the low mark */
-    index_insert(h, b);
-}
-
-int hk__heap_add_region(hk_heap_t *h, void *mem, size_t bytes)
-{
-    uintptr_t lo = (uintptr_t)mem;
-    if (!mem || bytes == 0 || lo + bytes < lo)
-        return HK_EINVAL;
-    uintptr_t hi = lo + bytes;
-    for (const hk_region_t *r = h->regions; r; r = r->next)
-        if (lo < r->raw_hi && r->raw_lo < hi)
-            return HK_EOVERLAP;
-    if (h->nregions == UINT16_MAX)
-        return HK_ERANGE;
-    uintptr_t desc = hk__align_up_ptr(lo, sizeof(void *));
-    if (desc + sizeof(hk_region_t) > hi)
-        return HK_EINVAL;
-    hk_region_t tmp;
-    hk_block_t *b = region_format(&tmp, desc + sizeof(hk_region_t), hi);
-    if (!b)
-        return HK_EINVAL;
-    hk_region_t *r = (hk_region_t *)(void *)desc;
-    *r = tmp;
-    r->raw_lo = lo;
-    r->raw_hi = hi;
-    region_link(h, r);
-    account_new_free(h, b);
-    return HK_OK;
-}
-
-int hk_heap_add_region(hk_heap_t *h, void *mem, size_t bytes)
-{
-    if (!heap_handle_ok(h)) {
-        hk__report(HK_EINVAL, h, "hk_heap_add_region: not a heap");
-        return HK_EINVAL;
-    }
-    hk__lock(&h->lock);
-    int rc = hk__heap_add_region(h, mem, bytes);
-    hk__unlock(&h->lock);
-    if (rc)
-        hk__report(rc, mem, rc == HK_EOVERLAP ? "region overlaps one of this heap"
-                                              : "region NULL, too small or wrapping");
-    return rc;
-}
-
-/* ---- init ---------------------------------------------------------------- */
-hk_heap_t *hk_heap_init(void *mem, size_t bytes, const hk_heap_config_t *cfg)
-{
-    uintptr_t lo = (uintptr_t)mem;
-    if (!mem || !config_ok(cfg) || lo + bytes < lo) {
-        hk__report(HK_EINVAL, mem, "hk_heap_init: NULL memory or bad configuration");
-        return NULL;
-    }
-    uintptr_t hi = lo + bytes;
-    unsigned flc = fl_count_for(bytes, cfg);
-    uintptr_t base = hk__align_up_ptr(lo, _Alignof(hk_heap_t));
-    size_t ctl = control_size(flc);
-    if (base > hi || hi - base < ctl + HK_REGION_SLACK + HK_MIN_BLOCK) {
-        hk__report(HK_EINVAL, mem, "hk_heap_init: region smaller than hk_heap_min_size()");
-        return NULL;
-    }
-    hk_heap_t *h = (hk_heap_t *)(void *)base;
-    hk__memset(h, 0, ctl);
-    h->fit = (uint8_t)(cfg ? cfg->fit : HK_FIT_TLSF);
-    h->fl_count = (uint8_t)flc;
-    if (cfg && cfg->lock)
-        h->lock = *cfg->lock;
-    if (cfg) {
-        h->grow = cfg->grow;
-        h->grow_ctx = cfg->grow_ctx;
-    }
-    hk_region_t *r = &h->first_region;
-    hk_block_t *b = region_format(r, base + ctl, hi);
-    if (!b) {
-        hk__report(HK_EINVAL, mem, "hk_heap_init: region smaller than hk_heap_min_size()");
-        return NULL;
-    }
-    r->raw_lo = lo;
-    r->raw_hi = hi;
-    region_link(h, r);
-    account_new_free(h, b);
-    h->magic = HK_HEAP_MAGIC;
-    return h;
-}
-
-hk_fit_t hk_heap_fit(const hk_heap_t *h)
-{
-    return heap_handle_ok(h) ? (hk_fit_t)h->fit : HK_FIT_TLSF;
-}
-
-/* ---- allocation ---------------------------------------------------------- */
+/* ---- out-of-line copies for realloc, aligned allocation and checks ------ */
 void hk__heap_carve(hk_heap_t *h, hk_block_t *b, size_t bsize, size_t need, size_t n,
                     size_t was_used)
 {
-    hk_block_t *next = block_at((uintptr_t)b + bsize);
-    size_t rest = bsize - need;
-    if (rest >= HK_MIN_BLOCK) {
-        hk_block_t *tail = block_at((uintptr_t)b + need);
-        if (block_is_free(next)) {
-            index_remove(h, next);
-            rest += block_size(next);
-            next = block_at((uintptr_t)tail + rest);
-        }
-        block_make_free(tail, rest);
-        block_set_prev_free(next);
-        index_insert(h, tail);
-        bsize = need;
-    } else {
-        block_clear_prev_free(next);
-    }
-    block_make_used(b, bsize, n);
-    h->used += bsize - was_used;
-    if (h->used > h->peak_used)
-        h->peak_used = h->used;
-    if (h->total - h->used < h->min_ever_free)
-        h->min_ever_free = h->total - h->used;
-}
-
-/* Asks the growth hook for a region that can hold a block of `need` bytes. */
-bool hk__heap_grow(hk_heap_t *h, size_t need)
-{
-    size_t want = need + sizeof(hk_region_t) + sizeof(void *) + HK_REGION_SLACK;
-    size_t got = 0;
-    if (!h->grow || want < need)
-        return false;
-    void *mem = h->grow(h->grow_ctx, want, &got);
-    if (!mem)
-        return false;
-    if (got < want || hk__heap_add_region(h, mem, got) != HK_OK) {
-        hk__report(HK_EINVAL, mem, "grow hook returned an unusable region");
-        return false;
-    }
-    return true;
+    heap_carve(h, b, bsize, need, n, was_used);
 }
 
 void *hk__heap_alloc(hk_heap_t *h, size_t n)
 {
-    if (HK_UNLIKELY(n > HK_MAX_REQUEST)) {
-        h->failed_allocs++;
-        return NULL;
-    }
-    size_t need = block_size_for(n);
-    hk_block_t *b = index_take(h, need);
-    if (HK_UNLIKELY(!b)) {
-        if (!hk__heap_grow(h, need) || !(b = index_take(h, need))) {
-            h->failed_allocs++;
-            return NULL;
-        }
-    }
-    hk__heap_carve(h, b, block_size(b), need, n, 0);
-    h->used_blocks++;
-    h->requested += n;
-    h->allocs++;
-    return block_payload(b);
+    return heap_alloc_locked(h, n);
 }
 
+void hk__heap_free_block(hk_heap_t *h, hk_block_t *b)
+{
+    heap_free_block(h, b);
+}
+
+hk_block_t *hk__heap_checked_block(const hk_heap_t *h, const void *p)
+{
+    return heap_checked_block(h, p);
+}
+
+/* The end marker of the region holding block address ba, or 0. */
+uintptr_t hk__heap_region_end(const hk_heap_t *h, uintptr_t ba)
+{
+    for (const hk_region_t *r = h->regions; r; r = r->next)
+        if (ba >= r->first && ba < r->end)
+            return r->end;
+    return 0;
+}
+
+/* Reports why p is not a live block (the slow path of the checks: it works
+ * out the most likely cause) and returns NULL. */
+hk_block_t *hk__heap_bad_block(const hk_heap_t *h, const void *p)
+{
+    uintptr_t a = (uintptr_t)p, ba = a - HK_W;
+    uintptr_t end = hk__heap_region_end(h, ba);
+    const hk_block_t *b = block_at(ba);
+    const char *why;
+    int code = HK_EBADPTR;
+    if (!end || a < HK_W) {
+        why = "pointer outside every region of this heap";
+    } else if (a & (HK_G - 1)) {
+        why = "misaligned pointer: not from this heap, or interior";
+    } else {
+        size_t size = block_size(b);
+        if (size < HK_MIN_BLOCK || (size & (HK_G - 1)) || size > end - ba) {
+            why = "bad block size: interior pointer, or header overwritten?";
+        } else if (block_is_free(b)) {
+            code = HK_EDOUBLEFREE;
+            why = "block is already free: double free?";
+        } else if (block_prev_is_free(block_at(ba + size))) {
+            why = "next block disagrees: interior pointer, or buffer overflow?";
+        } else {
+            why = "free neighbour's tags disagree: buffer underflow?";
+        }
+    }
+    hk__report(code, p, why);
+    return NULL;
+}
+
+/* ---- public calls -------------------------------------------------------- */
 void *hk_heap_alloc(hk_heap_t *h, size_t size)
 {
     if (HK_UNLIKELY(!heap_handle_ok(h))) {
@@ -269,7 +73,7 @@ void *hk_heap_alloc(hk_heap_t *h, size_t size)
         return NULL;
     }
     hk__lock(&h->lock);
-    void *p = hk__heap_alloc(h, size);
+    void *p = heap_alloc_locked(h, size);
     hk__unlock(&h->lock);
     return p;
 }
@@ -292,95 +96,6 @@ void *hk_heap_calloc(hk_heap_t *h, size_t n, size_t size)
     return p;
 }
 
-/* ---- free ---------------------------------------------------------------- */
-static const hk_region_t *region_of(const hk_heap_t *h, uintptr_t b)
-{
-    for (const hk_region_t *r = h->regions; r; r = r->next)
-        if (b >= r->first && b < r->end)
-            return r;
-    return NULL;
-}
-
-/* The cheap, always-on checks of a caller's pointer. Each failure names the
- * likely cause. A block passes when: it is G-aligned inside a region, marked
- * used, its size is sane and ends inside the region, its right neighbour does
- * not claim a free left neighbour, and (if it claims a free left neighbour)
- * that neighbour's footer and header agree. */
-hk_block_t *hk__heap_checked_block(const hk_heap_t *h, const void *p)
-{
-    uintptr_t a = (uintptr_t)p, bad_end;
-    const char *why;
-    int code = HK_EBADPTR;
-    hk_block_t *b = block_from_payload(p);
-    uintptr_t ba = (uintptr_t)b;
-    if (HK_UNLIKELY(a & (HK_G - 1))) {
-        why = "misaligned pointer: not from this heap, or interior";
-        goto bad;
-    }
-    if (HK_UNLIKELY(ba < h->lo || ba >= h->hi)) {
-        why = "pointer outside every region of this heap";
-        goto bad;
-    }
-    bad_end = h->hi;
-    if (HK_UNLIKELY(h->nregions > 1)) {
-        const hk_region_t *r = region_of(h, ba);
-        if (!r) {
-            why = "pointer outside every region of this heap";
-            goto bad;
-        }
-        bad_end = r->end;
-    }
-    size_t head = b->head, size = head & ~HK_BF_MASK;
-    if (HK_UNLIKELY(size < HK_MIN_BLOCK || (size & (HK_G - 1)) || size > bad_end - ba)) {
-        why = "bad block size: interior pointer, or header overwritten?";
-        goto bad;
-    }
-    if (HK_UNLIKELY(head & HK_BF_FREE)) {
-        code = HK_EDOUBLEFREE;
-        why = "block is already free: double free?";
-        goto bad;
-    }
-    if (HK_UNLIKELY(block_prev_is_free(block_at(ba + size)))) {
-        why = "next block disagrees: interior pointer, or buffer overflow?";
-        goto bad;
-    }
-    if (HK_UNLIKELY(head & HK_BF_PREV_FREE)) {
-        size_t pf = block_prev_footer(b);
-        if (pf < HK_MIN_BLOCK || pf > ba - h->lo || block_prev(b)->head != (pf | HK_BF_FREE)) {
-            why = "free neighbour's tags disagree: buffer underflow?";
-            goto bad;
-        }
-    }
-    return b;
-bad:
-    hk__report(code, p, why);
-    return NULL;
-}
-
-void hk__heap_free_block(hk_heap_t *h, hk_block_t *b)
-{
-    size_t size = block_size(b);
-    h->requested -= block_requested(b);
-    b->head |= HK_BF_FREE; /* stays visible if b merges away: double frees are caught */
-    h->used -= size;
-    h->used_blocks--;
-    h->frees++;
-    hk_block_t *next = block_at((uintptr_t)b + size);
-    if (block_is_free(next)) {
-        index_remove(h, next);
-        size += block_size(next);
-    }
-    if (block_prev_is_free(b)) {
-        hk_block_t *prev = block_prev(b);
-        index_remove(h, prev);
-        size += block_size(prev);
-        b = prev;
-    }
-    block_make_free(b, size);
-    block_set_prev_free(block_at((uintptr_t)b + size));
-    index_insert(h, b);
-}
-
 void hk_heap_free(hk_heap_t *h, void *p)
 {
     if (!p)
@@ -390,8 +105,8 @@ void hk_heap_free(hk_heap_t *h, void *p)
         return;
     }
     hk__lock(&h->lock);
-    hk_block_t *b = hk__heap_checked_block(h, p);
+    hk_block_t *b = heap_checked_block(h, p);
     if (HK_LIKELY(b != NULL))
-        hk__heap_free_block(h, b);
+        heap_free_block(h, b);
     hk__unlock(&h->lock);
 }

@@ -53,7 +53,7 @@ void hk_heap_get_stats(const hk_heap_t *h, hk_stats_t *out)
     out->free = h->total - h->used;
     out->largest_free = big ? big - HK_W : 0;
     out->free_blocks = h->free_blocks;
-    out->used_blocks = h->used_blocks;
+    out->used_blocks = (size_t)(h->allocs - h->frees);
     out->peak_used = h->peak_used;
     out->min_ever_free = h->min_ever_free;
     out->requested = h->requested;
@@ -243,7 +243,7 @@ int hk_heap_validate(const hk_heap_t *h)
         where = h;
         if (t.used != h->used || t.used + t.free != h->total)
             why = "byte counts disagree with a recount";
-        else if (t.used_blocks != h->used_blocks || t.free_blocks != h->free_blocks)
+        else if (t.used_blocks != (size_t)(h->allocs - h->frees) || t.free_blocks != h->free_blocks)
             why = "block counts disagree with a recount";
         else if (t.requested != h->requested)
             why = "requested bytes disagree with a recount";

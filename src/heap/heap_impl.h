@@ -57,9 +57,10 @@ struct hk_heap {
     hk_lock_t lock;
     hk_grow_fn grow;
     void *grow_ctx;
-    /* statistics kept on the fly; free = total - used is derived */
-    size_t total, used, used_blocks, free_blocks, requested;
-    size_t peak_used, min_ever_free;
+    /* statistics kept on the fly; derived: free = total - used,
+     * used_blocks = allocs - frees (a moving realloc counts as both) */
+    size_t total, used, free_blocks, requested;
+    size_t peak_used, min_ever_free, used_floor; /* see heap_account_used */
     uint64_t allocs, frees, failed_allocs;
     hk_region_t first_region;
     hk_slmap_t sl_bitmap[HK_FL_MAX];
@@ -71,6 +72,10 @@ struct hk_heap {
 int hk__heap_add_region(hk_heap_t *h, void *mem, size_t bytes);
 /* Finds the block behind a caller's pointer, or reports and returns NULL. */
 hk_block_t *hk__heap_checked_block(const hk_heap_t *h, const void *p);
+/* The slow path of the pointer checks: reports the likely cause, returns NULL. */
+hk_block_t *hk__heap_bad_block(const hk_heap_t *h, const void *p);
+/* The end marker address of the region holding block address ba, or 0. */
+uintptr_t hk__heap_region_end(const hk_heap_t *h, uintptr_t ba);
 /* Asks the growth hook for a region that can hold a block of `need` bytes. */
 bool hk__heap_grow(hk_heap_t *h, size_t need);
 /* Allocation and free with the lock held. */
@@ -79,7 +84,7 @@ void hk__heap_free_block(hk_heap_t *h, hk_block_t *b);
 /* Turns the free, unindexed block b (bsize bytes) into a used block of at
  * least `need` bytes holding n requested bytes; the tail goes back to the
  * index (merged with a free right neighbour). `was_used` is the size b
- * counted as used before (0 for a fresh allocation). */
+ * counted as used before (0 for a fresh allocation). b keeps its PREV_FREE. */
 void hk__heap_carve(hk_heap_t *h, hk_block_t *b, size_t bsize, size_t need, size_t n,
                     size_t was_used);
 

@@ -106,7 +106,6 @@ static void *aligned_locked(hk_heap_t *h, size_t align, size_t n)
         b = a;
     }
     hk__heap_carve(h, b, bsize, need, n, 0);
-    h->used_blocks++;
     h->requested += n;
     h->allocs++;
     return block_payload(b);

@@ -1,0 +1,141 @@
+/*
+ * heap_ops.h - the hot paths of the heap, as inline functions: take a block,
+ * carve it, check a pointer, free a block.
+ *
+ * Allocation is four verbs: size the request, take a block from the index,
+ * carve it (split the tail back to the index), mark it used. Free is four
+ * too: check the pointer, merge with a free right neighbour, merge with a
+ * free left neighbour, insert. The index (index.h) decides the fit; nothing
+ * here depends on the policy.
+ *
+ * These are forced inline into the public entry points when optimising for
+ * speed, so that a call to hk_heap_alloc or hk_heap_free is one function
+ * with no internal calls on its common path. Under -Os (__OPTIMIZE_SIZE__)
+ * the compiler decides, and the code is emitted once.
+ */
+#ifndef HK_HEAP_OPS_H
+#define HK_HEAP_OPS_H
+
+#include "heap/index.h"
+
+#if defined(__OPTIMIZE_SIZE__)
+#define HK_HOT static inline
+#else
+#define HK_HOT HK_INLINE
+#endif
+
+/* Statistics of a block of `delta` bytes becoming used. `used_floor` is the
+ * used level at which free would reach a new low (total - min_ever_free); it
+ * is never below peak_used, so one compare covers both marks on the common
+ * path. */
+HK_HOT void heap_account_used(hk_heap_t *h, size_t delta)
+{
+    h->used += delta;
+    if (HK_UNLIKELY(h->used > h->peak_used)) {
+        h->peak_used = h->used;
+        if (h->used > h->used_floor) {
+            h->used_floor = h->used;
+            h->min_ever_free = h->total - h->used;
+        }
+    }
+}
+
+HK_HOT void heap_carve(hk_heap_t *h, hk_block_t *b, size_t bsize, size_t need, size_t n,
+                       size_t was_used)
+{
+    hk_block_t *next = block_at((uintptr_t)b + bsize);
+    size_t rest = bsize - need;
+    if (rest >= HK_MIN_BLOCK) {
+        hk_block_t *tail = block_at((uintptr_t)b + need);
+        if (block_is_free(next)) { /* only when resizing in place */
+            index_remove(h, next);
+            rest += block_size(next);
+            next = block_at((uintptr_t)tail + rest);
+        }
+        block_make_free(tail, rest);
+        block_set_prev_free(next);
+        index_insert(h, tail);
+        bsize = need;
+    } else {
+        block_clear_prev_free(next);
+    }
+    block_make_used(b, bsize, n);
+    heap_account_used(h, bsize - was_used);
+}
+
+HK_HOT void *heap_alloc_locked(hk_heap_t *h, size_t n)
+{
+    if (HK_UNLIKELY(n > HK_MAX_REQUEST)) {
+        h->failed_allocs++;
+        return NULL;
+    }
+    size_t need = block_size_for(n);
+    hk_block_t *b = index_take(h, need);
+    if (HK_UNLIKELY(!b)) {
+        if (!hk__heap_grow(h, need) || !(b = index_take(h, need))) {
+            h->failed_allocs++;
+            return NULL;
+        }
+    }
+    heap_carve(h, b, block_size(b), need, n, 0);
+    h->requested += n;
+    h->allocs++;
+    return block_payload(b);
+}
+
+/* The cheap, always-on checks of a caller's pointer. Each failure names the
+ * likely cause. A block passes when: it is G-aligned inside a region, its
+ * size is sane and ends inside the region, it is marked used, its right
+ * neighbour does not claim a free left neighbour, and (if it claims a free
+ * left neighbour) that neighbour's footer and header agree. */
+HK_HOT hk_block_t *heap_checked_block(const hk_heap_t *h, const void *p)
+{
+    uintptr_t ba = (uintptr_t)p - HK_W, end = h->hi;
+    hk_block_t *b = block_at(ba);
+    if (HK_UNLIKELY(((uintptr_t)p & (HK_G - 1)) || ba < h->lo || ba >= end))
+        goto slow;
+    if (HK_UNLIKELY(h->nregions > 1))
+        goto slow;
+checked_region:;
+    size_t head = b->head, size = head & ~HK_BF_MASK;
+    if (HK_UNLIKELY(size - HK_MIN_BLOCK > end - ba - HK_MIN_BLOCK || (size & (HK_G - 1)) ||
+                    (head & HK_BF_FREE) || block_prev_is_free(block_at(ba + size))))
+        return hk__heap_bad_block(h, p);
+    if (head & HK_BF_PREV_FREE) {
+        size_t pf = block_prev_footer(b);
+        if (HK_UNLIKELY(pf - HK_MIN_BLOCK > ba - h->lo - HK_MIN_BLOCK ||
+                        block_prev(b)->head != (pf | HK_BF_FREE)))
+            return hk__heap_bad_block(h, p);
+    }
+    return b;
+slow:
+    end = hk__heap_region_end(h, ba);
+    if (!end || ((uintptr_t)p & (HK_G - 1)))
+        return hk__heap_bad_block(h, p);
+    goto checked_region;
+}
+
+HK_HOT void heap_free_block(hk_heap_t *h, hk_block_t *b)
+{
+    size_t size = block_size(b);
+    h->requested -= block_requested(b);
+    b->head |= HK_BF_FREE; /* stays visible if b merges away: double frees are caught */
+    h->used -= size;
+    h->frees++;
+    hk_block_t *next = block_at((uintptr_t)b + size);
+    if (block_is_free(next)) {
+        index_remove(h, next);
+        size += block_size(next);
+    }
+    if (block_prev_is_free(b)) {
+        hk_block_t *prev = block_prev(b);
+        index_remove(h, prev);
+        size += block_size(prev);
+        b = prev;
+    }
+    block_make_free(b, size);
+    block_set_prev_free(block_at((uintptr_t)b + size));
+    index_insert(h, b);
+}
+
+#endif /* HK_HEAP_OPS_H */

@@ -1,0 +1,211 @@
+/*
+ * heap_region.c - creating a heap, sizing its control structure, adding
+ * regions (by hand or through the growth hook).
+ */
+#include "heap/index.h"
+
+/* ---- sizes of the control structure -------------------------------------- */
+static bool config_ok(const hk_heap_config_t *cfg)
+{
+    if (!cfg)
+        return true;
+    switch (cfg->fit) {
+    case HK_FIT_TLSF: break;
+#if HK_ENABLE_FIRST_FIT
+    case HK_FIT_FIRST: break;
+#endif
+#if HK_ENABLE_BEST_FIT
+    case HK_FIT_BEST: break;
+#endif
+    default: return false;
+    }
+    if (cfg->lock && (!cfg->lock->lock != !cfg->lock->unlock))
+        return false;
+    return true;
+}
+
+static unsigned fl_count_for(size_t bytes, const hk_heap_config_t *cfg)
+{
+    if (cfg && cfg->fit != HK_FIT_TLSF)
+        return 0;
+    size_t span = bytes;
+    if (cfg && cfg->class_span)
+        span = cfg->class_span;
+    else if (cfg && cfg->grow)
+        span = SIZE_MAX >> 1;
+    return tlsf_fl_count_for(span);
+}
+
+static size_t control_size(unsigned fl_count)
+{
+    size_t s = sizeof(hk_heap_t) + (size_t)fl_count * HK_SL_COUNT * sizeof(hk_block_t *);
+    return hk__align_up(s, sizeof(void *));
+}
+
+size_t hk_heap_overhead(size_t bytes, const hk_heap_config_t *cfg)
+{
+    if (!config_ok(cfg))
+        return 0;
+    return control_size(fl_count_for(bytes, cfg));
+}
+
+/* Region bookkeeping around the blocks: up to G bytes to put the first
+ * header at -W mod G, plus the end marker's word. */
+#define HK_REGION_SLACK (HK_G + HK_W)
+
+size_t hk_heap_min_size(void)
+{
+    /* The class table grows with the region, so find the fixed point. */
+    size_t s = 0, prev;
+    do {
+        prev = s;
+        s = control_size(fl_count_for(s, NULL)) + HK_REGION_SLACK + HK_MIN_BLOCK;
+    } while (s != prev);
+    return s;
+}
+
+/* ---- regions ------------------------------------------------------------- */
+/* Lays out blocks in [lo, hi): one free block and the end marker. Returns the
+ * free block, or NULL when the range cannot hold a minimum block. */
+static hk_block_t *region_format(hk_region_t *r, uintptr_t lo, uintptr_t hi)
+{
+    uintptr_t first = hk__align_up_ptr(lo + HK_W, HK_G) - HK_W;
+    uintptr_t end = (hi & ~(uintptr_t)(HK_G - 1)) - HK_W;
+    if (hi < lo || end < first || end - first < HK_MIN_BLOCK || end + HK_W > hi)
+        return NULL;
+    r->first = first;
+    r->end = end;
+    hk_block_t *b = block_at(first);
+    block_make_free(b, end - first);
+    block_make_end(block_at(end), true);
+    return b;
+}
+
+static void region_link(hk_heap_t *h, hk_region_t *r)
+{
+    hk_region_t **pp = &h->regions;
+    while (*pp && (*pp)->raw_lo < r->raw_lo)
+        pp = &(*pp)->next;
+    r->next = *pp;
+    *pp = r;
+    if (!h->nregions || r->first < h->lo)
+        h->lo = r->first;
+    if (!h->nregions || r->end > h->hi)
+        h->hi = r->end;
+    h->nregions++;
+}
+
+static void account_new_free(hk_heap_t *h, hk_block_t *b)
+{
+    size_t size = block_size(b);
+    h->total += size;
+    if (h->nregions == 1)
+        h->min_ever_free = size; /* later regions never raise the low mark */
+    h->used_floor = h->total - h->min_ever_free;
+    index_insert(h, b);
+}
+
+int hk__heap_add_region(hk_heap_t *h, void *mem, size_t bytes)
+{
+    uintptr_t lo = (uintptr_t)mem;
+    if (!mem || bytes == 0 || lo + bytes < lo)
+        return HK_EINVAL;
+    uintptr_t hi = lo + bytes;
+    for (const hk_region_t *r = h->regions; r; r = r->next)
+        if (lo < r->raw_hi && r->raw_lo < hi)
+            return HK_EOVERLAP;
+    if (h->nregions == UINT16_MAX)
+        return HK_ERANGE;
+    uintptr_t desc = hk__align_up_ptr(lo, sizeof(void *));
+    if (desc + sizeof(hk_region_t) > hi)
+        return HK_EINVAL;
+    hk_region_t tmp;
+    hk_block_t *b = region_format(&tmp, desc + sizeof(hk_region_t), hi);
+    if (!b)
+        return HK_EINVAL;
+    hk_region_t *r = (hk_region_t *)(void *)desc;
+    *r = tmp;
+    r->raw_lo = lo;
+    r->raw_hi = hi;
+    region_link(h, r);
+    account_new_free(h, b);
+    return HK_OK;
+}
+
+int hk_heap_add_region(hk_heap_t *h, void *mem, size_t bytes)
+{
+    if (!heap_handle_ok(h)) {
+        hk__report(HK_EINVAL, h, "hk_heap_add_region: not a heap");
+        return HK_EINVAL;
+    }
+    hk__lock(&h->lock);
+    int rc = hk__heap_add_region(h, mem, bytes);
+    hk__unlock(&h->lock);
+    if (rc)
+        hk__report(rc, mem, rc == HK_EOVERLAP ? "region overlaps one of this heap"
+                                              : "region NULL, too small or wrapping");
+    return rc;
+}
+
+/* ---- init ---------------------------------------------------------------- */
+hk_heap_t *hk_heap_init(void *mem, size_t bytes, const hk_heap_config_t *cfg)
+{
+    uintptr_t lo = (uintptr_t)mem;
+    if (!mem || !config_ok(cfg) || lo + bytes < lo) {
+        hk__report(HK_EINVAL, mem, "hk_heap_init: NULL memory or bad configuration");
+        return NULL;
+    }
+    uintptr_t hi = lo + bytes;
+    unsigned flc = fl_count_for(bytes, cfg);
+    uintptr_t base = hk__align_up_ptr(lo, _Alignof(hk_heap_t));
+    size_t ctl = control_size(flc);
+    if (base > hi || hi - base < ctl + HK_REGION_SLACK + HK_MIN_BLOCK) {
+        hk__report(HK_EINVAL, mem, "hk_heap_init: region smaller than hk_heap_min_size()");
+        return NULL;
+    }
+    hk_heap_t *h = (hk_heap_t *)(void *)base;
+    hk__memset(h, 0, ctl);
+    h->fit = (uint8_t)(cfg ? cfg->fit : HK_FIT_TLSF);
+    h->fl_count = (uint8_t)flc;
+    if (cfg && cfg->lock)
+        h->lock = *cfg->lock;
+    if (cfg) {
+        h->grow = cfg->grow;
+        h->grow_ctx = cfg->grow_ctx;
+    }
+    hk_region_t *r = &h->first_region;
+    hk_block_t *b = region_format(r, base + ctl, hi);
+    if (!b) {
+        hk__report(HK_EINVAL, mem, "hk_heap_init: region smaller than hk_heap_min_size()");
+        return NULL;
+    }
+    r->raw_lo = lo;
+    r->raw_hi = hi;
+    region_link(h, r);
+    account_new_free(h, b);
+    h->magic = HK_HEAP_MAGIC;
+    return h;
+}
+
+hk_fit_t hk_heap_fit(const hk_heap_t *h)
+{
+    return heap_handle_ok(h) ? (hk_fit_t)h->fit : HK_FIT_TLSF;
+}
+
+/* Asks the growth hook for a region that can hold a block of `need` bytes. */
+bool hk__heap_grow(hk_heap_t *h, size_t need)
+{
+    size_t want = need + sizeof(hk_region_t) + sizeof(void *) + HK_REGION_SLACK;
+    size_t got = 0;
+    if (!h->grow || want < need)
+        return false;
+    void *mem = h->grow(h->grow_ctx, want, &got);
+    if (!mem)
+        return false;
+    if (got < want || hk__heap_add_region(h, mem, got) != HK_OK) {
+        hk__report(HK_EINVAL, mem, "grow hook returned an unusable region");
+        return false;
+    }
+    return true;
+}
+
