@@ -82,9 +82,9 @@ HK_INLINE uint32_t tlsf_sl_from(unsigned sl)
 #endif
 }
 
-HK_INLINE void tlsf_insert(hk_heap_t *h, hk_block_t *b)
+/* Pushes b on the list of class idx (which must be b's class). */
+HK_INLINE void tlsf_insert_at(hk_heap_t *h, hk_block_t *b, unsigned idx)
 {
-    unsigned idx = tlsf_index(h, block_size(b));
     unsigned fl = idx >> HK_TLSF_SLI, sl = idx & (HK_SL_COUNT - 1);
     hk_block_t *head = h->heads[idx];
     b->next_free = head;
@@ -97,6 +97,28 @@ HK_INLINE void tlsf_insert(hk_heap_t *h, hk_block_t *b)
         h->fl_bitmap |= (size_t)1 << fl;
     }
     h->free_blocks++;
+}
+
+HK_INLINE void tlsf_insert(hk_heap_t *h, hk_block_t *b)
+{
+    tlsf_insert_at(h, b, tlsf_index(h, block_size(b)));
+}
+
+/* `to` takes the place of `from` on the list of class idx: the common case
+ * when a block grows or shrinks without leaving its class (a split of a big
+ * block, or a free next to one), which then costs no bitmap work at all.
+ * `to` and `from` must not overlap in their first three words. */
+HK_INLINE void tlsf_replace(hk_heap_t *h, hk_block_t *from, hk_block_t *to, unsigned idx)
+{
+    hk_block_t *next = from->next_free, *prev = from->prev_free;
+    to->next_free = next;
+    to->prev_free = prev;
+    if (next)
+        next->prev_free = to;
+    if (prev)
+        prev->next_free = to;
+    else
+        h->heads[idx] = to;
 }
 
 /* Unlinks b from the list of class idx. */

@@ -63,6 +63,31 @@ HK_HOT void heap_carve(hk_heap_t *h, hk_block_t *b, size_t bsize, size_t need, s
     heap_account_used(h, bsize - was_used);
 }
 
+/* TLSF: carves the free block b of class idx (still on its list) for a
+ * block of `need` bytes. When the tail stays in b's class it simply takes
+ * b's place on the list (the usual case when cutting from a big block). */
+HK_HOT void tlsf_carve_fresh(hk_heap_t *h, hk_block_t *b, unsigned idx, size_t need, size_t n)
+{
+    size_t bsize = block_size(b), rest = bsize - need;
+    if (rest >= HK_MIN_BLOCK) {
+        hk_block_t *tail = block_at((uintptr_t)b + need);
+        unsigned tidx = tlsf_index(h, rest);
+        if (tidx == idx) {
+            tlsf_replace(h, b, tail, idx);
+        } else {
+            tlsf_unlink(h, b, idx);
+            tlsf_insert_at(h, tail, tidx);
+        }
+        block_make_free(tail, rest); /* the next block's PREV_FREE stays set */
+        bsize = need;
+    } else {
+        tlsf_unlink(h, b, idx);
+        block_clear_prev_free(block_at((uintptr_t)b + bsize));
+    }
+    block_make_used(b, bsize, n);
+    heap_account_used(h, bsize);
+}
+
 HK_HOT void *heap_alloc_locked(hk_heap_t *h, size_t n)
 {
     if (HK_UNLIKELY(n > HK_MAX_REQUEST)) {
@@ -70,14 +95,27 @@ HK_HOT void *heap_alloc_locked(hk_heap_t *h, size_t n)
         return NULL;
     }
     size_t need = block_size_for(n);
-    hk_block_t *b = index_take(h, need);
-    if (HK_UNLIKELY(!b)) {
-        if (!hk__heap_grow(h, need) || !(b = index_take(h, need))) {
-            h->failed_allocs++;
-            return NULL;
+    hk_block_t *b;
+    if (index_is_tlsf(h)) {
+        unsigned idx;
+        b = tlsf_find(h, need, &idx);
+        if (HK_LIKELY(b != NULL)) {
+            tlsf_carve_fresh(h, b, idx, need, n);
+            goto done;
+        }
+    } else {
+        b = index_take(h, need);
+        if (b) {
+            heap_carve(h, b, block_size(b), need, n, 0);
+            goto done;
         }
     }
+    if (!hk__heap_grow(h, need) || !(b = index_take(h, need))) {
+        h->failed_allocs++;
+        return NULL;
+    }
     heap_carve(h, b, block_size(b), need, n, 0);
+done:
     h->requested += n;
     h->allocs++;
     return block_payload(b);
@@ -115,13 +153,58 @@ slow:
     goto checked_region;
 }
 
+/* TLSF free: merges with free neighbours, keeping list positions where the
+ * merged block stays in its class (no unlink, no bitmap work). */
+HK_HOT void tlsf_free_merge(hk_heap_t *h, hk_block_t *b, size_t size)
+{
+    hk_block_t *next = block_at((uintptr_t)b + size);
+    if (block_prev_is_free(b)) {
+        hk_block_t *prev = block_prev(b);
+        size_t psize = block_size(prev);
+        unsigned pidx = tlsf_index(h, psize);
+        size += psize;
+        if (block_is_free(next)) {
+            tlsf_remove(h, next);
+            size += block_size(next);
+        }
+        unsigned midx = tlsf_index(h, size);
+        if (midx != pidx) {
+            tlsf_unlink(h, prev, pidx);
+            tlsf_insert_at(h, prev, midx);
+        }
+        block_make_free(prev, size);
+        block_set_prev_free(block_at((uintptr_t)prev + size));
+    } else if (block_is_free(next)) {
+        size_t nsize = block_size(next);
+        unsigned nidx = tlsf_index(h, nsize);
+        size += nsize;
+        unsigned midx = tlsf_index(h, size);
+        if (midx == nidx) {
+            tlsf_replace(h, next, b, nidx);
+        } else {
+            tlsf_unlink(h, next, nidx);
+            tlsf_insert_at(h, b, midx);
+        }
+        block_make_free(b, size); /* the block after keeps PREV_FREE */
+    } else {
+        block_make_free(b, size);
+        block_set_prev_free(next);
+        tlsf_insert(h, b);
+    }
+}
+
 HK_HOT void heap_free_block(hk_heap_t *h, hk_block_t *b)
 {
     size_t size = block_size(b);
-    h->requested -= block_requested(b);
-    b->head |= HK_BF_FREE; /* stays visible if b merges away: double frees are caught */
+    h->requested -= size - HK_W - block_slack(b);
     h->used -= size;
     h->frees++;
+    if (index_is_tlsf(h)) {
+        b->head |= HK_BF_FREE; /* stays visible if b merges away: double frees are caught */
+        tlsf_free_merge(h, b, size);
+        return;
+    }
+    b->head |= HK_BF_FREE;
     hk_block_t *next = block_at((uintptr_t)b + size);
     if (block_is_free(next)) {
         index_remove(h, next);
