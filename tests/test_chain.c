@@ -1,0 +1,363 @@
+/*
+ * test_chain.c - hk_chain: priority order, capabilities, fallback, routing
+ * of free by address, statistics, misuse, corruption and a randomized model.
+ */
+#include "heapkit/chain.h"
+#include "heapkit/heap.h"
+#include "hk_test.h"
+
+typedef struct {
+    int depth;
+    unsigned locks;
+} lock_probe_t;
+
+static void probe_lock(void *ctx)
+{
+    lock_probe_t *l = ctx;
+    l->locks++;
+    l->depth++;
+}
+
+static void probe_unlock(void *ctx)
+{
+    ((lock_probe_t *)ctx)->depth--;
+}
+
+#define SRAM_CAPS (HK_CAP_FAST | HK_CAP_INTERNAL | HK_CAP_DMA)
+#define DMAX_CAPS (HK_CAP_DMA | HK_CAP_EXTERNAL)
+#define EXT_CAPS (HK_CAP_EXTERNAL)
+
+/* Three regions cut from the test arena: a small fast SRAM (priority 10), a
+ * DMA-capable external bank (5) and a plain external bank (1), added in a
+ * scrambled order. Sizes scale with the arena (which may be 32 KiB). */
+static void make_soc(hk_chain_t *c, size_t *unit_out)
+{
+    size_t asz;
+    unsigned char *mem = hk_test_arena(&asz);
+    size_t unit = asz / 8 < 8192 ? asz / 8 : 8192;
+    HK_CHECK_EQ(hk_chain_init(c, NULL), HK_OK);
+    HK_CHECK_EQ(hk_chain_add_region(c, mem + 4 * unit, 4 * unit, EXT_CAPS, 1, NULL), 0);
+    HK_CHECK_EQ(hk_chain_add_region(c, mem, unit, SRAM_CAPS, 10, NULL), 0);
+    HK_CHECK_EQ(hk_chain_add_region(c, mem + unit, 2 * unit, DMAX_CAPS, 5, NULL), 1);
+    *unit_out = unit;
+}
+
+static void test_priority_and_fallback(void)
+{
+    hk_test_capture_errors();
+    hk_chain_t c;
+    size_t unit;
+    make_soc(&c, &unit);
+    HK_REQUIRE(hk_chain_count(&c) == 3);
+    HK_CHECK_EQ(hk_chain_caps(&c, 0), SRAM_CAPS);
+    HK_CHECK_EQ(hk_chain_caps(&c, 1), DMAX_CAPS);
+    HK_CHECK_EQ(hk_chain_caps(&c, 2), EXT_CAPS);
+    /* any memory: the fast SRAM first */
+    void *a = hk_chain_alloc(&c, 100, 0, 0);
+    HK_CHECK_EQ(hk_chain_owner(&c, a), 0);
+    /* external only */
+    void *b = hk_chain_alloc(&c, 100, HK_CAP_EXTERNAL, 0);
+    HK_CHECK_EQ(hk_chain_owner(&c, b), 1);
+    void *x = hk_chain_alloc(&c, 100, HK_CAP_EXTERNAL, 0);
+    HK_CHECK_EQ(hk_chain_owner(&c, x), 1);
+    /* a min_priority below every heap changes nothing */
+    void *d = hk_chain_alloc(&c, 100, HK_CAP_EXTERNAL, -5);
+    HK_CHECK_EQ(hk_chain_owner(&c, d), 1);
+    void *e = hk_chain_alloc(&c, 100, 0, 11); /* nothing that high */
+    HK_CHECK(e == NULL);
+    /* fill the SRAM: DMA requests fall back to the DMA bank */
+    void *big = hk_chain_alloc(&c, unit, HK_CAP_DMA, 0); /* too big for SRAM */
+    HK_REQUIRE(big != NULL);
+    HK_CHECK_EQ(hk_chain_owner(&c, big), 1);
+    void *f = hk_chain_alloc(&c, unit, HK_CAP_FAST, 0); /* no fallback for FAST */
+    HK_CHECK(f == NULL);
+    hk_stats_t s;
+    hk_chain_get_stats(&c, 0, &s);
+    HK_CHECK_EQ(s.allocs, 5);
+    HK_CHECK_EQ(s.failed_allocs, 2);
+    HK_CHECK_EQ(s.used_blocks, 5);
+    HK_CHECK_EQ(c.fallbacks, 1);
+    hk_chain_get_stats(&c, HK_CAP_EXTERNAL, &s);
+    HK_CHECK_EQ(s.used_blocks, 4);
+    HK_CHECK_EQ(s.allocs, 4);
+    hk_stats_t h0;
+    hk_chain_heap_stats(&c, 0, &h0);
+    HK_CHECK_EQ(h0.used_blocks, 1);
+    hk_chain_get_stats(&c, HK_CAP_FAST, &s);
+    HK_CHECK_EQ(s.total, h0.total);
+    HK_CHECK_EQ(hk_chain_validate(&c), HK_OK);
+    hk_chain_free(&c, a);
+    hk_chain_free(&c, b);
+    hk_chain_free(&c, x);
+    hk_chain_free(&c, d);
+    hk_chain_free(&c, big);
+    hk_chain_get_stats(&c, 0, &s);
+    HK_CHECK_EQ(s.used_blocks, 0);
+    HK_CHECK_EQ(s.frees, 5);
+    HK_CHECK_EQ(hk_chain_validate(&c), HK_OK);
+    HK_CHECK_EQ(hk_test_errors.count, 0);
+}
+
+static void test_fill_and_fall_back(void)
+{
+    hk_test_capture_errors();
+    hk_chain_t c;
+    size_t unit;
+    make_soc(&c, &unit);
+    size_t per_heap[3] = { 0, 0, 0 };
+    void *p[1024];
+    size_t n = 0;
+    int last = -1;
+    bool ordered = true;
+    while (n < 1024 && (p[n] = hk_chain_alloc(&c, unit / 16, 0, 0)) != NULL) {
+        int o = hk_chain_owner(&c, p[n]);
+        HK_REQUIRE(o >= 0);
+        ordered &= o >= last; /* never goes back to a higher heap */
+        last = o;
+        per_heap[o]++;
+        n++;
+    }
+    HK_CHECK(ordered);
+    HK_CHECK(per_heap[0] > 0 && per_heap[1] > 0 && per_heap[2] > 0);
+    HK_CHECK(per_heap[1] >= per_heap[0]); /* twice the size */
+    HK_CHECK_EQ(c.fallbacks, per_heap[1] + per_heap[2]);
+    HK_CHECK_EQ(hk_chain_validate(&c), HK_OK);
+    while (n)
+        hk_chain_free(&c, p[--n]);
+    HK_CHECK_EQ(hk_chain_validate(&c), HK_OK);
+    HK_CHECK_EQ(hk_test_errors.count, 0);
+}
+
+static void test_realloc_and_aligned(void)
+{
+    hk_test_capture_errors();
+    hk_chain_t c;
+    size_t unit;
+    make_soc(&c, &unit);
+    unsigned char *p = hk_chain_realloc(&c, NULL, 40, 0, 0);
+    HK_REQUIRE(p != NULL);
+    HK_CHECK_EQ(hk_chain_owner(&c, p), 0);
+    for (int i = 0; i < 40; i++)
+        p[i] = (unsigned char)(i + 1);
+    /* needs external memory now: moves and keeps the content */
+    unsigned char *q = hk_chain_realloc(&c, p, 60, HK_CAP_EXTERNAL, 0);
+    HK_REQUIRE(q != NULL);
+    HK_CHECK_EQ(hk_chain_owner(&c, q), 1);
+    int same = 1;
+    for (int i = 0; i < 40; i++)
+        same &= q[i] == (unsigned char)(i + 1);
+    HK_CHECK(same);
+    /* grows in its own heap */
+    unsigned char *r = hk_chain_realloc(&c, q, 200, HK_CAP_EXTERNAL, 0);
+    HK_REQUIRE(r != NULL);
+    HK_CHECK_EQ(hk_chain_owner(&c, r), 1);
+    HK_CHECK(r[0] == 1 && r[39] == 40);
+    HK_CHECK(hk_chain_realloc(&c, r, 0, 0, 0) == NULL);
+    unsigned char *al = hk_chain_aligned_alloc(&c, 256, 10, HK_CAP_DMA, 0);
+    HK_REQUIRE(al != NULL);
+    HK_CHECK(((uintptr_t)al & 255u) == 0);
+    HK_CHECK(hk_chain_aligned_alloc(&c, 24, 10, 0, 0) == NULL);
+    hk_chain_free(&c, al);
+    hk_stats_t s;
+    hk_chain_get_stats(&c, 0, &s);
+    HK_CHECK_EQ(s.used_blocks, 0);
+    HK_CHECK_EQ(hk_chain_validate(&c), HK_OK);
+    HK_CHECK_EQ(hk_test_errors.count, 0);
+}
+
+static void test_lock_hooks(void)
+{
+    hk_test_capture_errors();
+    static _Alignas(16) unsigned char mem[4096];
+    lock_probe_t probe = { 0, 0 };
+    hk_lock_t lk = { probe_lock, probe_unlock, &probe };
+    hk_chain_t c;
+    HK_REQUIRE(hk_chain_init(&c, &lk) == HK_OK);
+    HK_REQUIRE(hk_chain_add_region(&c, mem, sizeof mem, 0, 0, NULL) == 0);
+    void *p = hk_chain_alloc(&c, 10, 0, 0);
+    hk_chain_free(&c, p);
+    HK_CHECK_EQ(hk_chain_validate(&c), HK_OK);
+    HK_CHECK_EQ(probe.locks, 4);
+    HK_CHECK_EQ(probe.depth, 0);
+}
+
+/* ---- misuse and corruption -------------------------------------------- */
+static void *grow_never(void *ctx, size_t min_bytes, size_t *got)
+{
+    (void)ctx;
+    (void)min_bytes;
+    *got = 0;
+    return NULL;
+}
+
+static void test_bad_add(void)
+{
+    hk_test_capture_errors();
+    static unsigned char tiny[8];
+    size_t asz;
+    unsigned char *arena = hk_test_arena(&asz);
+    size_t rsz = asz / (HK_CHAIN_MAX_HEAPS + 1) < 2048 ? asz / (HK_CHAIN_MAX_HEAPS + 1) : 2048;
+    rsz &= ~(size_t)63;
+    unsigned char *mem[HK_CHAIN_MAX_HEAPS + 1];
+    for (size_t i = 0; i <= HK_CHAIN_MAX_HEAPS; i++)
+        mem[i] = arena + i * rsz;
+    hk_chain_t c;
+    HK_CHECK_EQ(hk_chain_init(NULL, NULL), HK_EINVAL);
+    HK_REQUIRE(hk_chain_init(&c, NULL) == HK_OK);
+    HK_CHECK_EQ(hk_chain_add_region(NULL, mem[0], rsz, 0, 0, NULL), HK_EINVAL);
+    HK_CHECK_EQ(hk_chain_add_region(&c, NULL, rsz, 0, 0, NULL), HK_EINVAL);
+    hk_heap_config_t grow = { HK_FIT_TLSF, NULL, grow_never, NULL, 0 };
+    HK_CHECK_EQ(hk_chain_add_region(&c, mem[0], rsz, 0, 0, &grow), HK_EINVAL);
+    HK_CHECK_EQ(hk_chain_add_region(&c, tiny, sizeof tiny, 0, 0, NULL), HK_EINVAL);
+    HK_CHECK_EQ(hk_chain_add_region(&c, mem[0], SIZE_MAX, 0, 0, NULL), HK_EINVAL);
+    unsigned n = hk_test_errors.count;
+    HK_CHECK_EQ(n, 6);
+    HK_CHECK_EQ(hk_chain_add_region(&c, mem[0], rsz, 0, 0, NULL), 0);
+    HK_CHECK_EQ(hk_chain_add_region(&c, mem[0] + rsz / 2, rsz, 0, 0, NULL), HK_EOVERLAP);
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_EOVERLAP);
+    for (size_t i = 1; i < HK_CHAIN_MAX_HEAPS; i++)
+        HK_CHECK_EQ(hk_chain_add_region(&c, mem[i], rsz, 0, -(int)i, NULL), (int)i);
+    HK_CHECK_EQ(hk_chain_add_region(&c, mem[HK_CHAIN_MAX_HEAPS], rsz, 0, 0, NULL), HK_ERANGE);
+    HK_CHECK_EQ(hk_test_errors.count, n + 2);
+    HK_CHECK(hk_chain_alloc(NULL, 1, 0, 0) == NULL);
+    HK_CHECK_EQ(hk_chain_validate(&c), HK_OK);
+}
+
+static void test_bad_free(void)
+{
+    hk_test_capture_errors();
+    static unsigned char other[64];
+    hk_chain_t c;
+    size_t unit;
+    make_soc(&c, &unit);
+    void *a = hk_chain_alloc(&c, 64, 0, 0);
+    HK_REQUIRE(a != NULL);
+    hk_chain_free(&c, NULL);
+    HK_CHECK_EQ(hk_test_errors.count, 0);
+    hk_chain_free(&c, other);
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_EBADPTR);
+    HK_CHECK(hk_chain_realloc(&c, other, 10, 0, 0) == NULL);
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_EBADPTR);
+    hk_chain_free(&c, a);
+    hk_chain_free(&c, a); /* the heap reports it */
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_EDOUBLEFREE);
+    HK_CHECK_EQ(hk_test_errors.count, 3);
+    hk_stats_t s;
+    hk_chain_get_stats(&c, 0, &s);
+    HK_CHECK_EQ(s.frees, 1);
+    HK_CHECK_EQ(hk_chain_validate(&c), HK_OK);
+}
+
+static void test_validate_catches_corruption(void)
+{
+    hk_test_capture_errors();
+    hk_chain_t c;
+    size_t unit;
+    make_soc(&c, &unit);
+    HK_CHECK_EQ(hk_chain_validate(&c), HK_OK);
+    c.e[1].priority = 50; /* out of order */
+    HK_CHECK_EQ(hk_chain_validate(&c), HK_ECORRUPT);
+    c.e[1].priority = 5;
+    uintptr_t hi = c.e[0].hi;
+    c.e[0].hi = c.e[1].lo + 16; /* overlapping ranges */
+    HK_CHECK_EQ(hk_chain_validate(&c), HK_ECORRUPT);
+    c.e[0].hi = hi;
+    hk_heap_t *h = c.e[2].heap;
+    c.e[2].heap = c.e[0].heap; /* heap outside its region */
+    HK_CHECK_EQ(hk_chain_validate(&c), HK_ECORRUPT);
+    c.e[2].heap = h;
+    c.n = HK_CHAIN_MAX_HEAPS + 1;
+    HK_CHECK_EQ(hk_chain_validate(&c), HK_ECORRUPT);
+    c.n = 3;
+    HK_CHECK_EQ(hk_chain_validate(&c), HK_OK);
+    /* damage inside one heap: an overflow over the next block's header */
+    unsigned char *p = hk_chain_alloc(&c, 64, HK_CAP_EXTERNAL, -10);
+    unsigned char *q = hk_chain_alloc(&c, 64, HK_CAP_EXTERNAL, -10);
+    HK_REQUIRE(p && q);
+    unsigned char saved[2 * sizeof(size_t)];
+    __builtin_memcpy(saved, q - sizeof saved, sizeof saved);
+    hk_test_memset(q - sizeof saved, 0xee, sizeof saved);
+    HK_CHECK_EQ(hk_chain_validate(&c), HK_ECORRUPT);
+    __builtin_memcpy(q - sizeof saved, saved, sizeof saved);
+    HK_CHECK_EQ(hk_chain_validate(&c), HK_OK);
+}
+
+/* ---- randomized model ------------------------------------------------ */
+#define SLOTS 300
+
+static void test_model(void)
+{
+    hk_test_capture_errors();
+    static unsigned char *live[SLOTS];
+    static size_t size[SLOTS];
+    static unsigned char tag[SLOTS];
+    static const uint32_t want[] = { 0, HK_CAP_DMA, HK_CAP_EXTERNAL, HK_CAP_FAST, HK_CAP_INTERNAL,
+                                     HK_CAP_DMA | HK_CAP_EXTERNAL, HK_CAP_EXEC };
+    hk_chain_t c;
+    size_t unit;
+    make_soc(&c, &unit);
+    size_t n = 0;
+    uint64_t allocs = 0, failed = 0, frees = 0;
+    hk_rng_t r;
+    hk_rng_seed(&r, 41);
+    unsigned long ops = 15000ul / HK_TEST_SCALE_DIV;
+    for (unsigned long op = 0; op < ops; op++) {
+        bool fill_phase = ((op / 800u) & 1u) == 0;
+        if (n < SLOTS && hk_rng_below(&r, 100) < (fill_phase ? 70u : 30u)) {
+            uint32_t caps = want[hk_rng_below(&r, sizeof want / sizeof want[0])];
+            int minp = (int)hk_rng_below(&r, 12) - 1;
+            size_t sz = (size_t)hk_rng_below(&r, unit / 8);
+            unsigned char *p = hk_chain_alloc(&c, sz, caps, minp);
+            if (!p) {
+                failed++;
+                continue;
+            }
+            allocs++;
+            int o = hk_chain_owner(&c, p);
+            HK_REQUIRE(o >= 0);
+            HK_CHECK((hk_chain_caps(&c, (size_t)o) & caps) == caps);
+            HK_CHECK(c.e[o].priority >= minp);
+            tag[n] = (unsigned char)hk_rng_next(&r);
+            hk_test_memset(p, tag[n], sz);
+            size[n] = sz;
+            live[n++] = p;
+        } else if (n) {
+            size_t i = (size_t)hk_rng_below(&r, n);
+            if (size[i])
+                HK_CHECK(live[i][0] == tag[i] && live[i][size[i] - 1] == tag[i]);
+            hk_chain_free(&c, live[i]);
+            frees++;
+            n--;
+            live[i] = live[n];
+            size[i] = size[n];
+            tag[i] = tag[n];
+        }
+        if (op % 97 == 0)
+            HK_CHECK_EQ(hk_chain_validate(&c), HK_OK);
+    }
+    hk_stats_t s;
+    hk_chain_get_stats(&c, 0, &s);
+    HK_CHECK_EQ(s.allocs, allocs);
+    HK_CHECK_EQ(s.failed_allocs, failed);
+    HK_CHECK_EQ(s.frees, frees);
+    HK_CHECK_EQ(s.used_blocks, n);
+    HK_CHECK(failed > 0); /* the EXEC requests never fit */
+    while (n)
+        hk_chain_free(&c, live[--n]);
+    hk_chain_get_stats(&c, 0, &s);
+    HK_CHECK_EQ(s.used_blocks, 0);
+    HK_CHECK_EQ(hk_chain_validate(&c), HK_OK);
+    HK_CHECK_EQ(hk_test_errors.count, 0);
+}
+
+HK_SUITE(chain)
+{
+    HK_RUN(test_priority_and_fallback);
+    HK_RUN(test_fill_and_fall_back);
+    HK_RUN(test_realloc_and_aligned);
+    HK_RUN(test_lock_hooks);
+    HK_RUN(test_bad_add);
+    HK_RUN(test_bad_free);
+    HK_RUN(test_validate_catches_corruption);
+    HK_RUN(test_model);
+}

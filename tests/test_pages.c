@@ -1,0 +1,559 @@
+/*
+ * test_pages.c - the physical page-frame allocator (hk_pages): memory maps,
+ * buddy alloc/free, runs, claims, misuse, statistics and the validator.
+ * hk_pages never touches the frames it manages, so most tests describe
+ * physical memory anywhere in the 64-bit space (above 4 GiB too) and only
+ * need the arena for the metadata.
+ */
+#include "hk_test.h"
+#include "heapkit/pages.h"
+#include "pages/pages_internal.h"
+
+#define KiB 1024ull
+#define MiB (1024ull * 1024ull)
+#define GiB (1024ull * 1024ull * 1024ull)
+
+/* Frames the tests may manage so that the metadata (9 bytes a frame) takes
+ * at most half of the arena: 1800 on a 32 KiB board, 64 Ki on a host. */
+static uint64_t test_frames(void)
+{
+    size_t sz;
+    (void)hk_test_arena(&sz);
+    uint64_t f = (uint64_t)(sz / 2u - 1024u) / 9u;
+    return f > 65536u ? 65536u : f;
+}
+
+static hk_pages_t *make(const hk_mem_range_t *map, size_t n, const hk_mem_range_t *res,
+                        size_t nres, size_t frame)
+{
+    size_t sz;
+    void *mem = hk_test_arena(&sz);
+    hk_pages_config_t c = {0};
+    c.map = map;
+    c.map_len = n;
+    c.reserved = res;
+    c.reserved_len = nres;
+    c.frame_size = frame;
+    size_t need = hk_pages_meta_size(&c);
+    if (!need || need > sz)
+        return NULL;
+    c.meta = (char *)mem + 1; /* any alignment is accepted */
+    c.meta_size = sz - 1u;
+    return hk_pages_init(&c);
+}
+
+/* A firmware-like map: low memory with the BIOS hole, the kernel image,
+ * memory below and above the 4 GiB PCI hole, ACPI and a reserved window
+ * above 4 GiB. Sized from the arena. */
+static void test_firmware_map(void)
+{
+    uint64_t f = test_frames();
+    uint64_t hi = (f / 2u) * 4u * KiB; /* bytes of the two big usable ranges */
+    hk_mem_range_t map[] = {
+        {0x0, 0x9fc00, HK_MEM_USABLE},             /* 639 KiB: 159 whole frames */
+        {0x9fc00, 0x400, HK_MEM_RESERVED},         /* EBDA */
+        {0xf0000, 0x10000, HK_MEM_RESERVED},       /* BIOS ROM */
+        {1 * MiB, hi, HK_MEM_USABLE},              /* low RAM */
+        {1 * MiB + hi - 64 * KiB, 64 * KiB, HK_MEM_ACPI},
+        {0xfec00000, 0x1000, HK_MEM_RESERVED},     /* IOAPIC */
+        {4 * GiB, 4 * GiB, HK_MEM_RESERVED},       /* a reserved window above 4 GiB */
+        {9 * GiB, hi / 4u, HK_MEM_USABLE},         /* high RAM */
+    };
+    hk_mem_range_t kernel[] = {{1 * MiB, 256 * KiB, 0}}; /* the kernel image */
+    /* the low range loses its partial last frame, the kernel and the ACPI tail */
+    uint64_t expect = 159u + (hi - 256 * KiB - 64 * KiB) / (4 * KiB) + hi / 4u / (4 * KiB);
+    hk_test_capture_errors();
+    if (f < 600u) {
+        hk_test_skip("arena too small for this map");
+        return;
+    }
+    hk_pages_t *p = make(map, sizeof map / sizeof map[0], kernel, 1, 0);
+    HK_REQUIRE(p != NULL);
+    HK_CHECK_EQ(hk_pages_frame_size(p), 4096u);
+    HK_CHECK_EQ(hk_pages_total_frames(p), expect);
+    HK_CHECK_EQ(hk_pages_free_frames(p), expect);
+    HK_CHECK_EQ(hk_pages_validate(p), 0);
+    HK_CHECK(hk_pages_is_free(p, 0));
+    HK_CHECK(hk_pages_is_free(p, 0x9e000));
+    HK_CHECK(!hk_pages_is_free(p, 0x9f000)); /* partial frame below the EBDA */
+    HK_CHECK(!hk_pages_is_free(p, 0xa0000));
+    HK_CHECK(!hk_pages_is_free(p, 1 * MiB));  /* the kernel */
+    HK_CHECK(hk_pages_is_free(p, 1 * MiB + 256 * KiB));
+    HK_CHECK(!hk_pages_is_free(p, 1 * MiB + hi - 4 * KiB)); /* ACPI */
+    HK_CHECK(!hk_pages_is_free(p, 5 * GiB));
+    HK_CHECK(hk_pages_is_free(p, 9 * GiB));
+    /* Drain everything with order-0 allocations: every address is usable,
+     * frame aligned, unique, and outside the reserved ranges. */
+    uint64_t got = 0, above4g = 0;
+    hk_paddr_t a, prev_hi = 0;
+    while ((a = hk_pages_alloc(p, 0)) != HK_PADDR_NONE) {
+        got++;
+        HK_CHECK_EQ(a & 0xfff, 0);
+        HK_CHECK(!(a >= 0x9f000 && a < 1 * MiB + 256 * KiB));
+        HK_CHECK(!(a >= 4 * GiB && a < 9 * GiB));
+        if (a >= 9 * GiB) {
+            above4g++;
+            prev_hi = a;
+        }
+    }
+    (void)prev_hi;
+    HK_CHECK_EQ(got, expect);
+    HK_CHECK_EQ(above4g, hi / 4u / (4 * KiB));
+    HK_CHECK_EQ(hk_pages_free_frames(p), 0);
+    HK_CHECK_EQ(hk_pages_validate(p), 0);
+    HK_CHECK_EQ(hk_test_errors.count, 0);
+}
+
+static void test_buddy_split_merge(void)
+{
+    hk_mem_range_t map[] = {{64 * MiB, 64 * 4 * KiB, HK_MEM_USABLE}}; /* 64 frames */
+    hk_test_capture_errors();
+    hk_pages_t *p = make(map, 1, NULL, 0, 0);
+    HK_REQUIRE(p != NULL);
+    size_t bi[HK_PAGES_ORDERS];
+    hk_pages_buddyinfo(p, bi);
+    HK_CHECK_EQ(bi[6], 1);
+    HK_CHECK_EQ(bi[0], 0);
+    hk_paddr_t a = hk_pages_alloc(p, 0);
+    HK_CHECK_EQ(a, 64 * MiB);
+    hk_pages_buddyinfo(p, bi);
+    for (unsigned k = 0; k < 6; k++)
+        HK_CHECK_EQ(bi[k], 1); /* one buddy left over at each order */
+    HK_CHECK_EQ(bi[6], 0);
+    hk_paddr_t b = hk_pages_alloc(p, 3); /* 8 frames, aligned to 32 KiB */
+    HK_CHECK_EQ(b & (32 * KiB - 1), 0);
+    HK_CHECK_EQ(b, 64 * MiB + 32 * KiB);
+    HK_CHECK_EQ(hk_pages_validate(p), 0);
+    hk_stats_t s;
+    hk_pages_get_stats(p, &s);
+    HK_CHECK_EQ(s.total, 64 * 4 * KiB);
+    HK_CHECK_EQ(s.used, 9 * 4 * KiB);
+    HK_CHECK_EQ(s.used_blocks, 2);
+    HK_CHECK_EQ(s.largest_free, 32 * 4 * KiB);
+    HK_CHECK_EQ(s.allocs, 2);
+    hk_pages_free(p, a, 0);
+    hk_pages_free(p, b, 3);
+    HK_CHECK_EQ(hk_pages_validate(p), 0);
+    hk_pages_buddyinfo(p, bi);
+    HK_CHECK_EQ(bi[6], 1); /* merged all the way back */
+    hk_pages_get_stats(p, &s);
+    HK_CHECK_EQ(s.free, 64 * 4 * KiB);
+    HK_CHECK_EQ(s.peak_used, 9 * 4 * KiB);
+    HK_CHECK_EQ(s.frees, 2);
+    /* too big, and out of range orders */
+    HK_CHECK_EQ(hk_pages_alloc(p, 7), HK_PADDR_NONE);
+    HK_CHECK_EQ(hk_test_errors.count, 0);
+    HK_CHECK_EQ(hk_pages_alloc(p, HK_PAGES_MAX_ORDER + 1u), HK_PADDR_NONE);
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_ERANGE);
+    hk_pages_get_stats(p, &s);
+    HK_CHECK_EQ(s.failed_allocs, 2);
+}
+
+/* Blocks never cross an area edge: an area of 7 frames at an odd frame. */
+static void test_unaligned_area(void)
+{
+    hk_mem_range_t map[] = {{0x3000, 7 * 4 * KiB, HK_MEM_USABLE}}; /* pfn 3..9 */
+    hk_test_capture_errors();
+    hk_pages_t *p = make(map, 1, NULL, 0, 0);
+    HK_REQUIRE(p != NULL);
+    size_t bi[HK_PAGES_ORDERS];
+    hk_pages_buddyinfo(p, bi);
+    HK_CHECK_EQ(bi[0], 1); /* pfn 3 */
+    HK_CHECK_EQ(bi[2], 1); /* pfn 4..7 */
+    HK_CHECK_EQ(bi[1], 1); /* pfn 8..9: 10..11 is outside, so no merge */
+    HK_CHECK_EQ(bi[3], 0);
+    HK_CHECK_EQ(hk_pages_alloc(p, 3), HK_PADDR_NONE);
+    hk_paddr_t b = hk_pages_alloc(p, 1);
+    HK_CHECK_EQ(b, 0x8000);
+    hk_paddr_t c = hk_pages_alloc(p, 1); /* splits 4..7 */
+    HK_CHECK_EQ(c, 0x4000);
+    hk_pages_free(p, b, 1);
+    hk_pages_free(p, c, 1);
+    hk_pages_buddyinfo(p, bi);
+    HK_CHECK_EQ(bi[2], 1);
+    HK_CHECK_EQ(bi[1], 1);
+    HK_CHECK_EQ(hk_pages_validate(p), 0);
+    /* a run of 6 frames cannot be found (no aligned 8-frame block) */
+    HK_CHECK_EQ(hk_pages_alloc_run(p, 6), HK_PADDR_NONE);
+    /* ...but claiming frames 3..8 works */
+    HK_CHECK_EQ(hk_pages_claim(p, 0x3000, 6), 0);
+    HK_CHECK_EQ(hk_pages_free_frames(p), 1);
+    HK_CHECK_EQ(hk_pages_validate(p), 0);
+    hk_pages_free_run(p, 0x3000, 6);
+    HK_CHECK_EQ(hk_pages_free_frames(p), 7);
+    HK_CHECK_EQ(hk_pages_validate(p), 0);
+    HK_CHECK_EQ(hk_test_errors.count, 0);
+}
+
+static void test_runs_and_claims(void)
+{
+    hk_mem_range_t map[] = {{0, 256 * 4 * KiB, HK_MEM_USABLE}};
+    hk_test_capture_errors();
+    hk_pages_t *p = make(map, 1, NULL, 0, 0);
+    HK_REQUIRE(p != NULL);
+    hk_paddr_t r = hk_pages_alloc_run(p, 5); /* takes 8, gives 3 back */
+    HK_CHECK(r != HK_PADDR_NONE);
+    HK_CHECK_EQ(hk_pages_free_frames(p), 251);
+    HK_CHECK_EQ(hk_pages_validate(p), 0);
+    for (unsigned i = 0; i < 5; i++)
+        HK_CHECK(!hk_pages_is_free(p, r + i * 4096u));
+    HK_CHECK(hk_pages_is_free(p, r + 5 * 4096u));
+    /* claim overlapping the run: busy, nothing changes */
+    HK_CHECK_EQ(hk_pages_claim(p, r + 4 * 4096u, 4), HK_EBUSY);
+    HK_CHECK_EQ(hk_pages_free_frames(p), 251);
+    /* claim a range in the middle of a big free block */
+    HK_CHECK_EQ(hk_pages_claim(p, 100 * 4096u, 37), 0);
+    HK_CHECK_EQ(hk_pages_free_frames(p), 214);
+    HK_CHECK_EQ(hk_pages_validate(p), 0);
+    HK_CHECK(!hk_pages_is_free(p, 136 * 4096u));
+    HK_CHECK(hk_pages_is_free(p, 137 * 4096u));
+    HK_CHECK(hk_pages_is_free(p, 99 * 4096u));
+    /* outside, misaligned, zero */
+    HK_CHECK_EQ(hk_pages_claim(p, 255 * 4096u, 2), HK_EFAULT);
+    HK_CHECK_EQ(hk_pages_claim(p, 200 * 4096u + 1, 1), HK_EINVAL);
+    HK_CHECK_EQ(hk_pages_claim(p, 200 * 4096u, 0), HK_EINVAL);
+    HK_CHECK_EQ(hk_test_errors.count, 3);
+    hk_pages_free_run(p, 100 * 4096u, 37);
+    hk_pages_free_run(p, r, 5);
+    HK_CHECK_EQ(hk_pages_free_frames(p), 256);
+    size_t bi[HK_PAGES_ORDERS];
+    hk_pages_buddyinfo(p, bi);
+    HK_CHECK_EQ(bi[8], 1);
+    HK_CHECK_EQ(hk_pages_validate(p), 0);
+    HK_CHECK_EQ(hk_pages_alloc_run(p, 0), HK_PADDR_NONE);
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_EINVAL);
+}
+
+static void test_misuse(void)
+{
+    hk_mem_range_t map[] = {{1 * MiB, 64 * 4 * KiB, HK_MEM_USABLE}};
+    hk_test_capture_errors();
+    hk_pages_t *p = make(map, 1, NULL, 0, 0);
+    HK_REQUIRE(p != NULL);
+    hk_paddr_t a = hk_pages_alloc(p, 2);
+    hk_paddr_t b = hk_pages_alloc(p, 0);
+    HK_REQUIRE(a != HK_PADDR_NONE && b != HK_PADDR_NONE);
+    hk_pages_free(p, a, 1); /* wrong order */
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_EBADPTR);
+    hk_pages_free(p, a + 4096u, 0); /* interior */
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_EBADPTR);
+    hk_pages_free(p, a + 1, 2); /* misaligned */
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_EBADPTR);
+    hk_pages_free(p, 5 * GiB, 0); /* foreign */
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_EBADPTR);
+    hk_pages_free(p, b, 0);
+    unsigned before = hk_test_errors.count;
+    hk_pages_free(p, b, 0); /* double free */
+    HK_CHECK_EQ(hk_test_errors.count, before + 1u);
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_EDOUBLEFREE);
+    hk_pages_free(p, a + 63u * 4096u, 0); /* a never-allocated free frame */
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_EDOUBLEFREE);
+    hk_pages_free_run(p, a, 5); /* wrong n: runs into free frames */
+    HK_CHECK(hk_test_errors.last_code == HK_EDOUBLEFREE || hk_test_errors.last_code == HK_EBADPTR);
+    HK_CHECK_EQ(hk_pages_free_frames(p), 60);
+    HK_CHECK_EQ(hk_pages_validate(p), 0);
+    hk_pages_free(p, a, 2);
+    HK_CHECK_EQ(hk_pages_free_frames(p), 64);
+    HK_CHECK_EQ(hk_pages_validate(p), 0);
+    /* NULL handles and bad configurations */
+    HK_CHECK_EQ(hk_pages_alloc(NULL, 0), HK_PADDR_NONE);
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_EINVAL);
+    HK_CHECK(hk_pages_init(NULL) == NULL);
+    hk_pages_config_t c = {0};
+    c.map = map;
+    c.map_len = 1;
+    c.frame_size = 3000; /* not a power of two */
+    HK_CHECK(hk_pages_init(&c) == NULL);
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_EINVAL);
+    c.frame_size = 0;
+    static uint64_t small[8];
+    c.meta = small;
+    c.meta_size = sizeof small;
+    HK_CHECK(hk_pages_init(&c) == NULL);
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_ENOMEM);
+    hk_mem_range_t none[] = {{0x1000, 0x800, HK_MEM_USABLE}, {0, 1 * MiB, HK_MEM_BAD}};
+    c.map = none;
+    c.map_len = 2;
+    HK_CHECK_EQ(hk_pages_meta_size(&c), 0);
+    HK_CHECK(hk_pages_init(&c) == NULL);
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_EINVAL);
+    /* a map entry that wraps the 64-bit space is clamped, not trusted */
+    hk_mem_range_t wrap[] = {{UINT64_MAX - 8 * 4096u + 1u, 64 * 4096u, HK_MEM_USABLE}};
+    hk_pages_t *w = make(wrap, 1, NULL, 0, 0);
+    HK_REQUIRE(w != NULL);
+    HK_CHECK_EQ(hk_pages_total_frames(w), 7); /* the top frame's end is not representable */
+    HK_CHECK_EQ(hk_pages_validate(w), 0);
+}
+
+/* The validator notices damage planted in the metadata. */
+static void test_validate_detects(void)
+{
+    hk_mem_range_t map[] = {{0, 32 * 4 * KiB, HK_MEM_USABLE}};
+    hk_test_capture_errors();
+    hk_pages_t *p = make(map, 1, NULL, 0, 0);
+    HK_REQUIRE(p != NULL);
+    hk_paddr_t a = hk_pages_alloc(p, 0);
+    HK_CHECK_EQ(hk_pages_validate(p), 0);
+    uint8_t save = p->state[a >> 12];
+    p->state[a >> 12] = 0; /* head wiped */
+    HK_CHECK_EQ(hk_pages_validate(p), HK_ECORRUPT);
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_ECORRUPT);
+    p->state[a >> 12] = save;
+    HK_CHECK_EQ(hk_pages_validate(p), 0);
+    uint32_t n = p->nfree[1];
+    p->nfree[1] = n + 1u; /* counter off */
+    HK_CHECK_EQ(hk_pages_validate(p), HK_ECORRUPT);
+    p->nfree[1] = n;
+    uint32_t h = p->head[2];
+    p->next[h] = h; /* a cycle */
+    HK_CHECK_EQ(hk_pages_validate(p), HK_ECORRUPT);
+    p->next[h] = PG_NIL;
+    HK_CHECK_EQ(hk_pages_validate(p), 0);
+    p->free_frames++;
+    HK_CHECK_EQ(hk_pages_validate(p), HK_ECORRUPT);
+    p->free_frames--;
+    HK_CHECK_EQ(hk_pages_validate(p), 0);
+}
+
+/* Frame size is a run-time choice: 64 KiB frames and 1 KiB frames. */
+static void test_frame_sizes(void)
+{
+    hk_mem_range_t map[] = {{0x12345, 8 * MiB, HK_MEM_USABLE}};
+    hk_test_capture_errors();
+    hk_pages_t *p = make(map, 1, NULL, 0, 64 * KiB);
+    HK_REQUIRE(p != NULL);
+    HK_CHECK_EQ(hk_pages_frame_size(p), 64 * KiB);
+    HK_CHECK_EQ(hk_pages_total_frames(p), 127); /* start rounded up to 0x20000 */
+    hk_paddr_t a = hk_pages_alloc(p, 4);
+    HK_CHECK_EQ(a & (1 * MiB - 1), 0);
+    hk_pages_free(p, a, 4);
+    HK_CHECK_EQ(hk_pages_validate(p), 0);
+    hk_mem_range_t small[] = {{0x400, 100 * KiB, HK_MEM_USABLE}};
+    p = make(small, 1, NULL, 0, 1 * KiB);
+    HK_REQUIRE(p != NULL);
+    HK_CHECK_EQ(hk_pages_total_frames(p), 100);
+    HK_CHECK_EQ(hk_pages_alloc_run(p, 100), HK_PADDR_NONE); /* no aligned 128 */
+    HK_CHECK_EQ(hk_pages_alloc_run(p, 60), HK_PADDR_NONE);  /* no aligned 64 in 1..100 */
+    HK_CHECK(hk_pages_alloc_run(p, 30) != HK_PADDR_NONE);
+    HK_CHECK_EQ(hk_pages_validate(p), 0);
+    HK_CHECK_EQ(hk_test_errors.count, 0);
+}
+
+/* Metadata carved from the first usable area: the arena plays physical
+ * memory at physical address 16 MiB. */
+static void test_carved_metadata(void)
+{
+    size_t sz;
+    char *mem = hk_test_arena(&sz);
+    uintptr_t base = ((uintptr_t)mem + 4095u) & ~(uintptr_t)4095u;
+    uint64_t frames = (uint64_t)(sz - (base - (uintptr_t)mem)) / 4096u;
+    hk_mem_range_t map[] = {{16 * MiB, frames * 4096u, HK_MEM_USABLE},
+                            {16 * MiB, 4096u, HK_MEM_RESERVED}}; /* first frame reserved */
+    hk_pages_config_t c = {0};
+    c.map = map;
+    c.map_len = 2;
+    c.direct_map = base - (uintptr_t)(16 * MiB);
+    hk_test_capture_errors();
+    hk_pages_t *p = hk_pages_init(&c);
+    HK_REQUIRE(p != NULL);
+    HK_CHECK((uintptr_t)p >= base + 4096u && (uintptr_t)p < base + 8192u);
+    size_t meta = hk_pages_meta_size(&c);
+    uint64_t meta_frames = (meta + 4095u) / 4096u;
+    HK_CHECK_EQ(hk_pages_total_frames(p), frames - 1u);
+    HK_CHECK_EQ(hk_pages_free_frames(p), frames - 1u - meta_frames);
+    HK_CHECK(!hk_pages_is_free(p, 16 * MiB + 4096u));
+    HK_CHECK(hk_pages_is_free(p, 16 * MiB + 4096u * (1u + meta_frames)));
+    hk_stats_t s;
+    hk_pages_get_stats(p, &s);
+    HK_CHECK_EQ(s.used, meta_frames * 4096u);
+    HK_CHECK_EQ(s.allocs, 0);
+    HK_CHECK_EQ(hk_pages_validate(p), 0);
+    HK_CHECK_EQ(hk_test_errors.count, 0);
+}
+
+/* Randomized: allocate blocks, runs and claims, free in random order,
+ * validate after every operation, and check with a frame bitmap that no two
+ * live allocations overlap. At the end every frame is free again and the
+ * free lists are back to their first shape. */
+#define RMAX 96
+/* Sets the owner marks of [a, a + n frames); returns how many were already
+ * set (when setting) or how many were clear (when clearing). */
+static unsigned mark(uint8_t *owner, uint64_t f, const hk_mem_range_t *map, hk_paddr_t a,
+                     uint32_t n, uint8_t v)
+{
+    unsigned half = a >= map[1].base;
+    uint64_t idx = half * (f / 2u) + ((a - map[half].base) >> 12);
+    unsigned clash = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (idx + i >= f) {
+            clash++;
+            continue;
+        }
+        if ((owner[idx + i] != 0) == (v != 0))
+            clash++;
+        owner[idx + i] = v;
+    }
+    return clash;
+}
+
+static void test_random(void)
+{
+    uint64_t f = test_frames();
+    if (f > 4096u)
+        f = 4096u;
+    f &= ~(uint64_t)63u;
+    hk_mem_range_t map[] = {{3 * 4096u, (f / 2u) * 4096u, HK_MEM_USABLE},
+                            {2 * GiB + 5 * 4096u, (f / 2u) * 4096u, HK_MEM_USABLE}};
+    hk_test_capture_errors();
+    hk_pages_t *p = make(map, 2, NULL, 0, 0);
+    HK_REQUIRE(p != NULL);
+    static uint8_t owner[4096]; /* per frame: 0 free, else 1 + slot */
+    hk_test_memset(owner, 0, sizeof owner);
+    struct { hk_paddr_t a; uint32_t n; uint8_t kind; uint8_t order; } live[RMAX];
+    unsigned nlive = 0;
+    size_t bi0[HK_PAGES_ORDERS], bi[HK_PAGES_ORDERS];
+    hk_pages_buddyinfo(p, bi0);
+    hk_rng_t r;
+    hk_rng_seed(&r, 0x5eed8);
+    unsigned ops = 3000u / HK_TEST_SCALE_DIV;
+    unsigned bad = 0;
+    for (unsigned op = 0; op < ops; op++) {
+        unsigned what = (unsigned)hk_rng_below(&r, 3);
+        if (nlive && (nlive == RMAX || hk_rng_below(&r, 100) < 45)) {
+            unsigned i = (unsigned)hk_rng_below(&r, nlive);
+            if (live[i].kind == 0)
+                hk_pages_free(p, live[i].a, live[i].order);
+            else
+                hk_pages_free_run(p, live[i].a, live[i].n);
+            mark(owner, f, map, live[i].a, live[i].n, 0);
+            live[i] = live[--nlive];
+        } else {
+            hk_paddr_t a;
+            uint32_t n;
+            uint8_t order = 0;
+            if (what == 0) {
+                order = (uint8_t)hk_rng_below(&r, 6);
+                n = 1u << order;
+                a = hk_pages_alloc(p, order);
+                if (a != HK_PADDR_NONE && (a >> 12) % n)
+                    bad++; /* not aligned to its size */
+            } else if (what == 1) {
+                n = 1u + (uint32_t)hk_rng_below(&r, 40);
+                a = hk_pages_alloc_run(p, n);
+            } else {
+                n = 1u + (uint32_t)hk_rng_below(&r, 20);
+                unsigned half = (unsigned)hk_rng_below(&r, 2);
+                uint64_t at = hk_rng_below(&r, f / 2u - n);
+                a = map[half].base + at * 4096u;
+                int rc = hk_pages_claim(p, a, n);
+                /* refused iff some frame of the range is taken */
+                unsigned taken = 0;
+                for (uint32_t i = 0; i < n; i++)
+                    taken += owner[half * (f / 2u) + at + i];
+                if ((rc == HK_EBUSY) != (taken != 0) || (rc != 0 && rc != HK_EBUSY))
+                    bad++;
+                if (rc != 0)
+                    a = HK_PADDR_NONE;
+            }
+            if (a != HK_PADDR_NONE) {
+                if (mark(owner, f, map, a, n, 1))
+                    bad++; /* overlaps a live allocation */
+                live[nlive].a = a;
+                live[nlive].n = n;
+                live[nlive].kind = what == 0 ? 0 : 1;
+                live[nlive].order = order;
+                nlive++;
+            }
+        }
+        if (hk_pages_validate(p) != 0) {
+            bad++;
+            break;
+        }
+        /* the owner map agrees with the allocator on a sampled frame */
+        uint64_t s = hk_rng_below(&r, f);
+        hk_paddr_t sa = s < f / 2u ? map[0].base + s * 4096u : map[1].base + (s - f / 2u) * 4096u;
+        if (hk_pages_is_free(p, sa) == (owner[s] != 0))
+            bad++;
+    }
+    HK_CHECK_EQ(bad, 0);
+    while (nlive) {
+        nlive--;
+        if (live[nlive].kind == 0)
+            hk_pages_free(p, live[nlive].a, live[nlive].order);
+        else
+            hk_pages_free_run(p, live[nlive].a, live[nlive].n);
+    }
+    HK_CHECK_EQ(hk_pages_validate(p), 0);
+    HK_CHECK_EQ(hk_pages_free_frames(p), hk_pages_total_frames(p));
+    hk_pages_buddyinfo(p, bi);
+    for (unsigned k = 0; k < HK_PAGES_ORDERS; k++)
+        HK_CHECK_EQ(bi[k], bi0[k]);
+    HK_CHECK_EQ(hk_test_errors.count, 0);
+}
+
+/* With a lock, every call runs between one lock and one unlock. */
+typedef struct {
+    int depth, max_depth;
+    unsigned calls;
+} plock_t;
+
+static void pl_lock(void *c)
+{
+    plock_t *l = c;
+    l->calls++;
+    if (++l->depth > l->max_depth)
+        l->max_depth = l->depth;
+}
+
+static void pl_unlock(void *c)
+{
+    plock_t *l = c;
+    l->depth--;
+}
+
+static void test_lock(void)
+{
+    static uint64_t meta[128];
+    hk_mem_range_t map[] = {{0, 16 * 4096u, HK_MEM_USABLE}};
+    plock_t pl = {0, 0, 0};
+    hk_lock_t lock = {pl_lock, pl_unlock, &pl};
+    hk_pages_config_t c = {0};
+    c.map = map;
+    c.map_len = 1;
+    c.meta = meta;
+    c.meta_size = sizeof meta;
+    c.lock = &lock;
+    hk_test_capture_errors();
+    hk_pages_t *p = hk_pages_init(&c);
+    HK_REQUIRE(p != NULL);
+    hk_paddr_t a = hk_pages_alloc(p, 1);
+    hk_paddr_t r = hk_pages_alloc_run(p, 3);
+    HK_CHECK_EQ(hk_pages_claim(p, 15 * 4096u, 1), 0);
+    HK_CHECK_EQ(hk_pages_claim(p, 15 * 4096u, 1), HK_EBUSY);
+    hk_pages_free(p, a, 1);
+    hk_pages_free(p, a, 1); /* double free: reported outside the lock */
+    hk_pages_free_run(p, r, 3);
+    hk_pages_free_run(p, 15 * 4096u, 1);
+    hk_stats_t s;
+    hk_pages_get_stats(p, &s);
+    HK_CHECK_EQ(hk_pages_validate(p), 0);
+    HK_CHECK_EQ(s.used, 0);
+    HK_CHECK_EQ(s.failed_allocs, 1); /* the busy claim */
+    HK_CHECK_EQ(pl.depth, 0);
+    HK_CHECK_EQ(pl.max_depth, 1);
+    HK_CHECK_EQ(pl.calls, 10);
+    HK_CHECK_EQ(hk_test_errors.count, 1);
+}
+
+HK_SUITE(pages) {
+    HK_RUN(test_firmware_map);
+    HK_RUN(test_buddy_split_merge);
+    HK_RUN(test_unaligned_area);
+    HK_RUN(test_runs_and_claims);
+    HK_RUN(test_misuse);
+    HK_RUN(test_validate_detects);
+    HK_RUN(test_frame_sizes);
+    HK_RUN(test_carved_metadata);
+    HK_RUN(test_random);
+    HK_RUN(test_lock);
+}

@@ -1,0 +1,325 @@
+/*
+ * test_stack.c - hk_stack: painting, high water, guards, misuse, corruption
+ * and a randomized model test.
+ */
+#include "heapkit/stack.h"
+#include "hk_test.h"
+
+typedef struct {
+    int depth;
+    unsigned locks;
+} lock_probe_t;
+
+static void probe_lock(void *ctx)
+{
+    lock_probe_t *l = ctx;
+    l->locks++;
+    l->depth++;
+}
+
+static void probe_unlock(void *ctx)
+{
+    ((lock_probe_t *)ctx)->depth--;
+}
+
+/* Simulates a thread that used `depth` bytes below the top. */
+static void use_stack(hk_stack_pool_t *sp, void *stack, size_t depth, unsigned char v)
+{
+    unsigned char *top = hk_stack_top(sp, stack);
+    hk_test_memset(top - depth, v, depth);
+}
+
+static void test_paint_and_high_water(void)
+{
+    hk_test_capture_errors();
+    size_t asz;
+    unsigned char *mem = hk_test_arena(&asz);
+    hk_stack_config_t cfg = { 1000, 64, 16, 0, NULL };
+    hk_stack_pool_t sp;
+    size_t bytes = 4 * 1072 + 64;
+    HK_REQUIRE(hk_stack_pool_init(&sp, mem, bytes, &cfg) == HK_OK);
+    HK_CHECK_EQ(hk_stack_size(&sp), 1000);
+    hk_stats_t s;
+    hk_stack_get_stats(&sp, &s);
+    HK_CHECK_EQ(s.free_blocks, 4); /* stride = 1064 rounded to 16 = 1072 */
+    unsigned char second_before = mem[1072 + 100];
+    unsigned char *st = hk_stack_acquire(&sp);
+    HK_REQUIRE(st != NULL);
+    HK_CHECK(st == mem + 64);
+    HK_CHECK(((uintptr_t)st & 7u) == 0);
+    HK_CHECK(hk_stack_top(&sp, st) == st + 1000);
+    HK_CHECK_EQ(mem[1072 + 100], second_before); /* lazy: stack 2 untouched */
+    /* painted: words hold the default pattern, the guard its complement */
+    uint32_t w;
+    __builtin_memcpy(&w, st + 500, 4);
+    HK_CHECK_EQ(w, HK_STACK_DEFAULT_PAINT);
+    __builtin_memcpy(&w, st - 4, 4);
+    HK_CHECK_EQ(w, ~HK_STACK_DEFAULT_PAINT);
+    HK_CHECK_EQ(hk_stack_high_water(&sp, st), 0);
+    use_stack(&sp, st, 100, 0);
+    HK_CHECK_EQ(hk_stack_high_water(&sp, st), 100);
+    use_stack(&sp, st, 301, 0x11);
+    HK_CHECK_EQ(hk_stack_high_water(&sp, st), 304); /* word granularity */
+    use_stack(&sp, st, 50, 0x22); /* shallower use does not lower the mark */
+    HK_CHECK_EQ(hk_stack_high_water(&sp, st), 304);
+    HK_CHECK_EQ(hk_stack_check(&sp, st), HK_OK);
+    use_stack(&sp, st, 1000, 0x33);
+    HK_CHECK_EQ(hk_stack_high_water(&sp, st), 1000);
+    HK_CHECK_EQ(hk_stack_check(&sp, st), HK_OK); /* full but no overflow */
+    hk_stack_release(&sp, st);
+    HK_CHECK_EQ(hk_stack_deepest(&sp), 1000);
+    /* re-acquired: painted afresh */
+    unsigned char *st2 = hk_stack_acquire(&sp);
+    HK_CHECK(st2 == st);
+    HK_CHECK_EQ(hk_stack_high_water(&sp, st2), 0);
+    HK_CHECK_EQ(hk_stack_validate(&sp), HK_OK);
+    HK_CHECK_EQ(hk_test_errors.count, 0);
+}
+
+static void test_exhaust_and_stats(void)
+{
+    hk_test_capture_errors();
+    static _Alignas(64) unsigned char mem[3 * 512 + 16];
+    hk_stack_config_t cfg = { 480, 32, 64, 0x12345678u, NULL };
+    hk_stack_pool_t sp;
+    HK_REQUIRE(hk_stack_pool_init(&sp, mem, sizeof mem, &cfg) == HK_OK);
+    void *s[4];
+    for (int i = 0; i < 3; i++) {
+        s[i] = hk_stack_acquire(&sp);
+        HK_REQUIRE(s[i] != NULL);
+        HK_CHECK((((uintptr_t)s[i] - 32u) & 63u) == 0); /* guard starts aligned */
+    }
+    HK_CHECK((s[3] = hk_stack_acquire(&sp)) == NULL);
+    hk_stats_t st;
+    hk_stack_get_stats(&sp, &st);
+    HK_CHECK_EQ(st.used_blocks, 3);
+    HK_CHECK_EQ(st.failed_allocs, 1);
+    HK_CHECK_EQ(st.total, 3 * 512);
+    hk_stack_release(&sp, s[1]);
+    hk_stack_get_stats(&sp, &st);
+    HK_CHECK_EQ(st.used_blocks, 2);
+    HK_CHECK_EQ(st.peak_used, 3 * 512);
+    uint32_t w;
+    __builtin_memcpy(&w, s[0], 4);
+    HK_CHECK_EQ(w, 0x12345678u);
+    HK_CHECK_EQ(hk_stack_validate(&sp), HK_OK);
+    HK_CHECK_EQ(hk_test_errors.count, 0);
+}
+
+static void test_overflow_detected(void)
+{
+    hk_test_capture_errors();
+    static _Alignas(16) unsigned char mem[2048];
+    hk_stack_config_t cfg = { 256, 32, 16, 0, NULL };
+    hk_stack_pool_t sp;
+    HK_REQUIRE(hk_stack_pool_init(&sp, mem, sizeof mem, &cfg) == HK_OK);
+    unsigned char *a = hk_stack_acquire(&sp), *b = hk_stack_acquire(&sp);
+    HK_REQUIRE(a && b);
+    HK_CHECK_EQ(hk_stack_validate(&sp), HK_OK);
+    /* b's thread runs 8 bytes past the bottom of its stack */
+    use_stack(&sp, b, 256 + 8, 0);
+    HK_CHECK_EQ(hk_stack_check(&sp, a), HK_OK);
+    HK_CHECK_EQ(hk_stack_check(&sp, b), HK_ECORRUPT);
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_ECORRUPT);
+    HK_CHECK(hk_test_errors.last_ptr == b);
+    HK_CHECK_EQ(hk_stack_validate(&sp), HK_ECORRUPT);
+    unsigned n = hk_test_errors.count;
+    hk_stack_release(&sp, b); /* reported, and released */
+    HK_CHECK_EQ(hk_test_errors.count, n + 1);
+    HK_CHECK_EQ(hk_stack_validate(&sp), HK_OK);
+    hk_stats_t st;
+    hk_stack_get_stats(&sp, &st);
+    HK_CHECK_EQ(st.used_blocks, 1);
+    HK_CHECK_EQ(hk_stack_deepest(&sp), 256);
+}
+
+static void test_no_guard(void)
+{
+    hk_test_capture_errors();
+    static _Alignas(16) unsigned char mem[1024];
+    hk_stack_config_t cfg = { 100, 0, 0, 0, NULL }; /* 104 bytes, stride 112 */
+    hk_stack_pool_t sp;
+    HK_REQUIRE(hk_stack_pool_init(&sp, mem, sizeof mem, &cfg) == HK_OK);
+    HK_CHECK_EQ(hk_stack_size(&sp), 104);
+    unsigned char *a = hk_stack_acquire(&sp);
+    HK_REQUIRE(a == mem);
+    HK_CHECK_EQ(hk_stack_check(&sp, a), HK_OK);
+    use_stack(&sp, a, 104, 1);
+    HK_CHECK_EQ(hk_stack_check(&sp, a), HK_OK);
+    hk_stack_release(&sp, a);
+    HK_CHECK_EQ(hk_test_errors.count, 0);
+}
+
+static void test_lock_hooks(void)
+{
+    hk_test_capture_errors();
+    static _Alignas(16) unsigned char mem[1024];
+    lock_probe_t probe = { 0, 0 };
+    hk_lock_t lk = { probe_lock, probe_unlock, &probe };
+    hk_stack_config_t cfg = { 128, 16, 0, 0, &lk };
+    hk_stack_pool_t sp;
+    HK_REQUIRE(hk_stack_pool_init(&sp, mem, sizeof mem, &cfg) == HK_OK);
+    void *a = hk_stack_acquire(&sp);
+    HK_CHECK_EQ(hk_stack_high_water(&sp, a), 0);
+    HK_CHECK_EQ(hk_stack_check(&sp, a), HK_OK);
+    hk_stack_release(&sp, a);
+    HK_CHECK_EQ(hk_stack_validate(&sp), HK_OK);
+    HK_CHECK_EQ(probe.locks, 5);
+    HK_CHECK_EQ(probe.depth, 0);
+}
+
+/* ---- misuse and corruption -------------------------------------------- */
+static void test_bad_init(void)
+{
+    hk_test_capture_errors();
+    static _Alignas(16) unsigned char mem[1024];
+    hk_stack_pool_t sp;
+    hk_stack_config_t cfg = { 128, 16, 0, 0, NULL };
+    HK_CHECK_EQ(hk_stack_pool_init(NULL, mem, sizeof mem, &cfg), HK_EINVAL);
+    HK_CHECK_EQ(hk_stack_pool_init(&sp, NULL, sizeof mem, &cfg), HK_EINVAL);
+    HK_CHECK_EQ(hk_stack_pool_init(&sp, mem, sizeof mem, NULL), HK_EINVAL);
+    cfg.stack_size = 0;
+    HK_CHECK_EQ(hk_stack_pool_init(&sp, mem, sizeof mem, &cfg), HK_EINVAL);
+    cfg.stack_size = 2048; /* more than the memory */
+    HK_CHECK_EQ(hk_stack_pool_init(&sp, mem, sizeof mem, &cfg), HK_EINVAL);
+    cfg.stack_size = SIZE_MAX - 3;
+    HK_CHECK_EQ(hk_stack_pool_init(&sp, mem, sizeof mem, &cfg), HK_ERANGE);
+    cfg.stack_size = 128;
+    cfg.guard = SIZE_MAX;
+    HK_CHECK_EQ(hk_stack_pool_init(&sp, mem, sizeof mem, &cfg), HK_ERANGE);
+    cfg.guard = 0;
+    cfg.align = 48;
+    HK_CHECK_EQ(hk_stack_pool_init(&sp, mem, sizeof mem, &cfg), HK_EINVAL);
+    HK_CHECK_EQ(hk_stack_pool_init(&sp, mem, 8, &cfg), HK_EINVAL);
+    HK_CHECK_EQ(hk_test_errors.count, 9);
+}
+
+static void test_bad_release(void)
+{
+    hk_test_capture_errors();
+    static _Alignas(16) unsigned char mem[2048];
+    static unsigned char other[64];
+    hk_stack_config_t cfg = { 240, 16, 0, 0, NULL };
+    hk_stack_pool_t sp;
+    HK_REQUIRE(hk_stack_pool_init(&sp, mem, sizeof mem, &cfg) == HK_OK);
+    unsigned char *a = hk_stack_acquire(&sp), *b = hk_stack_acquire(&sp);
+    HK_REQUIRE(a && b);
+    hk_stack_release(&sp, NULL);
+    HK_CHECK_EQ(hk_test_errors.count, 0);
+    hk_stack_release(&sp, other + 16);
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_EBADPTR);
+    hk_stack_release(&sp, a + 8);
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_EBADPTR);
+    hk_stack_release(&sp, b + 256); /* where a third stack would be */
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_EBADPTR);
+    hk_stack_release(&sp, a);
+    hk_stack_release(&sp, a);
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_EDOUBLEFREE);
+    HK_CHECK_EQ(hk_stack_high_water(&sp, a), 0);
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_EBADPTR);
+    HK_CHECK_EQ(hk_stack_check(&sp, a), HK_EBADPTR);
+    HK_CHECK_EQ(hk_test_errors.count, 6);
+    HK_CHECK(hk_stack_acquire(NULL) == NULL);
+    HK_CHECK_EQ(hk_test_errors.count, 7);
+    HK_CHECK_EQ(hk_stack_validate(&sp), HK_OK);
+}
+
+static void test_validate_catches_corruption(void)
+{
+    hk_test_capture_errors();
+    static _Alignas(16) unsigned char mem[2048];
+    hk_stack_config_t cfg = { 240, 16, 0, 0, NULL };
+    hk_stack_pool_t sp;
+    HK_REQUIRE(hk_stack_pool_init(&sp, mem, sizeof mem, &cfg) == HK_OK);
+    unsigned char *a = hk_stack_acquire(&sp);
+    HK_REQUIRE(a && hk_stack_acquire(&sp));
+    hk_stack_release(&sp, a);
+    HK_CHECK_EQ(hk_stack_validate(&sp), HK_OK);
+    /* a released stack's pool link overwritten (use after release) */
+    void *bad = mem + 3;
+    __builtin_memcpy(a - 16, &bad, sizeof bad);
+    HK_CHECK_EQ(hk_stack_validate(&sp), HK_ECORRUPT);
+    __builtin_memset(a - 16, 0, sizeof bad);
+    HK_CHECK_EQ(hk_stack_validate(&sp), HK_OK);
+    sp.guard_paint ^= 1u;
+    HK_CHECK_EQ(hk_stack_validate(&sp), HK_ECORRUPT);
+    sp.guard_paint ^= 1u;
+    sp.stack_size += 64;
+    HK_CHECK_EQ(hk_stack_validate(&sp), HK_ECORRUPT);
+    sp.stack_size -= 64;
+    HK_CHECK_EQ(hk_stack_validate(&sp), HK_OK);
+}
+
+/* ---- randomized model ------------------------------------------------- */
+#define MAXSTACKS 64
+
+static void test_model(void)
+{
+    hk_test_capture_errors();
+    size_t asz;
+    unsigned char *mem = hk_test_arena(&asz);
+    hk_stack_config_t cfg = { 512, 32, 32, 0, NULL };
+    hk_stack_pool_t sp;
+    size_t bytes = asz / 2 < 40 * 544 ? asz / 2 : 40 * 544;
+    HK_REQUIRE(hk_stack_pool_init(&sp, mem, bytes, &cfg) == HK_OK);
+    hk_stats_t st;
+    hk_stack_get_stats(&sp, &st);
+    size_t cap = st.free_blocks;
+    HK_REQUIRE(cap >= 4 && cap <= MAXSTACKS);
+    void *live[MAXSTACKS];
+    size_t deep[MAXSTACKS];
+    size_t n = 0, deepest = 0;
+    hk_rng_t r;
+    hk_rng_seed(&r, 77);
+    unsigned long ops = 4000ul / HK_TEST_SCALE_DIV;
+    for (unsigned long op = 0; op < ops; op++) {
+        unsigned what = (unsigned)hk_rng_below(&r, 3);
+        if (what == 0) {
+            void *s = hk_stack_acquire(&sp);
+            HK_CHECK_EQ(s != NULL, n < cap);
+            if (s) {
+                HK_CHECK_EQ(hk_stack_high_water(&sp, s), 0);
+                live[n] = s;
+                deep[n++] = 0;
+            }
+        } else if (what == 1 && n) {
+            size_t i = (size_t)hk_rng_below(&r, n);
+            size_t d = (size_t)hk_rng_below(&r, 513);
+            use_stack(&sp, live[i], d, 0);
+            if (d > deep[i])
+                deep[i] = d;
+            size_t expect = (deep[i] + 3u) & ~(size_t)3u;
+            HK_CHECK_EQ(hk_stack_high_water(&sp, live[i]), expect);
+            if (expect > deepest)
+                deepest = expect;
+        } else if (n) {
+            size_t i = (size_t)hk_rng_below(&r, n);
+            HK_CHECK_EQ(hk_stack_check(&sp, live[i]), HK_OK);
+            hk_stack_release(&sp, live[i]);
+            live[i] = live[--n];
+            deep[i] = deep[n];
+        }
+        if (op % 37 == 0)
+            HK_CHECK_EQ(hk_stack_validate(&sp), HK_OK);
+    }
+    HK_CHECK_EQ(hk_stack_deepest(&sp), deepest);
+    hk_stack_get_stats(&sp, &st);
+    HK_CHECK_EQ(st.used_blocks, n);
+    while (n)
+        hk_stack_release(&sp, live[--n]);
+    HK_CHECK_EQ(hk_stack_validate(&sp), HK_OK);
+    HK_CHECK_EQ(hk_test_errors.count, 0);
+}
+
+HK_SUITE(stack)
+{
+    HK_RUN(test_paint_and_high_water);
+    HK_RUN(test_exhaust_and_stats);
+    HK_RUN(test_overflow_detected);
+    HK_RUN(test_no_guard);
+    HK_RUN(test_lock_hooks);
+    HK_RUN(test_bad_init);
+    HK_RUN(test_bad_release);
+    HK_RUN(test_validate_catches_corruption);
+    HK_RUN(test_model);
+}
