@@ -6,23 +6,6 @@
 #include "heapkit/heap.h"
 #include "hk_test.h"
 
-typedef struct {
-    int depth;
-    unsigned locks;
-} lock_probe_t;
-
-static void probe_lock(void *ctx)
-{
-    lock_probe_t *l = ctx;
-    l->locks++;
-    l->depth++;
-}
-
-static void probe_unlock(void *ctx)
-{
-    ((lock_probe_t *)ctx)->depth--;
-}
-
 #define SRAM_CAPS (HK_CAP_FAST | HK_CAP_INTERNAL | HK_CAP_DMA)
 #define DMAX_CAPS (HK_CAP_DMA | HK_CAP_EXTERNAL)
 #define EXT_CAPS (HK_CAP_EXTERNAL)
@@ -169,8 +152,8 @@ static void test_lock_hooks(void)
 {
     hk_test_capture_errors();
     static _Alignas(16) unsigned char mem[4096];
-    lock_probe_t probe = { 0, 0 };
-    hk_lock_t lk = { probe_lock, probe_unlock, &probe };
+    hk_test_lock_probe_t probe;
+    hk_lock_t lk = hk_test_lock_probe(&probe);
     hk_chain_t c;
     HK_REQUIRE(hk_chain_init(&c, &lk) == HK_OK);
     HK_REQUIRE(hk_chain_add_region(&c, mem, sizeof mem, 0, 0, NULL) == 0);

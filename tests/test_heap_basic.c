@@ -277,29 +277,17 @@ static void test_stats_counters(hk_fit_t fit)
     HK_CHECK_EQ(stats_of(h).used, 0);
 }
 
-static int lock_depth, lock_calls, lock_bad;
-static void t_lock(void *ctx)
-{
-    lock_bad |= ctx != &lock_depth || lock_depth != 0;
-    lock_depth++;
-    lock_calls++;
-}
-static void t_unlock(void *ctx)
-{
-    lock_bad |= ctx != &lock_depth || lock_depth != 1;
-    lock_depth--;
-}
-
 static void test_lock_hooks(void)
 {
     size_t sz;
     unsigned char *mem = hk_test_arena(&sz);
-    hk_lock_t l = { t_lock, t_unlock, &lock_depth };
+    hk_test_lock_probe_t probe;
+    hk_lock_t l = hk_test_lock_probe(&probe);
     hk_heap_config_t c = test_cfg(HK_FIT_TLSF);
     c.lock = &l;
     hk_heap_t *h = hk_heap_init(mem, SMALL_HEAP, &c);
     HK_REQUIRE(h != NULL);
-    lock_calls = 0;
+    probe.locks = 0;
     void *p = hk_heap_alloc(h, 10);
     p = hk_heap_realloc(h, p, 100);
     void *q = hk_heap_aligned_alloc(h, 256, 10);
@@ -311,9 +299,9 @@ static void test_lock_hooks(void)
     hk_heap_free(h, p);
     hk_heap_free(h, q);
     hk_heap_free(h, z);
-    HK_CHECK_EQ(lock_calls, 10);
-    HK_CHECK_EQ(lock_depth, 0);
-    HK_CHECK_EQ(lock_bad, 0);
+    HK_CHECK_EQ(probe.locks, 10);
+    HK_CHECK_EQ(probe.depth, 0);
+    HK_CHECK_EQ(probe.max_depth, 1);
 }
 
 static void per_policy(void (*fn)(hk_fit_t))

@@ -5,25 +5,6 @@
 #include "hk_test.h"
 
 /* ---- helpers ------------------------------------------------------------ */
-typedef struct {
-    int depth, max_depth;
-    unsigned locks;
-} lock_probe_t;
-
-static void probe_lock(void *ctx)
-{
-    lock_probe_t *l = ctx;
-    l->locks++;
-    if (++l->depth > l->max_depth)
-        l->max_depth = l->depth;
-}
-
-static void probe_unlock(void *ctx)
-{
-    lock_probe_t *l = ctx;
-    l->depth--;
-}
-
 static void fill(void *p, size_t n, unsigned char v)
 {
     hk_test_memset(p, v, n);
@@ -132,8 +113,8 @@ static void test_lock_hooks(void)
 {
     hk_test_capture_errors();
     static unsigned char buf[256];
-    lock_probe_t probe = { 0, 0, 0 };
-    hk_lock_t lk = { probe_lock, probe_unlock, &probe };
+    hk_test_lock_probe_t probe;
+    hk_lock_t lk = hk_test_lock_probe(&probe);
     hk_pool_config_t cfg = { &lk, NULL, 0 };
     hk_pool_t p;
     HK_REQUIRE(hk_pool_init(&p, buf, sizeof buf, 32, 8, &cfg) == HK_OK);

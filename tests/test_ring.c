@@ -7,23 +7,6 @@
 
 #define G (2 * sizeof(size_t)) /* the default granule */
 
-typedef struct {
-    int depth;
-    unsigned locks;
-} lock_probe_t;
-
-static void probe_lock(void *ctx)
-{
-    lock_probe_t *l = ctx;
-    l->locks++;
-    l->depth++;
-}
-
-static void probe_unlock(void *ctx)
-{
-    ((lock_probe_t *)ctx)->depth--;
-}
-
 static size_t largest(const hk_ring_t *r)
 {
     hk_stats_t s;
@@ -265,8 +248,8 @@ static void test_lock_hooks(void)
 {
     hk_test_capture_errors();
     static _Alignas(16) unsigned char buf[8 * G];
-    lock_probe_t probe = { 0, 0 };
-    hk_lock_t lk = { probe_lock, probe_unlock, &probe };
+    hk_test_lock_probe_t probe;
+    hk_lock_t lk = hk_test_lock_probe(&probe);
     hk_ring_t r;
     HK_REQUIRE(hk_ring_init(&r, buf, sizeof buf, 0, &lk) == HK_OK);
     void *p = hk_ring_alloc(&r, 10);

@@ -6,23 +6,6 @@
 #include "heapkit/slab.h"
 #include "hk_test.h"
 
-typedef struct {
-    int depth;
-    unsigned locks;
-} lock_probe_t;
-
-static void probe_lock(void *ctx)
-{
-    lock_probe_t *l = ctx;
-    l->locks++;
-    l->depth++;
-}
-
-static void probe_unlock(void *ctx)
-{
-    ((lock_probe_t *)ctx)->depth--;
-}
-
 /* A heap over (at most) `bytes` of the test arena. */
 static hk_heap_t *arena_heap(size_t bytes)
 {
@@ -133,8 +116,8 @@ static void test_lock_hooks(void)
     hk_test_capture_errors();
     hk_heap_t *h = arena_heap(8192);
     HK_REQUIRE(h != NULL);
-    lock_probe_t probe = { 0, 0 };
-    hk_lock_t lk = { probe_lock, probe_unlock, &probe };
+    hk_test_lock_probe_t probe;
+    hk_lock_t lk = hk_test_lock_probe(&probe);
     hk_slab_config_t cfg = { 32, 0, 0, 0, &lk };
     hk_slab_cache_t c;
     HK_REQUIRE(hk_slab_init(&c, h, &cfg) == HK_OK);

@@ -5,23 +5,6 @@
 #include "heapkit/stack.h"
 #include "hk_test.h"
 
-typedef struct {
-    int depth;
-    unsigned locks;
-} lock_probe_t;
-
-static void probe_lock(void *ctx)
-{
-    lock_probe_t *l = ctx;
-    l->locks++;
-    l->depth++;
-}
-
-static void probe_unlock(void *ctx)
-{
-    ((lock_probe_t *)ctx)->depth--;
-}
-
 /* Simulates a thread that used `depth` bytes below the top. */
 static void use_stack(hk_stack_pool_t *sp, void *stack, size_t depth, unsigned char v)
 {
@@ -154,8 +137,8 @@ static void test_lock_hooks(void)
 {
     hk_test_capture_errors();
     static _Alignas(16) unsigned char mem[1024];
-    lock_probe_t probe = { 0, 0 };
-    hk_lock_t lk = { probe_lock, probe_unlock, &probe };
+    hk_test_lock_probe_t probe;
+    hk_lock_t lk = hk_test_lock_probe(&probe);
     hk_stack_config_t cfg = { 128, 16, 0, 0, &lk };
     hk_stack_pool_t sp;
     HK_REQUIRE(hk_stack_pool_init(&sp, mem, sizeof mem, &cfg) == HK_OK);

@@ -7,23 +7,6 @@
 #include "hk_test.h"
 #include "tiered/tiered_impl.h"
 
-typedef struct {
-    int depth;
-    unsigned locks;
-} lock_probe_t;
-
-static void probe_lock(void *ctx)
-{
-    lock_probe_t *l = ctx;
-    l->locks++;
-    l->depth++;
-}
-
-static void probe_unlock(void *ctx)
-{
-    ((lock_probe_t *)ctx)->depth--;
-}
-
 static const hk_tiered_class_t classes5[] = {
     { 16, 8 }, { 32, 8 }, { 64, 4 }, { 128, 4 }, { 256, 2 },
 };
@@ -198,8 +181,8 @@ static void test_realloc_calloc(void)
 static void test_lock_hooks(void)
 {
     hk_test_capture_errors();
-    lock_probe_t probe = { 0, 0 };
-    hk_lock_t lk = { probe_lock, probe_unlock, &probe };
+    hk_test_lock_probe_t probe;
+    hk_lock_t lk = hk_test_lock_probe(&probe);
     hk_tiered_config_t cfg = { classes5, 5, NULL, &lk, 0, false };
     hk_tiered_t *t = make(&cfg, 4096, NULL);
     HK_REQUIRE(t != NULL);

@@ -221,6 +221,29 @@ void hk_test_capture_errors(void)
     hk_set_error_hook(record_error, NULL);
 }
 
+/* ---- lock probe ------------------------------------------------------ */
+static void probe_lock(void *ctx)
+{
+    hk_test_lock_probe_t *l = ctx;
+    l->locks++;
+    if (++l->depth > l->max_depth)
+        l->max_depth = l->depth;
+}
+
+static void probe_unlock(void *ctx)
+{
+    hk_test_lock_probe_t *l = ctx;
+    l->depth--;
+}
+
+hk_lock_t hk_test_lock_probe(hk_test_lock_probe_t *p)
+{
+    p->depth = p->max_depth = 0;
+    p->locks = 0;
+    hk_lock_t l = { probe_lock, probe_unlock, p };
+    return l;
+}
+
 /* ---- suites ---------------------------------------------------------- */
 #define HK_X(name) void hk_suite_##name(void);
 #include "hk_suites.inc"

@@ -81,6 +81,16 @@ extern hk_test_errors_t hk_test_errors;
 /* Installs the recording hook and clears the record. */
 void hk_test_capture_errors(void);
 
+/* A lock probe for tests of the lock hooks: counts lock calls and tracks the
+ * nesting depth (which must never exceed 1: no allocator locks twice). */
+typedef struct {
+    int depth, max_depth;
+    unsigned locks;
+} hk_test_lock_probe_t;
+/* Clears *p and returns hooks that record into it. */
+#include "heapkit/types.h"
+hk_lock_t hk_test_lock_probe(hk_test_lock_probe_t *p);
+
 /* Runs the named suite, or all when name is NULL. Returns failures. */
 int hk_test_main(const char *suite);
 
