@@ -54,7 +54,7 @@ static void test_min_size_and_overhead(void)
     HK_REQUIRE(h != NULL);
     hk_stats_t s = stats_of(h);
     HK_CHECK(s.free >= HK_MIN_BLOCK && s.free < HK_MIN_BLOCK + HK_ALIGN + HK_W);
-    HK_CHECK_EQ(s.largest_free, s.free - HK_W);
+    HK_CHECK_EQ(s.largest_free, s.free - HK_W - HK_DBG_EXTRA); /* 0 at HK_DEBUG 0 */
     void *p = hk_heap_alloc(h, s.largest_free);
     HK_CHECK(p != NULL);
     HK_CHECK(hk_heap_alloc(h, 0) == NULL);
@@ -304,6 +304,28 @@ static void test_lock_hooks(void)
     HK_CHECK_EQ(probe.max_depth, 1);
 }
 
+/* The largest slack a block can carry: a minimum request served from a free
+ * block one granule short of two minimum blocks (the tail is too small to
+ * split off). The validator must accept it on every layout. */
+static void test_max_slack(hk_fit_t fit)
+{
+    hk_heap_t *h = small_heap(fit, SMALL_HEAP);
+    HK_REQUIRE(h != NULL);
+    size_t frag = 2 * HK_MIN_BLOCK - HK_ALIGN;
+    void *a = hk_heap_alloc(h, frag - HK_W);
+    void *g = hk_heap_alloc(h, 16);
+    HK_REQUIRE(a && g);
+    hk_heap_free(h, a);
+    void *z = hk_heap_alloc(h, 0);
+    HK_CHECK(z == a);
+    HK_CHECK_EQ(hk_heap_usable_size(h, z), 0);
+    HK_CHECK_EQ(stats_of(h).used, frag + block_size_for(16));
+    HK_CHECK_EQ(hk_heap_validate(h), 0);
+    hk_heap_free(h, z);
+    hk_heap_free(h, g);
+    HK_CHECK_EQ(hk_heap_validate(h), 0);
+}
+
 static void per_policy(void (*fn)(hk_fit_t))
 {
     for (unsigned i = 0; i < TEST_NFITS; i++)
@@ -320,6 +342,7 @@ static void test_all_policies(void)
     per_policy(test_largest_free_exact);
     per_policy(test_fragmentation_scenario);
     per_policy(test_stats_counters);
+    per_policy(test_max_slack);
 }
 
 HK_SUITE(heap_basic)

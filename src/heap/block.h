@@ -40,7 +40,8 @@
  * SLACK: the heap keeps the exact size each caller asked for (for
  * `requested` statistics and hk_heap_usable_size) without a second word. The
  * unused tail of a used block, slack = size - W - requested, is below
- * MIN_BLOCK + G <= 255 bytes; when it is not zero, its last byte (directly
+ * 2 * MIN_BLOCK - W <= 255 bytes (a request rounded up to the minimum
+ * block, plus a tail too small to split off); when it is not zero, its last byte (directly
  * below the next header) stores it and the SLACK flag says so. When slack is
  * zero the flag is clear and the caller owns every byte.
  *
@@ -82,7 +83,7 @@ struct hk_block {
 #define HK_BF_MASK ((size_t)7)
 
 _Static_assert(HK_ALIGN >= 8, "the block header needs three flag bits: HK_ALIGN >= 8");
-_Static_assert(HK_MIN_BLOCK + HK_ALIGN <= 256, "slack must fit in one byte");
+_Static_assert(2 * HK_MIN_BLOCK - sizeof(size_t) <= 256, "slack must fit in one byte");
 
 /* Requests above this are refused before any arithmetic can wrap. */
 #define HK_MAX_REQUEST (SIZE_MAX >> 1)

@@ -125,7 +125,7 @@ static const char *check_region(const hk_region_t *r, tally_t *t, const void **w
         } else {
             if (b->head & HK_BF_SLACK) {
                 size_t slack = block_slack(b);
-                if (slack == 0 || slack >= HK_MIN_BLOCK + HK_G || slack > size - HK_W)
+                if (slack == 0 || slack >= 2 * HK_MIN_BLOCK - HK_W || slack > size - HK_W)
                     return "slack byte damaged (overflow past the requested size?)";
             }
             t->used_blocks++;
