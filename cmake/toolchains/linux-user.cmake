@@ -1,0 +1,32 @@
+# linux-user.cmake - shared part of heapkit's big-endian toolchain files
+# (mips-be.cmake, s390x-be.cmake set HK_LU_* and include this). These are
+# Linux targets run under QEMU's user-mode emulator, so the hosted test
+# programs (host_main.c, tests/linux/) run there too.
+#
+# Why clang: Debian's gcc-<arch>-linux-gnu cross compilers all Conflict with
+# gcc-multilib, so installing one removes the -m32 host build. clang is one
+# compiler for every target (--target=<triple>); it needs only Debian's cross
+# libc, libgcc and binutils packages, which install alongside gcc-multilib.
+# Binaries are static, so qemu-<arch> needs no target root file system.
+#
+# Inputs: HK_LU_TRIPLE (mips-linux-gnu), HK_LU_QEMU (qemu-mips),
+#         HK_LU_PTR (4 or 8), HK_LU_ARCH (processor name for CMake)
+set(CMAKE_SYSTEM_NAME Linux)
+set(CMAKE_SYSTEM_PROCESSOR ${HK_LU_ARCH})
+set(CMAKE_C_COMPILER clang)
+set(CMAKE_C_COMPILER_TARGET ${HK_LU_TRIPLE})
+set(CMAKE_SYSROOT /usr/${HK_LU_TRIPLE})
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
+
+set(CMAKE_C_FLAGS_INIT "-DHK_EXPECT_PTR_SIZE=${HK_LU_PTR} -DHK_EXPECT_BIG_ENDIAN=1 \
+-DHK_TEST_SCALE_DIV=2")
+set(CMAKE_EXE_LINKER_FLAGS_INIT "-static")
+get_filename_component(HK_ROOT "${CMAKE_CURRENT_LIST_DIR}/../.." ABSOLUTE)
+set(CMAKE_CROSSCOMPILING_EMULATOR "${HK_ROOT}/ports/qemu-run.sh;${HK_LU_QEMU}")
+
+# ports/selftest: exit statuses, a trap and abort() must reach the caller.
+get_filename_component(HK_ROOT "${CMAKE_CURRENT_LIST_DIR}/../.." ABSOLUTE)
+set(HK_PORT_SELFTEST_MAIN "${HK_ROOT}/ports/hosted/selftest.c")
+set(HK_PORT_SELFTEST_CASES "1:0;2:1;3:nonzero;4:nonzero")
