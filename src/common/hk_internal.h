@@ -23,7 +23,11 @@
 #if defined(__GNUC__) || defined(__clang__)
 #define HK_LIKELY(x) __builtin_expect(!!(x), 1)
 #define HK_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#if defined(__OPTIMIZE_SIZE__)
+#define HK_INLINE static inline /* -Os: the compiler decides, code is not duplicated */
+#else
 #define HK_INLINE static inline __attribute__((always_inline))
+#endif
 #define HK_NOINLINE __attribute__((noinline))
 #else
 #define HK_LIKELY(x) (x)
