@@ -7,6 +7,10 @@
 #include "heap/block.h" /* white box: HK_W, HK_MIN_BLOCK, block_size_for */
 #include "heap_test_util.h"
 
+#ifndef HK_DBG_EXTRA
+#define HK_DBG_EXTRA 0 /* bytes the debug layer adds to each block (debug.h) */
+#endif
+
 #define SMALL_HEAP 8192u
 
 static hk_heap_t *small_heap(hk_fit_t fit, size_t bytes)
@@ -53,7 +57,7 @@ static void test_min_size_and_overhead(void)
     hk_heap_t *h = hk_heap_init(mem, hk_heap_min_size(), NULL);
     HK_REQUIRE(h != NULL);
     hk_stats_t s = stats_of(h);
-    HK_CHECK(s.free >= HK_MIN_BLOCK && s.free < HK_MIN_BLOCK + HK_ALIGN + HK_W);
+    HK_CHECK(s.free >= block_size_for(0) && s.free < block_size_for(0) + HK_ALIGN + HK_W);
     HK_CHECK_EQ(s.largest_free, s.free - HK_W - HK_DBG_EXTRA); /* 0 at HK_DEBUG 0 */
     void *p = hk_heap_alloc(h, s.largest_free);
     HK_CHECK(p != NULL);
@@ -311,8 +315,8 @@ static void test_max_slack(hk_fit_t fit)
 {
     hk_heap_t *h = small_heap(fit, SMALL_HEAP);
     HK_REQUIRE(h != NULL);
-    size_t frag = 2 * HK_MIN_BLOCK - HK_ALIGN;
-    void *a = hk_heap_alloc(h, frag - HK_W);
+    size_t frag = block_size_for(0) + HK_MIN_BLOCK - HK_ALIGN; /* 2 * HK_MIN_BLOCK - HK_ALIGN at HK_DEBUG 0 */
+    void *a = hk_heap_alloc(h, frag - HK_W - HK_DBG_EXTRA);
     void *g = hk_heap_alloc(h, 16);
     HK_REQUIRE(a && g);
     hk_heap_free(h, a);
