@@ -106,6 +106,13 @@ static void test_smashed_header_refused(hk_fit_t fit)
     *hdr = saved;
     hk_heap_free(f.h, f.c); /* repaired: accepted */
     HK_CHECK_EQ(hk_heap_validate(f.h), 0);
+    /* the first block of the region claims a free left neighbour: the check
+     * must not trust the "footer" it finds below the region */
+    size_t *ha = (size_t *)(void *)((unsigned char *)f.a - HK_W);
+    *ha |= 2u;
+    expect_rejected_v(&f, f.a, HK_EBADPTR, 0);
+    *ha &= ~(size_t)2u;
+    HK_CHECK_EQ(hk_heap_validate(f.h), 0);
 }
 
 static void per_policy(void (*fn)(hk_fit_t))

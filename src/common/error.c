@@ -3,6 +3,9 @@
  * counter, and the names of the error codes. The library never prints.
  */
 #include "common/hk_internal.h"
+#if HK_DEBUG >= 1
+#include "heapkit/debug.h"
+#endif
 
 static hk_error_fn error_hook;
 static void *error_ctx;
@@ -24,6 +27,10 @@ void hk__report(int code, const void *ptr, const char *reason)
     error_count++;
     if (error_hook)
         error_hook(code, ptr, reason, error_ctx);
+#if HK_DEBUG >= 1
+    else /* no hook installed: the compile-time policy (HK_DEBUG_POLICY) */
+        hk_debug_policy_hook(code, ptr, reason, NULL);
+#endif
 }
 
 void hk__assert_fail(const char *expr, const char *file, int line)

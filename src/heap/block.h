@@ -43,7 +43,9 @@
  * 2 * MIN_BLOCK - W <= 255 bytes (a request rounded up to the minimum
  * block, plus a tail too small to split off); when it is not zero, its last byte (directly
  * below the next header) stores it and the SLACK flag says so. When slack is
- * zero the flag is clear and the caller owns every byte.
+ * zero the flag is clear and the caller owns every byte. At HK_DEBUG >= 1
+ * the debug trailer sits in the slack, right after the caller's bytes, and
+ * the slack byte is always present (see debug/dbg_layout.h).
  *
  * End marker: each region ends with a header of size 0 that is never free;
  * its PREV_FREE bit tracks the region's last block. Walks stop at it and
@@ -63,6 +65,7 @@
 #include <stdint.h>
 
 #include "common/hk_internal.h"
+#include "debug/dbg_layout.h"
 
 typedef struct hk_block hk_block_t;
 struct hk_block {
@@ -83,7 +86,7 @@ struct hk_block {
 #define HK_BF_MASK ((size_t)7)
 
 _Static_assert(HK_ALIGN >= 8, "the block header needs three flag bits: HK_ALIGN >= 8");
-_Static_assert(2 * HK_MIN_BLOCK - sizeof(size_t) <= 256, "slack must fit in one byte");
+_Static_assert(2 * HK_MIN_BLOCK - sizeof(size_t) + HK_DBG_EXTRA <= 256, "slack must fit in one byte");
 
 /* Requests above this are refused before any arithmetic can wrap. */
 #define HK_MAX_REQUEST (SIZE_MAX >> 1)
@@ -194,10 +197,11 @@ HK_INLINE void block_make_end(hk_block_t *e, bool prev_free)
     e->head = prev_free ? HK_BF_PREV_FREE : 0;
 }
 
-/* Block size that serves a request of n bytes (n <= HK_MAX_REQUEST). */
+/* Block size that serves a request of n bytes (n <= HK_MAX_REQUEST); at
+ * HK_DEBUG >= 1 it includes the debug trailer (debug/dbg_layout.h). */
 HK_INLINE size_t block_size_for(size_t n)
 {
-    size_t s = (n + HK_W + HK_G - 1) & ~(HK_G - 1);
+    size_t s = (n + HK_W + HK_DBG_EXTRA + HK_G - 1) & ~(HK_G - 1);
     return s < HK_MIN_BLOCK ? HK_MIN_BLOCK : s;
 }
 

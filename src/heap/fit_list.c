@@ -34,9 +34,14 @@ static bool list_before(const hk_heap_t *h, const hk_block_t *a, const hk_block_
 void hk__list_insert(hk_heap_t *h, hk_block_t *b)
 {
     hk_block_t *prev = NULL, *cur = h->list;
+    if (cur && !HK_DBG_NEXT_OK(h, NULL, cur))
+        cur = NULL;
     while (cur && list_before(h, cur, b)) {
+        hk_block_t *n = cur->next_free;
+        if (!HK_DBG_NEXT_OK(h, cur, n))
+            n = NULL; /* HK_DEBUG >= 1: not followed; the index is rebuilt */
         prev = cur;
-        cur = cur->next_free;
+        cur = n;
     }
     b->prev_free = prev;
     b->next_free = cur;
@@ -51,20 +56,35 @@ void hk__list_insert(hk_heap_t *h, hk_block_t *b)
 
 void hk__list_unlink(hk_heap_t *h, hk_block_t *b)
 {
-    if (b->next_free)
-        b->next_free->prev_free = b->prev_free;
-    if (b->prev_free)
-        b->prev_free->next_free = b->next_free;
+    hk_block_t *next = b->next_free, *prev = b->prev_free;
+    if (!HK_DBG_NEXT_OK(h, b, next))
+        next = NULL;
+    if (!HK_DBG_PREV_OK(h, b, prev))
+        prev = NULL;
+#if HK_DEBUG >= 1
+    if (HK_UNLIKELY(!prev && h->list != b)) { /* a damaged prev link said "first" */
+        hk__dbg_flag(h, b, "free block claims to head a list it does not head");
+        h->free_blocks--;
+        return;
+    }
+#endif
+    if (next)
+        next->prev_free = prev;
+    if (prev)
+        prev->next_free = next;
     else
-        h->list = b->next_free;
+        h->list = next;
     h->free_blocks--;
 }
 
 hk_block_t *hk__list_find(const hk_heap_t *h, size_t need)
 {
-    for (hk_block_t *b = h->list; b; b = b->next_free)
+    for (hk_block_t *b = h->list; b; b = b->next_free) {
+        if (!HK_DBG_TAKE_OK(h, b))
+            return NULL;
         if (block_size(b) >= need)
             return b;
+    }
     return NULL;
 }
 

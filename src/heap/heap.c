@@ -26,13 +26,13 @@ hk_block_t *hk__heap_checked_block(const hk_heap_t *h, const void *p)
     return heap_checked_block(h, p);
 }
 
-/* The end marker of the region holding block address ba, or 0. */
-uintptr_t hk__heap_region_end(const hk_heap_t *h, uintptr_t ba)
+/* The region holding block address ba, or NULL. */
+const hk_region_t *hk__heap_region_of(const hk_heap_t *h, uintptr_t ba)
 {
     for (const hk_region_t *r = h->regions; r; r = r->next)
         if (ba >= r->first && ba < r->end)
-            return r->end;
-    return 0;
+            return r;
+    return NULL;
 }
 
 /* Reports why p is not a live block (the slow path of the checks: it works
@@ -40,7 +40,8 @@ uintptr_t hk__heap_region_end(const hk_heap_t *h, uintptr_t ba)
 hk_block_t *hk__heap_bad_block(const hk_heap_t *h, const void *p)
 {
     uintptr_t a = (uintptr_t)p, ba = a - HK_W;
-    uintptr_t end = hk__heap_region_end(h, ba);
+    const hk_region_t *r = hk__heap_region_of(h, ba);
+    uintptr_t end = r ? r->end : 0;
     const hk_block_t *b = block_at(ba);
     const char *why;
     int code = HK_EBADPTR;
@@ -68,6 +69,7 @@ hk_block_t *hk__heap_bad_block(const hk_heap_t *h, const void *p)
 /* ---- public calls -------------------------------------------------------- */
 void *hk_heap_alloc(hk_heap_t *h, size_t size)
 {
+    HK_DBG_ROUTE(return hk__dbg_alloc(h, size, NULL, 0, 0);)
     if (HK_UNLIKELY(!heap_handle_ok(h))) {
         hk__report(HK_EINVAL, h, "hk_heap_alloc: not a heap");
         return NULL;
@@ -80,6 +82,7 @@ void *hk_heap_alloc(hk_heap_t *h, size_t size)
 
 void *hk_heap_calloc(hk_heap_t *h, size_t n, size_t size)
 {
+    HK_DBG_ROUTE(return hk__dbg_calloc(h, n, size, NULL, 0, 0);)
     if (HK_UNLIKELY(!heap_handle_ok(h))) {
         hk__report(HK_EINVAL, h, "hk_heap_calloc: not a heap");
         return NULL;
@@ -100,6 +103,7 @@ void hk_heap_free(hk_heap_t *h, void *p)
 {
     if (!p)
         return;
+    HK_DBG_ROUTE(hk__dbg_free(h, p); return;)
     if (HK_UNLIKELY(!heap_handle_ok(h))) {
         hk__report(HK_EINVAL, p, "hk_heap_free: not a heap");
         return;

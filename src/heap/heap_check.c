@@ -51,7 +51,11 @@ void hk_heap_get_stats(const hk_heap_t *h, hk_stats_t *out)
     out->total = h->total;
     out->used = h->used;
     out->free = h->total - h->used;
+#if HK_DEBUG >= 1
+    out->largest_free = big > HK_W + HK_DBG_EXTRA ? big - HK_W - HK_DBG_EXTRA : 0;
+#else
     out->largest_free = big ? big - HK_W : 0;
+#endif
     out->free_blocks = h->free_blocks;
     out->used_blocks = (size_t)(h->allocs - h->frees);
     out->peak_used = h->peak_used;
@@ -67,6 +71,7 @@ size_t hk_heap_usable_size(const hk_heap_t *h, const void *p)
 {
     if (!p)
         return 0;
+    HK_DBG_ROUTE(return hk__dbg_usable_size(h, p);)
     if (!heap_handle_ok(h)) {
         hk__report(HK_EINVAL, p, "hk_heap_usable_size: not a heap");
         return 0;
@@ -120,14 +125,21 @@ static const char *check_region(const hk_region_t *r, tally_t *t, const void **w
                 return "two free blocks side by side (missed coalesce)";
             if (*(const size_t *)(const void *)(a + size - HK_W) != size)
                 return "free block footer disagrees with its header";
+            if (b->head & HK_BF_SLACK)
+                return "free block header has a stray SLACK flag (header overwritten?)";
             t->free_blocks++;
             t->free += size;
         } else {
             if (b->head & HK_BF_SLACK) {
                 size_t slack = block_slack(b);
-                if (slack == 0 || slack >= 2 * HK_MIN_BLOCK - HK_W || slack > size - HK_W)
+                if (slack == 0 || slack >= 2 * HK_MIN_BLOCK - HK_W + HK_DBG_EXTRA ||
+                    slack > size - HK_W)
                     return "slack byte damaged (overflow past the requested size?)";
             }
+#if HK_DEBUG >= 1
+            if (!(b->head & HK_BF_SLACK) || block_slack(b) < HK_DBG_EXTRA)
+                return "slack byte damaged: no room for the debug trailer";
+#endif
             t->used_blocks++;
             t->used += size;
             t->requested += block_requested(b);
@@ -218,13 +230,9 @@ static const char *check_index(const hk_heap_t *h, size_t free_count, const void
     return NULL;
 }
 
-int hk_heap_validate(const hk_heap_t *h)
+/* The whole check with the lock held: NULL, or the reason and *where. */
+static const char *check_locked(const hk_heap_t *h, const void **where_out)
 {
-    if (!heap_handle_ok(h)) {
-        hk__report(HK_ECORRUPT, h, "hk_heap_validate: not a heap (handle damaged?)");
-        return HK_ECORRUPT;
-    }
-    hk__lock(&h->lock);
     tally_t t = { 0, 0, 0, 0, 0 };
     const void *where = h;
     const char *why = NULL;
@@ -250,6 +258,20 @@ int hk_heap_validate(const hk_heap_t *h)
         else if (h->peak_used < h->used || h->min_ever_free > h->total - h->used)
             why = "peak or low-water mark behind the current value";
     }
+    *where_out = where;
+    return why;
+}
+
+int hk_heap_validate(const hk_heap_t *h)
+{
+    HK_DBG_ROUTE(return hk__dbg_validate(h);)
+    if (!heap_handle_ok(h)) {
+        hk__report(HK_ECORRUPT, h, "hk_heap_validate: not a heap (handle damaged?)");
+        return HK_ECORRUPT;
+    }
+    hk__lock(&h->lock);
+    const void *where = h;
+    const char *why = check_locked(h, &where);
     hk__unlock(&h->lock);
     if (why) {
         hk__report(HK_ECORRUPT, where, why);
@@ -257,3 +279,11 @@ int hk_heap_validate(const hk_heap_t *h)
     }
     return HK_OK;
 }
+
+#if HK_DEBUG >= 1
+/* For the debug layer (src/debug/), which holds the lock itself. */
+const char *hk__heap_check(const hk_heap_t *h, const void **where)
+{
+    return check_locked(h, where);
+}
+#endif

@@ -63,6 +63,12 @@ struct hk_heap {
     size_t peak_used, min_ever_free, used_floor; /* see heap_account_used */
     uint64_t allocs, frees, failed_allocs;
     hk_region_t first_region;
+#if HK_DEBUG >= 1
+    uint32_t dbg_secret;  /* key of the blocks' check words (debug.c)      */
+    uint32_t dbg_seq;     /* sequence number of the next allocation        */
+    const void *dbg_bad;  /* first damaged link met by this operation      */
+    const char *dbg_why;
+#endif
     hk_slmap_t sl_bitmap[HK_FL_MAX];
     hk_block_t *heads[]; /* fl_count * HK_SL_COUNT list heads (TLSF) */
 };
@@ -74,8 +80,8 @@ int hk__heap_add_region(hk_heap_t *h, void *mem, size_t bytes);
 hk_block_t *hk__heap_checked_block(const hk_heap_t *h, const void *p);
 /* The slow path of the pointer checks: reports the likely cause, returns NULL. */
 hk_block_t *hk__heap_bad_block(const hk_heap_t *h, const void *p);
-/* The end marker address of the region holding block address ba, or 0. */
-uintptr_t hk__heap_region_end(const hk_heap_t *h, uintptr_t ba);
+/* The region holding block address ba, or NULL. */
+const hk_region_t *hk__heap_region_of(const hk_heap_t *h, uintptr_t ba);
 /* Asks the growth hook for a region that can hold a block of `need` bytes. */
 bool hk__heap_grow(hk_heap_t *h, size_t need);
 /* Allocation and free with the lock held. */
@@ -87,6 +93,14 @@ void hk__heap_free_block(hk_heap_t *h, hk_block_t *b);
  * counted as used before (0 for a fresh allocation). b keeps its PREV_FREE. */
 void hk__heap_carve(hk_heap_t *h, hk_block_t *b, size_t bsize, size_t need, size_t n,
                     size_t was_used);
+
+#if HK_DEBUG >= 1
+/* For the debug layer, with the lock held: realloc and aligned allocation
+ * (heap_resize.c), the validator (NULL, or the reason and *where). */
+void *hk__heap_realloc_locked(hk_heap_t *h, hk_block_t *b, size_t n);
+void *hk__heap_aligned_locked(hk_heap_t *h, size_t align, size_t n);
+const char *hk__heap_check(const hk_heap_t *h, const void **where);
+#endif
 
 HK_INLINE bool heap_handle_ok(const hk_heap_t *h)
 {

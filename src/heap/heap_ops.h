@@ -20,7 +20,7 @@
 #include "heap/index.h"
 
 #if defined(__OPTIMIZE_SIZE__)
-#define HK_HOT static inline __attribute__((noinline))
+#define HK_HOT static __attribute__((noinline, unused))
 #else
 #define HK_HOT HK_INLINE
 #endif
@@ -48,9 +48,10 @@ HK_HOT void heap_carve(hk_heap_t *h, hk_block_t *b, size_t bsize, size_t need, s
     size_t rest = bsize - need;
     if (rest >= HK_MIN_BLOCK) {
         hk_block_t *tail = block_at((uintptr_t)b + need);
-        if (block_is_free(next)) { /* only when resizing in place */
+        if (block_is_free(next) && HK_DBG_TAKE_OK(h, next)) { /* only when resizing in place */
             index_remove(h, next);
             rest += block_size(next);
+            HK_DBG_MERGED(next);
             next = block_at((uintptr_t)tail + rest);
         }
         block_make_free(tail, rest);
@@ -129,29 +130,28 @@ done:
  * left neighbour) that neighbour's footer and header agree. */
 HK_HOT hk_block_t *heap_checked_block(const hk_heap_t *h, const void *p)
 {
-    uintptr_t ba = (uintptr_t)p - HK_W, end = h->hi;
+    uintptr_t ba = (uintptr_t)p - HK_W, lo = h->lo, end = h->hi;
     hk_block_t *b = block_at(ba);
-    if (HK_UNLIKELY(((uintptr_t)p & (HK_G - 1)) || ba < h->lo || ba >= end))
-        goto slow;
-    if (HK_UNLIKELY(h->nregions > 1))
-        goto slow;
-checked_region:;
+    if (HK_UNLIKELY(((uintptr_t)p & (HK_G - 1)) || ba < lo || ba >= end || h->nregions > 1)) {
+        const hk_region_t *r = hk__heap_region_of(h, ba);
+        if (!r || ((uintptr_t)p & (HK_G - 1)))
+            return hk__heap_bad_block(h, p);
+        lo = r->first;
+        end = r->end;
+    }
     size_t head = b->head, size = head & ~HK_BF_MASK;
-    if (HK_UNLIKELY(size - HK_MIN_BLOCK > end - ba - HK_MIN_BLOCK || (size & (HK_G - 1)) ||
+    if (HK_UNLIKELY(size < HK_MIN_BLOCK || size > end - ba || (size & (HK_G - 1)) ||
                     (head & HK_BF_FREE) || block_prev_is_free(block_at(ba + size))))
         return hk__heap_bad_block(h, p);
     if (head & HK_BF_PREV_FREE) {
-        size_t pf = block_prev_footer(b);
-        if (HK_UNLIKELY(pf - HK_MIN_BLOCK > ba - h->lo - HK_MIN_BLOCK ||
+        size_t pf = block_prev_footer(b); /* at ba - W: inside our own memory */
+        if (!HK_DBG_FOOTER_OK(h, ba, pf))
+            return hk__heap_bad_block(h, p);
+        if (HK_UNLIKELY(pf < HK_MIN_BLOCK || pf > ba - lo || (pf & (HK_G - 1)) ||
                         block_prev(b)->head != (pf | HK_BF_FREE)))
             return hk__heap_bad_block(h, p);
     }
     return b;
-slow:
-    end = hk__heap_region_end(h, ba);
-    if (!end || ((uintptr_t)p & (HK_G - 1)))
-        return hk__heap_bad_block(h, p);
-    goto checked_region;
 }
 
 /* TLSF free: merges with free neighbours, keeping list positions where the
@@ -167,12 +167,14 @@ HK_HOT void tlsf_free_merge(hk_heap_t *h, hk_block_t *b, size_t size)
         if (block_is_free(next)) {
             tlsf_remove(h, next);
             size += block_size(next);
+            HK_DBG_MERGED(next);
         }
         unsigned midx = tlsf_index(h, size);
         if (midx != pidx) {
             tlsf_unlink(h, prev, pidx);
             tlsf_insert_at(h, prev, midx);
         }
+        HK_DBG_MERGED(b);
         block_make_free(prev, size);
         block_set_prev_free(block_at((uintptr_t)prev + size));
     } else if (block_is_free(next)) {
@@ -186,6 +188,7 @@ HK_HOT void tlsf_free_merge(hk_heap_t *h, hk_block_t *b, size_t size)
             tlsf_unlink(h, next, nidx);
             tlsf_insert_at(h, b, midx);
         }
+        HK_DBG_MERGED(next);
         block_make_free(b, size); /* the block after keeps PREV_FREE */
     } else {
         block_make_free(b, size);
@@ -210,11 +213,13 @@ HK_HOT void heap_free_block(hk_heap_t *h, hk_block_t *b)
     if (block_is_free(next)) {
         index_remove(h, next);
         size += block_size(next);
+        HK_DBG_MERGED(next);
     }
     if (block_prev_is_free(b)) {
         hk_block_t *prev = block_prev(b);
         index_remove(h, prev);
         size += block_size(prev);
+        HK_DBG_MERGED(b);
         b = prev;
     }
     block_make_free(b, size);

@@ -59,7 +59,7 @@ size_t hk_heap_min_size(void)
     size_t s = 0, prev;
     do {
         prev = s;
-        s = control_size(fl_count_for(s, NULL)) + HK_REGION_SLACK + HK_MIN_BLOCK;
+        s = control_size(fl_count_for(s, NULL)) + HK_REGION_SLACK + block_size_for(0);
     } while (s != prev);
     return s;
 }
@@ -77,6 +77,7 @@ static hk_block_t *region_format(hk_region_t *r, uintptr_t lo, uintptr_t hi)
     r->end = end;
     hk_block_t *b = block_at(first);
     block_make_free(b, end - first);
+    HK_DBG_FRESH_FREE(b, end - first);
     block_make_end(block_at(end), true);
     return b;
 }
@@ -159,7 +160,7 @@ hk_heap_t *hk_heap_init(void *mem, size_t bytes, const hk_heap_config_t *cfg)
     unsigned flc = fl_count_for(bytes, cfg);
     uintptr_t base = hk__align_up_ptr(lo, _Alignof(hk_heap_t));
     size_t ctl = control_size(flc);
-    if (base > hi || hi - base < ctl + HK_REGION_SLACK + HK_MIN_BLOCK) {
+    if (base > hi || hi - base < ctl + HK_REGION_SLACK + block_size_for(0)) {
         hk__report(HK_EINVAL, mem, "hk_heap_init: region smaller than hk_heap_min_size()");
         return NULL;
     }
@@ -183,6 +184,7 @@ hk_heap_t *hk_heap_init(void *mem, size_t bytes, const hk_heap_config_t *cfg)
     r->raw_hi = hi;
     region_link(h, r);
     account_new_free(h, b);
+    HK_DBG_HEAP_INIT(h);
     h->magic = HK_HEAP_MAGIC;
     return h;
 }

@@ -22,6 +22,7 @@ static void *realloc_locked(hk_heap_t *h, hk_block_t *b, size_t n)
 
     if (need <= bsize) { /* shrink, or the same size */
         hk__heap_carve(h, b, bsize, need, n, bsize);
+        HK_DBG_RESIZED(h, b, (uintptr_t)b, bsize);
         h->requested = h->requested - old_req + n;
         return p;
     }
@@ -30,6 +31,7 @@ static void *realloc_locked(hk_heap_t *h, hk_block_t *b, size_t n)
     if (nsize && bsize + nsize >= need) { /* grow into the right neighbour */
         index_remove(h, next);
         hk__heap_carve(h, b, bsize + nsize, need, n, bsize);
+        HK_DBG_RESIZED(h, b, (uintptr_t)b, bsize);
         h->requested = h->requested - old_req + n;
         return p;
     }
@@ -43,6 +45,7 @@ static void *realloc_locked(hk_heap_t *h, hk_block_t *b, size_t n)
             void *q = block_payload(prev);
             hk__memmove(q, p, old_req);
             hk__heap_carve(h, prev, psize + bsize + nsize, need, n, bsize);
+            HK_DBG_RESIZED(h, prev, (uintptr_t)b, bsize);
             h->requested = h->requested - old_req + n;
             return q;
         }
@@ -51,12 +54,14 @@ static void *realloc_locked(hk_heap_t *h, hk_block_t *b, size_t n)
     if (!q)
         return NULL;
     hk__memcpy(q, p, old_req);
+    HK_DBG_FRESH_FREE(b, bsize); /* the interior a free block must hold */
     hk__heap_free_block(h, b);
     return q;
 }
 
 void *hk_heap_realloc(hk_heap_t *h, void *p, size_t size)
 {
+    HK_DBG_ROUTE(return hk__dbg_realloc(h, p, size, NULL, 0, 0);)
     if (!p)
         return hk_heap_alloc(h, size);
     if (size == 0) {
@@ -113,6 +118,7 @@ static void *aligned_locked(hk_heap_t *h, size_t align, size_t n)
 
 void *hk_heap_aligned_alloc(hk_heap_t *h, size_t align, size_t size)
 {
+    HK_DBG_ROUTE(return hk__dbg_aligned_alloc(h, align, size, NULL, 0, 0);)
     if (HK_UNLIKELY(!heap_handle_ok(h))) {
         hk__report(HK_EINVAL, h, "hk_heap_aligned_alloc: not a heap");
         return NULL;
@@ -132,3 +138,16 @@ void *hk_heap_aligned_alloc(hk_heap_t *h, size_t align, size_t size)
     hk__unlock(&h->lock);
     return p;
 }
+
+#if HK_DEBUG >= 1
+/* ---- for the debug layer (src/debug/), which holds the lock itself ------- */
+void *hk__heap_realloc_locked(hk_heap_t *h, hk_block_t *b, size_t n)
+{
+    return realloc_locked(h, b, n);
+}
+
+void *hk__heap_aligned_locked(hk_heap_t *h, size_t align, size_t n)
+{
+    return aligned_locked(h, align, n);
+}
+#endif

@@ -1,0 +1,168 @@
+/*
+ * fuzz_heap.c - libFuzzer harness: operation sequences on a heap, every fit
+ * policy, built at HK_DEBUG 0 and 1 (scripts/stages/40-fuzz.sh).
+ *
+ * Input: byte 0 picks the policy and the heap size, then each 4-byte group
+ * is one operation (opcode, slot, size bytes). Live blocks are pattern
+ * filled and checked before they are freed or resized, so any overlap or
+ * lost byte shows; misuse operations (double free, interior free, foreign
+ * pointer) must be reported and change nothing. After every 16 operations
+ * and at the end, hk_heap_validate must pass and the statistics must agree
+ * with the fuzzer's own count. Any failure aborts (a crash for libFuzzer).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "heapkit/debug.h"
+#include "heapkit/heap.h"
+
+#define SLOTS 32
+#define ARENA (256u * 1024u)
+
+static unsigned char arena[ARENA] __attribute__((aligned(64)));
+static struct {
+    unsigned char *p;
+    size_t n;
+    unsigned char seed;
+} slot[SLOTS];
+static uint64_t reports;
+
+static void hook(int code, const void *ptr, const char *reason, void *ctx)
+{
+    (void)code, (void)ptr, (void)reason, (void)ctx;
+    reports++;
+}
+
+static void fill(unsigned i)
+{
+    for (size_t k = 0; k < slot[i].n; k++)
+        slot[i].p[k] = (unsigned char)(slot[i].seed + k * 31u);
+}
+
+static void check(unsigned i, size_t n)
+{
+    for (size_t k = 0; k < n && k < slot[i].n; k++)
+        if (slot[i].p[k] != (unsigned char)(slot[i].seed + k * 31u))
+            abort();
+}
+
+/* A failed expectation: print it and abort (a crash for libFuzzer). */
+#define must(x)                                                            \
+    do {                                                                   \
+        if (!(x)) {                                                        \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x); \
+            abort();                                                       \
+        }                                                                  \
+    } while (0)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    hk_set_error_hook(hook, NULL);
+    hk_fit_t fit = (hk_fit_t)(data[0] % 3);
+    size_t bytes = 2048u + (size_t)(data[0] >> 2) * 4000u;
+    hk_heap_config_t cfg = { fit, NULL, NULL, NULL, 0 };
+    hk_heap_t *h = hk_heap_init(arena + (data[0] & 7), bytes, &cfg);
+    must(h != NULL);
+    memset(slot, 0, sizeof slot);
+    size_t live = 0, requested = 0;
+    unsigned ops = 0;
+    for (size_t at = 1; at + 4 <= size; at += 4, ops++) {
+        unsigned op = data[at] % 10, i = data[at + 1] % SLOTS;
+        size_t n = (size_t)data[at + 2] | (size_t)(data[at + 3] & 0x1f) << 8;
+        if (data[at + 3] & 0x20)
+            n = n * 4u; /* larger ones too */
+        uint64_t r0 = reports;
+        switch (op) {
+        case 0: case 1: case 2: { /* alloc / calloc / aligned into an empty slot */
+            if (slot[i].p)
+                break;
+            size_t align = (size_t)1 << (data[at + 3] >> 5 << 1);
+            unsigned char *p = op == 0 ? hk_heap_alloc(h, n)
+                             : op == 1 ? hk_heap_calloc(h, 1 + n % 7, n / 7)
+                                       : hk_heap_aligned_alloc(h, align, n);
+            if (op == 1)
+                n = (1 + n % 7) * (n / 7);
+            if (!p)
+                break;
+            if (op == 1)
+                for (size_t k = 0; k < n; k++)
+                    must(p[k] == 0);
+            if (op == 2)
+                must(((uintptr_t)p & (align - 1)) == 0);
+            must(hk_heap_usable_size(h, p) == n);
+            slot[i].p = p;
+            slot[i].n = n;
+            slot[i].seed = data[at + 2];
+            fill(i);
+            live++;
+            requested += n;
+            break;
+        }
+        case 3: case 4: /* free */
+            if (!slot[i].p)
+                break;
+            check(i, slot[i].n);
+            hk_heap_free(h, slot[i].p);
+            live--;
+            requested -= slot[i].n;
+            slot[i].p = NULL;
+            break;
+        case 5: case 6: { /* realloc */
+            if (!slot[i].p)
+                break;
+            unsigned char *q = hk_heap_realloc(h, slot[i].p, n ? n : 1);
+            if (!q) {
+                check(i, slot[i].n);
+                break;
+            }
+            slot[i].p = q;
+            size_t keep = slot[i].n < (n ? n : 1) ? slot[i].n : (n ? n : 1);
+            check(i, keep);
+            requested = requested - slot[i].n + (n ? n : 1);
+            slot[i].n = n ? n : 1;
+            fill(i);
+            break;
+        }
+        case 7: /* misuse: interior or misaligned pointer of a live block */
+            if (!slot[i].p || slot[i].n < 2)
+                break;
+            hk_heap_free(h, slot[i].p + 1 + n % (slot[i].n - 1));
+            must(reports == r0 + 1);
+            break;
+        case 8: /* misuse: double free, foreign pointer */
+            if (slot[i].p) {
+                hk_heap_free(h, arena + ARENA - 64 + (n & 31));
+                must(reports == r0 + 1);
+            } else if (slot[(i + 1) % SLOTS].p == NULL && ops) {
+                unsigned char *p = hk_heap_alloc(h, n);
+                if (p) {
+                    hk_heap_free(h, p);
+                    hk_heap_free(h, p);
+                    must(reports == r0 + 1);
+                }
+            }
+            break;
+        default:
+            must(hk_heap_validate(h) == 0);
+        }
+        if ((ops & 15) == 15)
+            must(hk_heap_validate(h) == 0);
+    }
+    hk_stats_t s;
+    hk_heap_get_stats(h, &s);
+    must(s.used_blocks == live && s.requested == requested);
+    must(hk_heap_validate(h) == 0);
+    for (unsigned i = 0; i < SLOTS; i++)
+        if (slot[i].p) {
+            check(i, slot[i].n);
+            hk_heap_free(h, slot[i].p);
+        }
+    hk_heap_get_stats(h, &s);
+    must(s.used == 0 && s.free_blocks == 1 && hk_heap_validate(h) == 0);
+    must(hk_heap_alloc(h, s.largest_free) != NULL);
+    return 0;
+}

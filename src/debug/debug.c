@@ -1,0 +1,685 @@
+/*
+ * debug.c - the heap's debug layer (HK_DEBUG >= 1): block trailers and their
+ * keyed check words, fill patterns, the debug validator, and the free-index
+ * rebuild after a damaged link. At HK_DEBUG == 0 only the site-taking entry
+ * points remain, as plain calls.
+ *
+ * How a used block looks at HK_DEBUG >= 1
+ * ---------------------------------------
+ *     B        header word: size | SLACK | PREV_FREE   (the heap's own)
+ *     B + W    p: the caller's n bytes, filled with HK_DEBUG_ALLOC_BYTE
+ *     p + n    trailer, at any byte alignment (read with memcpy, so ARMv6-M
+ *              and big-endian targets are fine):
+ *                 +0 canary   4 bytes, never 0x00 or 0xFF, keyed per block
+ *                 +4 check    4 bytes, keyed hash (below)
+ *                 +8 seq, +12 line, +16 tag, +20 file pointer
+ *     ...      unused slack
+ *     B+S-1    slack byte (always present at this level; block.h)
+ * The heap sizes every block for n + HK_DBG_EXTRA bytes and still records n
+ * as the requested size, so the trailer is found from the header alone:
+ * p + size - W - slack. Putting it after the payload rather than before
+ * keeps p == B + W, so aligned allocation, in-place realloc and every
+ * white-box check of the heap work unchanged, and a one-byte overflow lands
+ * on the canary first. An underflow lands on the heap's header, which the
+ * check word covers.
+ *
+ * The check word
+ * --------------
+ * check = fmix(step(...step(secret, w1)..., wk)) over the words: header
+ * (size and FREE/SLACK; PREV_FREE is left out because a neighbour's free
+ * changes it legitimately), block address, n, seq, line, tag, file.
+ * step(h, w) = rotl32((h ^ w) * 0x9E3779B1, 15) is a bijection in h for
+ * each w and in w for each h, and fmix (Wellons' "lowbias32" finaliser,
+ * also bijective) spreads the result; so a corruption confined to any one
+ * covered word, or to the stored check, changes the result for certain, not
+ * with probability 1 - 2^-32. That is why a keyed multiply-rotate chain was
+ * chosen over a CRC (MutekH's choice): the same single-word guarantee that
+ * matters for stray writes, at a fraction of the cost of a table-less CRC
+ * on a Cortex-M0 (about 4 instructions per word instead of 8 per byte), and
+ * keyed by a per-heap secret (hk_debug_set_entropy) so that a forged or
+ * copied header from another heap or address does not verify.
+ *
+ * Freed memory
+ * ------------
+ * The free-interior invariant (dbg_hooks.h): every byte of a free block
+ * except its header, links and footer holds HK_DEBUG_FREE_BYTE. Free fills
+ * the payload before handing the block to the heap; the heap re-fills the
+ * words it abandons on merges and the tails realloc gives back; allocation
+ * checks the interior of the block it hands out. A difference is reported
+ * as a write after free, and the block is handed out anyway: the heap's
+ * structure was not touched (the links and tags are checked separately).
+ */
+#include "debug/debug_impl.h"
+
+#if HK_DEBUG >= 1
+
+#define W HK_W
+#define FREE_WORD ((SIZE_MAX / 0xFFu) * (size_t)HK_DEBUG_FREE_BYTE)
+
+enum { T_CANARY = 0, T_CHECK = 4, T_SEQ = 8, T_LINE = 12, T_TAG = 16, T_FILE = 20 };
+_Static_assert(T_FILE + sizeof(void *) == HK_DBG_TRAILER, "trailer layout");
+
+/* ---- the keyed hash ------------------------------------------------------ */
+static uint32_t step(uint32_t h, uint32_t w)
+{
+    uint32_t x = (h ^ w) * 0x9E3779B1u;
+    return (x << 15) | (x >> 17);
+}
+
+static uint32_t step_word(uint32_t h, size_t w)
+{
+    h = step(h, (uint32_t)w);
+#if SIZE_MAX > 0xffffffffu
+    h = step(h, (uint32_t)(w >> 32));
+#endif
+    return h;
+}
+
+static uint32_t fmix(uint32_t x)
+{
+    x ^= x >> 16;
+    x *= 0x7feb352du;
+    x ^= x >> 15;
+    x *= 0x846ca68bu;
+    x ^= x >> 16;
+    return x;
+}
+
+static uint32_t check_of(const hk_heap_t *h, const hk_block_t *b, size_t n, uint32_t seq,
+                         uint32_t line, uint32_t tag, const char *file)
+{
+    uint32_t x = step_word(h->dbg_secret, b->head & ~HK_BF_PREV_FREE);
+    x = step_word(x, (size_t)(uintptr_t)b);
+    x = step_word(x, n);
+    x = step(x, seq);
+    x = step(x, line);
+    x = step(x, tag);
+    x = step_word(x, (size_t)(uintptr_t)file);
+    return fmix(x);
+}
+
+static uint32_t canary_of(const hk_heap_t *h, const hk_block_t *b)
+{
+    uint32_t x = fmix(step_word(h->dbg_secret ^ 0xC3A5C85Cu, (size_t)(uintptr_t)b));
+    return (x & 0x7F7F7F7Fu) | 0x01010101u;
+}
+
+/* ---- trailer ------------------------------------------------------------- */
+static uint32_t ld32(const unsigned char *p)
+{
+    uint32_t v;
+    hk__memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static void st32(unsigned char *p, uint32_t v)
+{
+    hk__memcpy(p, &v, sizeof v);
+}
+
+static void trailer_write(const hk_heap_t *h, hk_block_t *b, size_t n, uint32_t seq,
+                          const char *file, uint32_t line, uint32_t tag)
+{
+    unsigned char *t = (unsigned char *)block_payload(b) + n;
+    HK_ASSERT(n + HK_DBG_EXTRA <= block_size(b) - W);
+    st32(t + T_CANARY, canary_of(h, b));
+    st32(t + T_SEQ, seq);
+    st32(t + T_LINE, line);
+    st32(t + T_TAG, tag);
+    hk__memcpy(t + T_FILE, &file, sizeof file);
+    st32(t + T_CHECK, check_of(h, b, n, seq, line, tag, file));
+}
+
+const char *hk__dbg_decode(const hk_heap_t *h, const hk_block_t *b, hk_dbg_block_t *d)
+{
+    size_t size = block_size(b), slack = block_slack(b);
+    if (!(b->head & HK_BF_SLACK))
+        return "block header overwritten: slack flag cleared (underflow?)";
+    if (slack < HK_DBG_EXTRA || slack > size - W)
+        return "slack byte overwritten (overflow past the trailer?)";
+    d->n = size - W - slack;
+    const unsigned char *t = (const unsigned char *)block_payload(b) + d->n;
+    d->seq = ld32(t + T_SEQ);
+    d->line = ld32(t + T_LINE);
+    d->tag = ld32(t + T_TAG);
+    hk__memcpy(&d->file, t + T_FILE, sizeof d->file);
+    if (ld32(t + T_CHECK) != check_of(h, b, d->n, d->seq, d->line, d->tag, d->file))
+        return "check word mismatch: block header or trailer overwritten (overflow from "
+               "below, underflow, or a stray write?)";
+    d->canary_ok = ld32(t + T_CANARY) == canary_of(h, b);
+    return NULL;
+}
+
+void hk__dbg_info(const hk_block_t *b, const hk_dbg_block_t *d, hk_alloc_info_t *out)
+{
+    out->ptr = block_payload(b);
+    out->size = d->n;
+    out->count = 1;
+    out->file = d->file;
+    out->line = d->line;
+    out->tag = d->tag;
+    out->seq = d->seq;
+}
+
+/* ---- reporting ------------------------------------------------------------ */
+static const hk_alloc_info_t *error_site;
+
+const hk_alloc_info_t *hk_debug_error_site(void)
+{
+    return error_site;
+}
+
+void hk__dbg_report_at(int code, const void *ptr, const char *why, const hk_alloc_info_t *site)
+{
+    error_site = site;
+    hk__report(code, ptr, why);
+    error_site = NULL;
+}
+
+static void report_block(int code, const hk_block_t *b, const hk_dbg_block_t *d,
+                         const char *why)
+{
+    hk_alloc_info_t site;
+    hk__dbg_info(b, d, &site);
+    hk__dbg_report_at(code, block_payload(b), why, &site);
+}
+
+/* ---- fill patterns ------------------------------------------------------ */
+#define ALLOC_WORD ((SIZE_MAX / 0xFFu) * (size_t)HK_DEBUG_ALLOC_BYTE)
+
+/* Fills [lo, hi) with `word`: bytes up to a word boundary, four words per
+ * step, then the tail bytes. Written out rather than memset so that the cost is the
+ * same word loop on every target (and callgrind counts it as such: a
+ * library memset may use rep stosb, which it counts per byte). */
+static void fill(uintptr_t lo, uintptr_t hi, size_t word)
+{
+    uintptr_t a = lo;
+    for (; (a & (W - 1)) && a < hi; a++)
+        *(unsigned char *)a = (unsigned char)word;
+    for (; hi - a >= 4 * W; a += 4 * W) {
+        size_t *w = (size_t *)(void *)a;
+        w[0] = word;
+        w[1] = word;
+        w[2] = word;
+        w[3] = word;
+    }
+    for (; hi - a >= W; a += W)
+        *(size_t *)(void *)a = word;
+    for (; a < hi; a++)
+        *(unsigned char *)a = (unsigned char)word;
+}
+
+void hk__dbg_poison(uintptr_t lo, uintptr_t hi)
+{
+    if (lo < hi)
+        fill(lo, hi, FREE_WORD);
+}
+
+/* The first byte of the word-aligned [lo, hi) that lost the free pattern, or
+ * 0. Four words per step (one test of the OR of their differences), since
+ * this check is most of what level 1 costs on large blocks. */
+static uintptr_t poison_diff(uintptr_t lo, uintptr_t hi)
+{
+    uintptr_t a = lo;
+    for (; hi - a >= 4 * W; a += 4 * W) {
+        const size_t *w = (const size_t *)(const void *)a;
+        if (HK_UNLIKELY(((w[0] ^ FREE_WORD) | (w[1] ^ FREE_WORD) | (w[2] ^ FREE_WORD) |
+                         (w[3] ^ FREE_WORD)) != 0))
+            break;
+    }
+    for (; a < hi; a += W) {
+        if (HK_LIKELY(*(const size_t *)(const void *)a == FREE_WORD))
+            continue;
+        while (*(const unsigned char *)a == HK_DEBUG_FREE_BYTE)
+            a++;
+        return a;
+    }
+    return 0;
+}
+
+static uintptr_t free_interior_diff(const hk_block_t *b)
+{
+    uintptr_t a = (uintptr_t)b;
+    return poison_diff(a + 3 * W, a + block_size(b) - W);
+}
+
+void hk__dbg_resized(hk_heap_t *h, hk_block_t *b, uintptr_t oldb, size_t oldsize)
+{
+    (void)h;
+    hk_block_t *t = block_next(b);
+    if (!block_is_free(t))
+        return;
+    uintptr_t lo = (uintptr_t)t + 3 * W, hi = (uintptr_t)t + block_size(t) - W;
+    if (lo < oldb - W)
+        lo = oldb - W;
+    if (hi > oldb + oldsize + 3 * W)
+        hi = oldb + oldsize + 3 * W;
+    hk__dbg_poison(lo, hi);
+}
+
+/* ---- the per-heap secret ------------------------------------------------- */
+static uint32_t (*entropy_fn)(void *ctx);
+static void *entropy_ctx;
+static uint32_t heaps_made;
+
+void hk__dbg_heap_init(hk_heap_t *h)
+{
+    uint32_t s = step_word(0x6B656170u + ++heaps_made, (size_t)(uintptr_t)h);
+    if (entropy_fn)
+        s = step(step(s, entropy_fn(entropy_ctx)), entropy_fn(entropy_ctx));
+    h->dbg_secret = fmix(s);
+    h->dbg_seq = 1;
+    h->dbg_bad = NULL;
+}
+
+void hk_debug_set_entropy(uint32_t (*fn)(void *ctx), void *ctx)
+{
+    entropy_fn = fn;
+    entropy_ctx = ctx;
+}
+
+/* ---- damaged links: note, report, rebuild -------------------------------- */
+void hk__dbg_flag(const hk_heap_t *ch, const void *where, const char *why)
+{
+    hk_heap_t *h = (hk_heap_t *)(uintptr_t)ch; /* noted from const lookups too */
+    if (!h->dbg_bad) {
+        h->dbg_bad = where ? where : (const void *)h;
+        h->dbg_why = why;
+    }
+}
+
+/* Rebuilds the free index from the blocks themselves: every free block met
+ * on a bounds-checked walk of each region goes back on its list. A region
+ * whose walk meets a damaged header keeps only the blocks before it (the
+ * rest is left out, never followed). O(blocks). */
+static void index_rebuild(hk_heap_t *h)
+{
+    if (index_is_tlsf(h)) {
+        hk__memset(h->heads, 0, (size_t)h->fl_count * HK_SL_COUNT * sizeof(hk_block_t *));
+        hk__memset(h->sl_bitmap, 0, sizeof h->sl_bitmap);
+        h->fl_bitmap = 0;
+    } else {
+        h->list = NULL;
+    }
+    h->free_blocks = 0;
+    for (const hk_region_t *r = h->regions; r; r = r->next) {
+        for (uintptr_t a = r->first; a < r->end;) {
+            hk_block_t *b = block_at(a);
+            size_t size = block_size(b);
+            if (size < HK_MIN_BLOCK || (size & (HK_G - 1)) || size > r->end - a) {
+                hk__dbg_report_at(HK_ECORRUPT, b,
+                                  "free index rebuild: damaged header, rest of region left out",
+                                  NULL);
+                break;
+            }
+            if (block_is_free(b))
+                index_insert(h, b);
+            a += size;
+        }
+    }
+}
+
+/* Checks every live block's trailer and, with free_bytes, every free
+ * block's interior. Only after the heap's own check passed (sizes sane). */
+static const char *debug_walk(const hk_heap_t *h, bool free_bytes, const void **where,
+                              hk_alloc_info_t *site, bool *has_site)
+{
+    for (const hk_region_t *r = h->regions; r; r = r->next) {
+        for (uintptr_t a = r->first; a < r->end; a += block_size(block_at(a))) {
+            const hk_block_t *b = block_at(a);
+            if (block_is_free(b)) {
+                uintptr_t bad = free_bytes ? free_interior_diff(b) : 0;
+                if (bad) {
+                    *where = (const void *)bad;
+                    return "freed memory was written after its free (use after free?)";
+                }
+                continue;
+            }
+            hk_dbg_block_t d;
+            const char *why = hk__dbg_decode(h, b, &d);
+            *where = block_payload(b);
+            if (why)
+                return why;
+            if (!d.canary_ok) {
+                hk__dbg_info(b, &d, site);
+                *has_site = true;
+                return "canary after the block overwritten: buffer overflow";
+            }
+        }
+    }
+    return NULL;
+}
+
+/* After each operation, lock held: report and repair a damaged link met on
+ * the way; at level 3, check the whole heap. */
+static void after_op(hk_heap_t *h)
+{
+    if (HK_UNLIKELY(h->dbg_bad != NULL)) {
+        const void *where = h->dbg_bad;
+        const char *why = h->dbg_why;
+        hk__dbg_report_at(HK_ECORRUPT, where, why, NULL);
+        index_rebuild(h);
+        h->dbg_bad = NULL;
+    }
+#if HK_DEBUG >= 3
+    const void *where = h;
+    hk_alloc_info_t site;
+    bool has_site = false;
+    const char *why = hk__heap_check(h, &where);
+    if (!why)
+        why = debug_walk(h, false, &where, &site, &has_site);
+    if (why)
+        hk__dbg_report_at(HK_ECORRUPT, where, why, has_site ? &site : NULL);
+#endif
+}
+
+bool hk__dbg_footer_ok(const hk_heap_t *h, uintptr_t ba, size_t pf)
+{
+    for (const hk_region_t *r = h->regions; r; r = r->next)
+        if (ba >= r->first && ba < r->end)
+            return pf >= HK_MIN_BLOCK && !(pf & (HK_G - 1)) && pf <= ba - r->first;
+    return false;
+}
+
+/* ---- the checked pointer -------------------------------------------------- */
+/* The live block behind p with its trailer decoded, or NULL (reported). */
+static hk_block_t *live_block(const hk_heap_t *h, const void *p, hk_dbg_block_t *d)
+{
+    uintptr_t a = (uintptr_t)p;
+    if (!(a & (HK_G - 1)) && a >= W && hk__heap_region_of(h, a - W) &&
+        *(const size_t *)(const void *)(a - W) == FREE_WORD) {
+        hk__dbg_report_at(HK_EDOUBLEFREE, p,
+                          "pointer into freed memory: double free of a block that merged "
+                          "with its neighbour?",
+                          NULL);
+        return NULL;
+    }
+    hk_block_t *b = hk__heap_checked_block(h, p);
+    if (!b)
+        return NULL;
+    const char *why = hk__dbg_decode(h, b, d);
+    if (why) {
+        hk__dbg_report_at(HK_ECORRUPT, b, why, NULL);
+        return NULL;
+    }
+    /* A free right neighbour is merged with b on free and taken by realloc:
+     * its size must agree with its footer before the heap believes it. */
+    hk_block_t *next = block_next(b);
+    if (block_is_free(next) && !hk__dbg_block_sane(h, next)) {
+        hk__dbg_report_at(HK_ECORRUPT, next,
+                          "free neighbour's header and footer disagree (overflow from this "
+                          "block?): block left alone",
+                          NULL);
+        return NULL;
+    }
+    return b;
+}
+
+static void check_canary(const hk_block_t *b, const hk_dbg_block_t *d)
+{
+    if (HK_UNLIKELY(!d->canary_ok))
+        report_block(HK_ECORRUPT, b, d, "canary after the block overwritten: buffer overflow");
+}
+
+/* ---- allocation ------------------------------------------------------------ */
+static void *finish_alloc(hk_heap_t *h, void *p, size_t n, const char *file, unsigned line,
+                          uint32_t tag)
+{
+    hk_block_t *b = block_from_payload(p);
+    uintptr_t bad = free_interior_diff(b);
+    if (HK_UNLIKELY(bad))
+        hk__dbg_report_at(HK_ECORRUPT, (const void *)bad,
+                          "freed memory was written after its free (use after free?)", NULL);
+    fill((uintptr_t)p, (uintptr_t)p + n, ALLOC_WORD);
+    trailer_write(h, b, n, h->dbg_seq++, file, line, tag);
+    return p;
+}
+
+/* After a failed allocation: a cut free list (a NULL link where a block
+ * should follow) looks like a normal end of list, and hides free blocks.
+ * Failing is the rare path, so check the whole heap there; on damage,
+ * report it and rebuild the index. Returns true if a retry may succeed. */
+static bool recheck_after_failure(hk_heap_t *h)
+{
+    const void *where = h;
+    const char *why = hk__heap_check(h, &where);
+    if (!why)
+        return false;
+    hk__dbg_report_at(HK_ECORRUPT, where, why, NULL);
+    index_rebuild(h);
+    return true;
+}
+
+static void *alloc_locked(hk_heap_t *h, size_t n, const char *file, unsigned line, uint32_t tag)
+{
+    void *p = hk__heap_alloc(h, n);
+    if (HK_UNLIKELY(h->dbg_bad != NULL || !p)) {
+        bool retry = h->dbg_bad != NULL;
+        after_op(h);
+        if (!p && (retry || recheck_after_failure(h))) { /* a damaged list hid a fit */
+            h->failed_allocs--;
+            p = hk__heap_alloc(h, n);
+        }
+    }
+    if (p)
+        p = finish_alloc(h, p, n, file, line, tag);
+    after_op(h);
+    return p;
+}
+
+void *hk__dbg_alloc(hk_heap_t *h, size_t n, const char *file, unsigned line, uint32_t tag)
+{
+    if (HK_UNLIKELY(!heap_handle_ok(h))) {
+        hk__report(HK_EINVAL, h, "hk_heap_alloc: not a heap");
+        return NULL;
+    }
+    hk__lock(&h->lock);
+    void *p = alloc_locked(h, n, file, line, tag);
+    hk__unlock(&h->lock);
+    return p;
+}
+
+void *hk__dbg_calloc(hk_heap_t *h, size_t n, size_t size, const char *file, unsigned line,
+                     uint32_t tag)
+{
+    if (HK_UNLIKELY(!heap_handle_ok(h))) {
+        hk__report(HK_EINVAL, h, "hk_heap_calloc: not a heap");
+        return NULL;
+    }
+    hk__lock(&h->lock);
+    void *p = NULL;
+    if (size && n > SIZE_MAX / size)
+        h->failed_allocs++;
+    else
+        p = alloc_locked(h, n * size, file, line, tag);
+    hk__unlock(&h->lock);
+    if (p)
+        hk__memset(p, 0, n * size);
+    return p;
+}
+
+void *hk__dbg_aligned_alloc(hk_heap_t *h, size_t align, size_t n, const char *file,
+                            unsigned line, uint32_t tag)
+{
+    if (HK_UNLIKELY(!heap_handle_ok(h))) {
+        hk__report(HK_EINVAL, h, "hk_heap_aligned_alloc: not a heap");
+        return NULL;
+    }
+    if (align <= HK_G && hk__is_pow2(align))
+        return hk__dbg_alloc(h, n, file, line, tag);
+    hk__lock(&h->lock);
+    void *p = NULL;
+    if (hk__is_pow2(align) && n <= HK_MAX_REQUEST)
+        p = hk__heap_aligned_locked(h, align, n);
+    if (HK_UNLIKELY(h->dbg_bad != NULL))
+        after_op(h);
+    if (p)
+        p = finish_alloc(h, p, n, file, line, tag);
+    else
+        h->failed_allocs++;
+    after_op(h);
+    hk__unlock(&h->lock);
+    return p;
+}
+
+/* ---- free, realloc, size ---------------------------------------------------- */
+void hk__dbg_free(hk_heap_t *h, void *p)
+{
+    if (!p)
+        return;
+    if (HK_UNLIKELY(!heap_handle_ok(h))) {
+        hk__report(HK_EINVAL, p, "hk_heap_free: not a heap");
+        return;
+    }
+    hk__lock(&h->lock);
+    hk_dbg_block_t d;
+    hk_block_t *b = live_block(h, p, &d);
+    if (b) {
+        check_canary(b, &d);
+        uintptr_t a = (uintptr_t)b;
+        hk__dbg_poison(a + 3 * W, a + block_size(b) - W);
+        hk__heap_free_block(h, b);
+        after_op(h);
+    }
+    hk__unlock(&h->lock);
+}
+
+void *hk__dbg_realloc(hk_heap_t *h, void *p, size_t n, const char *file, unsigned line,
+                      uint32_t tag)
+{
+    if (!p)
+        return hk__dbg_alloc(h, n, file, line, tag);
+    if (n == 0) {
+        hk__dbg_free(h, p);
+        return NULL;
+    }
+    if (HK_UNLIKELY(!heap_handle_ok(h))) {
+        hk__report(HK_EINVAL, p, "hk_heap_realloc: not a heap");
+        return NULL;
+    }
+    hk__lock(&h->lock);
+    void *q = NULL;
+    hk_dbg_block_t d;
+    hk_block_t *b = live_block(h, p, &d);
+    if (b) {
+        check_canary(b, &d);
+        if (n > HK_MAX_REQUEST)
+            h->failed_allocs++;
+        else
+            q = hk__heap_realloc_locked(h, b, n);
+        if (q) {
+            if (n > d.n) /* the new bytes get the alloc pattern */
+                fill((uintptr_t)q + d.n, (uintptr_t)q + n, ALLOC_WORD);
+            if (file) {
+                d.file = file;
+                d.line = line;
+                d.tag = tag;
+            }
+            trailer_write(h, block_from_payload(q), n, d.seq, d.file, d.line, d.tag);
+        }
+        after_op(h);
+    }
+    hk__unlock(&h->lock);
+    return q;
+}
+
+size_t hk__dbg_usable_size(const hk_heap_t *h, const void *p)
+{
+    if (!p)
+        return 0;
+    if (!heap_handle_ok(h)) {
+        hk__report(HK_EINVAL, p, "hk_heap_usable_size: not a heap");
+        return 0;
+    }
+    hk__lock(&h->lock);
+    hk_dbg_block_t d;
+    size_t n = live_block(h, p, &d) ? d.n : 0;
+    hk__unlock(&h->lock);
+    return n;
+}
+
+int hk__dbg_validate(const hk_heap_t *h)
+{
+    if (!heap_handle_ok(h)) {
+        hk__report(HK_ECORRUPT, h, "hk_heap_validate: not a heap (handle damaged?)");
+        return HK_ECORRUPT;
+    }
+    hk__lock(&h->lock);
+    const void *where = h;
+    hk_alloc_info_t site;
+    bool has_site = false;
+    const char *why = hk__heap_check(h, &where);
+    if (!why)
+        why = debug_walk(h, true, &where, &site, &has_site);
+    hk__unlock(&h->lock);
+    if (why) {
+        hk__dbg_report_at(HK_ECORRUPT, where, why, has_site ? &site : NULL);
+        return HK_ECORRUPT;
+    }
+    return HK_OK;
+}
+
+/* ---- the site-taking entry points ------------------------------------------ */
+void *hk_heap_alloc_at(hk_heap_t *h, size_t size, const char *file, unsigned line, uint32_t tag)
+{
+    return hk__dbg_alloc(h, size, file, line, tag);
+}
+
+void *hk_heap_calloc_at(hk_heap_t *h, size_t n, size_t size, const char *file, unsigned line,
+                        uint32_t tag)
+{
+    return hk__dbg_calloc(h, n, size, file, line, tag);
+}
+
+void *hk_heap_realloc_at(hk_heap_t *h, void *p, size_t size, const char *file, unsigned line,
+                         uint32_t tag)
+{
+    return hk__dbg_realloc(h, p, size, file, line, tag);
+}
+
+void *hk_heap_aligned_alloc_at(hk_heap_t *h, size_t align, size_t size, const char *file,
+                               unsigned line, uint32_t tag)
+{
+    return hk__dbg_aligned_alloc(h, align, size, file, line, tag);
+}
+
+#else /* HK_DEBUG == 0: the site is not recorded */
+
+void *hk_heap_alloc_at(hk_heap_t *h, size_t size, const char *file, unsigned line, uint32_t tag)
+{
+    (void)file, (void)line, (void)tag;
+    return hk_heap_alloc(h, size);
+}
+
+void *hk_heap_calloc_at(hk_heap_t *h, size_t n, size_t size, const char *file, unsigned line,
+                        uint32_t tag)
+{
+    (void)file, (void)line, (void)tag;
+    return hk_heap_calloc(h, n, size);
+}
+
+void *hk_heap_realloc_at(hk_heap_t *h, void *p, size_t size, const char *file, unsigned line,
+                         uint32_t tag)
+{
+    (void)file, (void)line, (void)tag;
+    return hk_heap_realloc(h, p, size);
+}
+
+void *hk_heap_aligned_alloc_at(hk_heap_t *h, size_t align, size_t size, const char *file,
+                               unsigned line, uint32_t tag)
+{
+    (void)file, (void)line, (void)tag;
+    return hk_heap_aligned_alloc(h, align, size);
+}
+
+const hk_alloc_info_t *hk_debug_error_site(void)
+{
+    return NULL;
+}
+
+void hk_debug_set_entropy(uint32_t (*fn)(void *ctx), void *ctx)
+{
+    (void)fn, (void)ctx;
+}
+
+#endif
