@@ -1,0 +1,361 @@
+/*
+ * arena.c - arenas, thread binding, the per-thread cache, remote frees, fork.
+ *
+ * An arena is a heapkit heap (hk_heap_t over 4 MiB chunks, grown through the
+ * heap's growth hook) with a lock and a lock-free stack of remote frees.
+ *
+ *   arena 0      shared: every call on it takes its lock. Used by threads
+ *                that found no free exclusive arena (more than 63 live
+ *                threads) and by threads past their exit destructor.
+ *   arena 1..63  exclusive: bound to one thread at a time (`owner`). Only
+ *                the owner changes its heap, always under the arena lock (the
+ *                lock is what makes fork safe and lets statistics, trimming
+ *                and malloc_usable_size from other threads read it). Because
+ *                nobody else writes the heap, the owner reads block headers
+ *                (hk_heap_usable_size) and uses its cache without the lock.
+ *
+ * A thread binds on its first allocation: it adopts an exclusive arena whose
+ * owner has exited, or creates one. At thread exit (a pthread key destructor)
+ * it empties its cache into its heap, drains the remote stack and releases
+ * the arena for the next thread - so the number of heaps follows the number
+ * of live threads, not the number of threads ever started.
+ *
+ * With the thread cache off (HEAPKIT_DEBUG >= 1, the debug library) every
+ * free - local or remote - takes the owner's lock and goes straight to the
+ * heap: no link is ever written into a block (its debug canary may sit right
+ * after a 1-byte payload) and nobody reads a header unlocked.
+ *
+ * Remote frees: a block freed by a thread that does not own its arena is
+ * pushed onto the arena's stack with one compare-and-swap (the link is the
+ * block's first word; the block is dead, so the word is free to use). The
+ * owner swaps the whole stack out with one exchange when it next takes its
+ * lock and frees each block into its heap - where the heap's own checks
+ * (bad pointer, double free) run. This is the "thread-delayed free" list of
+ * mimalloc (Leijen, Zorn, de Moura: "Mimalloc: Free List Sharding in
+ * Action", 2019) at arena rather than page granularity.
+ *
+ * The thread cache (tcache) keeps up to hkm_bin_cap(c) freed blocks of each
+ * 16-byte size class up to 1 KiB on a LIFO list in thread-local storage,
+ * like glibc's tcache and the thread caches of tcmalloc (Ghemawat, Menage,
+ * "TCMalloc: Thread-Caching Malloc"). Blocks in it are still "used" for the
+ * heap. A cached block carries a per-process random key in its second word;
+ * a free that finds the key scans the list and reports a double free.
+ *
+ * Fork: the prepare handler takes the trace lock, the bind lock, every
+ * arena lock and the big-block cache lock (in that order, the order in which
+ * calls nest them); the parent releases them; the child resets them
+ * and releases every exclusive arena except its own thread's, since the
+ * threads that owned them do not exist in the child.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <sys/mman.h>
+
+#include "common/hk_internal.h"
+#include "hkm_internal.h"
+
+__thread hkm_thread_t hkm_self __attribute__((tls_model("initial-exec")));
+hkm_arena_t hkm_arenas[HKM_MAX_ARENAS];
+static atomic_uint n_arenas;
+static hkm_lock_t bind_lock;
+static pthread_key_t exit_key;
+
+/* Trim when this many bytes were freed into an arena since the last trim
+ * and the heap has at least HKM_TRIM_FREE bytes free. */
+#define HKM_TRIM_EVERY ((size_t)64 << 20)
+#define HKM_TRIM_FREE ((size_t)8 << 20)
+#define HKM_TRIM_MIN_BLOCK ((size_t)64 << 10)
+
+void hkm_lock_slow(hkm_lock_t *l)
+{
+    for (unsigned spins = 0;; spins++) {
+        if (atomic_load_explicit(&l->v, memory_order_relaxed) == 0 &&
+            !atomic_exchange_explicit(&l->v, 1, memory_order_acquire))
+            return;
+        if (spins < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#endif
+        } else {
+            sched_yield();
+        }
+    }
+}
+
+/* ---- heaps ------------------------------------------------------------- */
+
+/* The size of the next heap chunk of arena a: a quarter of what it has,
+ * rounded to whole chunks, between 4 and 64 MiB - O(log n) regions. */
+static size_t next_chunk_len(const hkm_arena_t *a, size_t min_bytes)
+{
+    size_t len = hk__align_up(a->heap_bytes / 4, HKM_CHUNK);
+    if (len > HKM_REGION_MAX)
+        len = HKM_REGION_MAX;
+    if (len < HKM_CHUNK)
+        len = HKM_CHUNK;
+    while (len - HKM_HDR < min_bytes && len < HKM_REGION_MAX)
+        len += HKM_CHUNK;
+    return len;
+}
+
+/* The heap's growth hook (heap requests never exceed HKM_BIG_MAX, so one
+ * chunk is always enough). Runs under the arena lock. */
+static void *arena_grow(void *ctx, size_t min_bytes, size_t *got)
+{
+    hkm_arena_t *a = ctx;
+    size_t len = next_chunk_len(a, min_bytes);
+    if (min_bytes > len - HKM_HDR)
+        return NULL;
+    hkm_chunk_t *c = hkm_chunk_new(a, len);
+    if (!c)
+        return NULL;
+    a->heap_bytes += len;
+    *got = chunk_region_size(c);
+    return chunk_region(c);
+}
+
+hk_heap_t *hkm_arena_heap(hkm_arena_t *a)
+{
+    if (HKM_LIKELY(a->heap != NULL))
+        return a->heap;
+    hkm_chunk_t *c = hkm_chunk_new(a, HKM_CHUNK);
+    if (!c)
+        return NULL;
+    a->heap_bytes = HKM_CHUNK;
+    hk_heap_config_t cfg = {0};
+    cfg.fit = hkm_cfg.fit;
+    cfg.grow = arena_grow;
+    cfg.grow_ctx = a;
+    cfg.class_span = HKM_REGION_MAX;
+    a->heap = hk_heap_init(chunk_region(c), chunk_region_size(c), &cfg);
+    return a->heap;
+}
+
+static void arena_setup(hkm_arena_t *a, unsigned index)
+{
+    hkm_lock_reset(&a->lock);
+    a->index = index;
+    a->heap = NULL;
+    atomic_store_explicit(&a->remote, NULL, memory_order_relaxed);
+    atomic_store_explicit(&a->owner, NULL, memory_order_relaxed);
+    a->freed_since_trim = 0;
+    a->heap_bytes = 0;
+    for (unsigned b = 0; b < HKM_BINS; b++)
+        a->partial[b] = NULL;
+}
+
+/* ---- remote frees ------------------------------------------------------ */
+
+void hkm_remote_free(hkm_arena_t *a, void *p)
+{
+    void *old = atomic_load_explicit(&a->remote, memory_order_relaxed);
+    do {
+        *(void **)p = old;
+    } while (!atomic_compare_exchange_weak_explicit(&a->remote, &old, p, memory_order_release,
+                                                    memory_order_relaxed));
+}
+
+void hkm_arena_put(hkm_arena_t *a, void *p)
+{
+    hkm_chunk_t *c = hkm_chunk_of(p);
+    hkm_span_t *s = c ? hkm_span_of(c, p) : NULL;
+    if (!s) {
+        hk_heap_free(a->heap, p); /* checks p itself */
+        return;
+    }
+    if (!hkm_span_owns(s, p) || s->arena != a) {
+        hk__report(HK_EBADPTR, p, "interior pointer of a small object?");
+        return;
+    }
+    if (((uintptr_t *)p)[1] == hkm_cfg.cache_key && hkm_span_has_free(s, p)) {
+        hk__report(HK_EDOUBLEFREE, p, "double free? (small object already free)");
+        return;
+    }
+    hkm_span_put(a, s, p);
+}
+
+void hkm_arena_drain(hkm_arena_t *a)
+{
+    void *p = atomic_exchange_explicit(&a->remote, NULL, memory_order_acquire);
+    while (p) {
+        void *next = *(void **)p;
+        hkm_arena_put(a, p);
+        p = next;
+    }
+}
+
+/* ---- trimming ------------------------------------------------------------ */
+
+static void trim_block(void *ptr, size_t size, bool used, void *ctx)
+{
+    bool *released = ctx;
+    /* At debug level 1 and above free memory holds the poison pattern that
+     * is checked on reuse; pages given back come back zeroed, so keep them. */
+    if (used || size < HKM_TRIM_MIN_BLOCK || HK_DEBUG >= 1)
+        return;
+    /* Keep the free block's header, links and footer: only whole pages
+     * strictly inside the payload, 64 bytes in from either end, go back. */
+    size_t ps = hkm_page_size();
+    uintptr_t lo = hk__align_up_ptr((uintptr_t)ptr + 64, ps);
+    uintptr_t hi = ((uintptr_t)ptr + size - 64) & ~(uintptr_t)(ps - 1);
+    if (hi > lo && madvise((void *)lo, hi - lo, MADV_DONTNEED) == 0)
+        *released = true;
+}
+
+bool hkm_arena_trim(hkm_arena_t *a)
+{
+    bool released = false;
+    a->freed_since_trim = 0;
+    if (a->heap)
+        hk_heap_walk(a->heap, trim_block, &released);
+    return released;
+}
+
+void hkm_arena_note_free(hkm_arena_t *a, size_t bytes)
+{
+    a->freed_since_trim += bytes;
+    if (HKM_UNLIKELY(a->freed_since_trim >= HKM_TRIM_EVERY) && hkm_cfg.trim) {
+        hk_stats_t st;
+        hk_heap_get_stats(a->heap, &st);
+        if (st.free >= HKM_TRIM_FREE)
+            hkm_arena_trim(a);
+        else
+            a->freed_since_trim = 0;
+    }
+}
+
+/* ---- thread binding ---------------------------------------------------- */
+
+void hkm_thread_flush(void)
+{
+    hkm_thread_t *t = &hkm_self;
+    hkm_arena_t *a = t->arena;
+    if (!a)
+        return;
+    hkm_lock(&a->lock);
+    for (unsigned b = 0; b < HKM_BINS; b++) {
+        void *p = t->bin[b];
+        while (p) {
+            void *next = *(void **)p;
+            ((uintptr_t *)p)[1] = 0;
+            hkm_arena_put(a, p);
+            p = next;
+        }
+        t->bin[b] = NULL;
+        t->count[b] = 0;
+    }
+    if (a->heap)
+        hkm_arena_drain(a);
+    hkm_unlock(&a->lock);
+}
+
+static void thread_exit(void *arg)
+{
+    (void)arg;
+    hkm_thread_t *t = &hkm_self;
+    if (t->state != HKM_T_BOUND)
+        return;
+    hkm_thread_flush();
+    hkm_lock(&bind_lock);
+    atomic_store_explicit(&t->arena->owner, NULL, memory_order_release);
+    hkm_unlock(&bind_lock);
+    t->arena = NULL;
+    t->state = HKM_T_EXITED;
+}
+
+int hkm_arenas_init(void)
+{
+    arena_setup(&hkm_arenas[0], 0);
+    atomic_store_explicit(&n_arenas, 1, memory_order_relaxed);
+    if (pthread_key_create(&exit_key, thread_exit) != 0)
+        return HK_ENOMEM;
+    return HK_OK;
+}
+
+static void bind_thread(hkm_thread_t *t)
+{
+    hkm_arena_t *a = NULL;
+    hkm_lock(&bind_lock);
+    unsigned n = atomic_load_explicit(&n_arenas, memory_order_relaxed);
+    for (unsigned i = 1; i < n; i++) {
+        if (!atomic_load_explicit(&hkm_arenas[i].owner, memory_order_relaxed)) {
+            a = &hkm_arenas[i];
+            break;
+        }
+    }
+    if (!a && n < HKM_MAX_ARENAS) {
+        a = &hkm_arenas[n];
+        arena_setup(a, n);
+        atomic_store_explicit(&n_arenas, n + 1, memory_order_release);
+    }
+    if (a)
+        atomic_store_explicit(&a->owner, t, memory_order_relaxed);
+    hkm_unlock(&bind_lock);
+    if (a) {
+        t->arena = a;
+        t->state = HKM_T_BOUND;
+        pthread_setspecific(exit_key, t); /* non-NULL: run thread_exit */
+    } else {
+        t->arena = &hkm_arenas[0];
+        t->state = HKM_T_SHARED;
+    }
+}
+
+hkm_arena_t *hkm_thread_arena(void)
+{
+    hkm_thread_t *t = &hkm_self;
+    if (HKM_LIKELY(t->state == HKM_T_BOUND || t->state == HKM_T_SHARED))
+        return t->arena;
+    if (t->state == HKM_T_EXITED)
+        return &hkm_arenas[0];
+    bind_thread(t);
+    return t->arena;
+}
+
+unsigned hkm_arena_count(void)
+{
+    return atomic_load_explicit(&n_arenas, memory_order_acquire);
+}
+
+/* ---- fork ------------------------------------------------------------- */
+
+void hkm_fork_prepare(void)
+{
+    if (atomic_load_explicit(&hkm_ready, memory_order_acquire) != 2)
+        return;
+    hkm_trace_lock(); /* first: a traced call holds it while taking an arena lock */
+    hkm_lock(&bind_lock);
+    unsigned n = atomic_load_explicit(&n_arenas, memory_order_relaxed);
+    for (unsigned i = 0; i < n; i++)
+        hkm_lock(&hkm_arenas[i].lock);
+    hkm_os_fork_prepare();
+}
+
+void hkm_fork_parent(void)
+{
+    if (atomic_load_explicit(&hkm_ready, memory_order_acquire) != 2)
+        return;
+    hkm_os_fork_parent();
+    unsigned n = atomic_load_explicit(&n_arenas, memory_order_relaxed);
+    for (unsigned i = n; i-- > 0;)
+        hkm_unlock(&hkm_arenas[i].lock);
+    hkm_unlock(&bind_lock);
+    hkm_trace_unlock();
+}
+
+void hkm_fork_child(void)
+{
+    if (atomic_load_explicit(&hkm_ready, memory_order_acquire) != 2)
+        return;
+    hkm_trace_unlock();
+    hkm_os_fork_child();
+    unsigned n = atomic_load_explicit(&n_arenas, memory_order_relaxed);
+    for (unsigned i = 0; i < n; i++) {
+        hkm_arena_t *a = &hkm_arenas[i];
+        hkm_lock_reset(&a->lock);
+        if (i > 0 && a != hkm_self.arena)
+            atomic_store_explicit(&a->owner, NULL, memory_order_relaxed);
+    }
+    hkm_lock_reset(&bind_lock);
+}

@@ -1,0 +1,390 @@
+/*
+ * hkm_internal.h - the private layout of heapkit's drop-in malloc.
+ *
+ * Five parts, one file each (malloc.c's essay tells the whole story):
+ *
+ *   chunk.c   the OS layer. Every mapping heapkit makes starts on a
+ *             HKM_CHUNK-aligned address (4 MiB) with a 1 KiB chunk header,
+ *             and a byte map with one entry per chunk of the address space
+ *             says which chunks belong to heapkit and how far back their
+ *             header is. A pointer's owner is then two loads away:
+ *                 v = map[(p - 1) >> 22]             (0: not heapkit's)
+ *                 hdr = ((p - 1) & ~(HKM_CHUNK - 1)) - (v - 1) * HKM_CHUNK
+ *             "p - 1" (not p) so that a block whose user pointer sits exactly
+ *             on a chunk boundary - a big block aligned to 4 MiB or more -
+ *             finds the header placed in the chunk just below it.
+ *   arena.c   arenas (a heapkit heap + a lock + a stack of remote frees),
+ *             thread binding, the per-thread cache of small blocks, fork.
+ *   span.c    spans: 16 KiB heap blocks cut into small objects of one class.
+ *   malloc.c  the entry points with glibc's semantics, environment, stats.
+ *   trace.c   the HEAPKIT_TRACE writer.
+ *
+ * Chunk header (1 KiB, at the chunk base; which fields are valid when):
+ *
+ *     magic    HKM_MAGIC_HEAP or HKM_MAGIC_BIG (a wild pointer that hits a
+ *              mapped chunk but a bad header is caught here)
+ *     arena    HEAP chunks: the arena whose heap owns the chunk's region
+ *     map_len  bytes mapped from the header on (HEAP: 4..64 MiB, a run of
+ *              chunks - the map entry of the k-th chunk of a run is k + 1,
+ *              so a lookup steps back to the header; BIG: page multiple)
+ *     user     BIG: the one user pointer of this mapping (base + offset)
+ *     size     BIG: the size the caller asked for (for realloc's copy)
+ *     align    BIG: the alignment asked for (kept when mremap moves it)
+ *     spans    HEAP: one bit per 16 KiB of the run, set where a span of
+ *              small objects starts (span.c)
+ *
+ * A HEAP chunk's bytes after the header are one region of its arena's heap;
+ * a BIG chunk's bytes from `user` on are one block.
+ */
+#ifndef HKM_INTERNAL_H
+#define HKM_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "heapkit/heap.h"
+#include "heapkit/malloc.h"
+
+#define HKM_API __attribute__((visibility("default")))
+#define HKM_LIKELY(x) __builtin_expect(!!(x), 1)
+#define HKM_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* ---- sizes ------------------------------------------------------------ */
+#define HKM_CHUNK_SHIFT 22u
+#define HKM_CHUNK ((uintptr_t)1 << HKM_CHUNK_SHIFT)        /* 4 MiB */
+#define HKM_HDR 1024u /* chunk header (a power of two: big-block offsets) */
+#define HKM_ADDR_BITS (UINTPTR_MAX > 0xffffffffu ? 47u : 32u) /* user space */
+
+/* Requests above the mmap threshold (HKM_BIG_DEFAULT, or
+ * HEAPKIT_MMAP_THRESHOLD up to HKM_BIG_MAX) go to their own mapping. A heap
+ * request never exceeds HKM_BIG_MAX (half the largest heap chunk), so one new
+ * chunk always satisfies a growth. (glibc's dynamic threshold - raise it to
+ * the size of each big block freed - was tried: with heapkit's trimming it
+ * cost more page faults and more memory than the cache of big mappings in
+ * chunk.c on the large-object benchmark.) */
+#define HKM_BIG_DEFAULT ((size_t)1 << 20)
+#define HKM_BIG_MAX ((size_t)32 << 20)
+
+/* Arenas: slot 0 is the shared arena (every call under its lock); slots
+ * 1..HKM_MAX_ARENAS-1 are exclusive, each bound to at most one thread. */
+#define HKM_MAX_ARENAS 64u
+
+/* Thread cache: sizes up to HKM_SMALL_MAX in HKM_GRAIN steps, one LIFO list
+ * per size class, at most hkm_bin_cap(c) blocks per list. */
+#define HKM_GRAIN 16u
+#define HKM_SMALL_MAX 1024u
+#define HKM_BINS (HKM_SMALL_MAX / HKM_GRAIN)
+
+/* ---- a small spin lock (uncontended: one exchange, one store) ---------- */
+typedef struct {
+    atomic_int v;
+} hkm_lock_t;
+
+void hkm_lock_slow(hkm_lock_t *l);
+
+static inline void hkm_lock(hkm_lock_t *l)
+{
+    if (HKM_UNLIKELY(atomic_exchange_explicit(&l->v, 1, memory_order_acquire)))
+        hkm_lock_slow(l);
+}
+
+static inline void hkm_unlock(hkm_lock_t *l)
+{
+    atomic_store_explicit(&l->v, 0, memory_order_release);
+}
+
+static inline void hkm_lock_reset(hkm_lock_t *l)
+{
+    atomic_store_explicit(&l->v, 0, memory_order_relaxed);
+}
+
+/* ---- chunks ------------------------------------------------------------ */
+#define HKM_REGION_MAX_ (16u * 4u * 1024u * 1024u) /* = HKM_REGION_MAX */
+#define HKM_WORD_BITS (sizeof(uintptr_t) * 8u)
+#define HKM_MAGIC_HEAP 0x484b4d48u /* "HKMH" */
+#define HKM_MAGIC_BIG 0x484b4d42u  /* "HKMB" */
+
+struct hkm_arena;
+
+typedef struct hkm_chunk {
+    uint32_t magic;
+    uint32_t pad_; /* BIG: 1 while the block is known to be all zero */
+    struct hkm_arena *arena;
+    size_t map_len;
+    void *user;
+    size_t size;
+    size_t align;
+    _Atomic uintptr_t spans[HKM_REGION_MAX_ / 16384u / HKM_WORD_BITS];
+} hkm_chunk_t;
+_Static_assert(sizeof(hkm_chunk_t) <= HKM_HDR, "chunk header must fit in HKM_HDR");
+
+/* The chunk map: one byte per chunk of the user address space, non-zero
+ * where a heapkit chunk header lives. Reserved (not committed) at start:
+ * 32 MiB of address space on a 64-bit host, 1 KiB on a 32-bit one. */
+extern uint8_t *hkm_chunk_map;
+
+static inline bool chunk_is_heap(const hkm_chunk_t *c)
+{
+    return c->magic == HKM_MAGIC_HEAP;
+}
+
+static inline bool chunk_is_big(const hkm_chunk_t *c)
+{
+    return c->magic == HKM_MAGIC_BIG;
+}
+
+/* The chunk that owns user pointer p, or NULL when no heapkit chunk header
+ * precedes p (a foreign pointer). p != NULL. A map entry v != 0 says the
+ * header is v - 1 chunks below (heap regions grow to 64 MiB, 16 chunks). */
+static inline hkm_chunk_t *hkm_chunk_of(const void *p)
+{
+    uintptr_t a = (uintptr_t)p - 1;
+    uintptr_t idx = a >> HKM_CHUNK_SHIFT;
+    const uint8_t *map = hkm_chunk_map;
+    if (HKM_UNLIKELY(!map)) /* nothing allocated yet */
+        return NULL;
+    if (HKM_UNLIKELY(HKM_ADDR_BITS < sizeof(uintptr_t) * 8 &&
+                     (a >> (HKM_ADDR_BITS & (sizeof(uintptr_t) * 8 - 1))) != 0))
+        return NULL;
+    unsigned v = __atomic_load_n(&map[idx], __ATOMIC_RELAXED);
+    if (HKM_UNLIKELY(!v))
+        return NULL;
+    return (hkm_chunk_t *)((a & ~(HKM_CHUNK - 1)) - ((uintptr_t)(v - 1) << HKM_CHUNK_SHIFT));
+}
+
+int hkm_os_init(void);
+size_t hkm_page_size(void);
+/* Largest heap chunk (a run of chunks under one header): 64 MiB. */
+#define HKM_REGION_MAX (16u * HKM_CHUNK)
+_Static_assert(HKM_REGION_MAX == HKM_REGION_MAX_, "span bitmap size");
+/* Maps a new heap chunk of len bytes (a multiple of HKM_CHUNK, at most
+ * HKM_REGION_MAX) for arena a; returns its header (NULL: no memory). */
+hkm_chunk_t *hkm_chunk_new(struct hkm_arena *a, size_t len);
+/* The region of a heap chunk that its heap manages. */
+static inline void *chunk_region(hkm_chunk_t *c)
+{
+    return (char *)c + HKM_HDR;
+}
+static inline size_t chunk_region_size(const hkm_chunk_t *c)
+{
+    return c->map_len - HKM_HDR;
+}
+/* Big blocks: their own mapping, any alignment (a power of two). */
+void *hkm_big_alloc(size_t size, size_t align);
+void hkm_big_free(hkm_chunk_t *c);
+/* Resizes in place or by moving the pages (mremap); NULL: c untouched. */
+void *hkm_big_realloc(hkm_chunk_t *c, size_t size);
+/* Does a BIG block hold only zeroes (a fresh mapping)? */
+static inline bool big_is_zeroed(const hkm_chunk_t *c)
+{
+    return c->pad_ != 0;
+}
+/* Unmaps every cached big mapping; true if there was any. */
+bool hkm_big_cache_flush(void);
+void hkm_os_fork_prepare(void);
+void hkm_os_fork_parent(void);
+void hkm_os_fork_child(void);
+static inline size_t big_usable(const hkm_chunk_t *c)
+{
+    return c->map_len - (size_t)((const char *)c->user - (const char *)c);
+}
+/* Counters of the OS layer (bytes currently mapped, big blocks live). */
+typedef struct {
+    size_t heap_chunks, big_blocks, big_bytes, mapped_bytes;
+    uint64_t big_allocs, big_frees;
+} hkm_os_stats_t;
+void hkm_os_stats(hkm_os_stats_t *out);
+
+/* ---- spans of small objects (span.c) -------------------------------------
+ * A span is a 16 KiB heap block, 16 KiB-aligned, cut into objects of one
+ * size class; its header sits at its start. */
+#define HKM_SPAN_SHIFT 14u
+#define HKM_SPAN ((uintptr_t)1 << HKM_SPAN_SHIFT)
+#define HKM_MAGIC_SPAN 0x484b4d53u /* "HKMS" */
+
+typedef struct hkm_span {
+    uint32_t magic;
+    uint8_t bin;        /* size class: objects of (bin + 1) * 16 bytes */
+    uint8_t listed;     /* on the partial list                         */
+    uint16_t used;      /* objects out of the span (in use or cached)  */
+    uint32_t obj_size;
+    uint32_t inv;       /* ceil(2^32 / obj_size): offset -> index       */
+    void *free;         /* objects given back, linked through word 0  */
+    char *bump;         /* the next never-used object                  */
+    char *end;          /* end of the last whole object                */
+    struct hkm_span *next, *prev; /* the arena's partial list of bin  */
+    struct hkm_arena *arena;
+} hkm_span_t;
+#define HKM_SPAN_HDR 64u
+/* A span's heap block ends this far short of the next 16 KiB boundary, so
+ * that the next span's block header fits there and spans pack densely
+ * (without it, every span would leave a 16 KiB hole before the next). */
+#define HKM_SPAN_TAIL 128u
+/* Classes up to this size come from spans, larger cached ones are heap
+ * blocks. All of them by default; a smaller value saves the mostly empty
+ * span that each large class can hold per thread, at the cost of a heap
+ * call per object of those classes (measured: server benchmark, 256 instead
+ * of 1024: -35% RSS at 2 threads, +45% instructions). */
+#ifndef HKM_SPAN_MAX
+#define HKM_SPAN_MAX 1024u
+#endif
+_Static_assert(sizeof(hkm_span_t) <= HKM_SPAN_HDR, "span header must fit");
+
+/* Is p one of s's objects: at an object boundary, below the bump pointer?
+ * The index is offset * ceil(2^32 / size) >> 32, exact for offsets < 2^16. */
+static inline bool span_owns(const hkm_span_t *s, const void *p)
+{
+    uintptr_t first = (uintptr_t)s + HKM_SPAN_HDR;
+    uintptr_t off = (uintptr_t)p - first; /* huge when p < first */
+    if (HKM_UNLIKELY(off >= (uintptr_t)s->bump - first || s->magic != HKM_MAGIC_SPAN))
+        return false;
+    uint32_t idx = (uint32_t)(((uint64_t)off * s->inv) >> 32);
+    return idx * s->obj_size == (uint32_t)off;
+}
+
+/* The span holding p (a heapkit heap chunk c's pointer), or NULL. */
+static inline hkm_span_t *hkm_span_of(hkm_chunk_t *c, const void *p)
+{
+    uintptr_t i = ((uintptr_t)p - (uintptr_t)c) >> HKM_SPAN_SHIFT;
+    uintptr_t w = atomic_load_explicit(&c->spans[i / HKM_WORD_BITS], memory_order_relaxed);
+    if (HKM_LIKELY(!((w >> (i % HKM_WORD_BITS)) & 1u)))
+        return NULL;
+    /* The last HKM_SPAN_TAIL bytes of the window are not the span's: the
+     * heap may put a small block (or the next span's header) there. */
+    if (((uintptr_t)p & (HKM_SPAN - 1)) >= HKM_SPAN - HKM_SPAN_TAIL)
+        return NULL;
+    return (hkm_span_t *)((uintptr_t)p & ~(HKM_SPAN - 1));
+}
+
+/* ---- arenas ------------------------------------------------------------ */
+typedef struct hkm_arena {
+    hkm_lock_t lock;
+    unsigned index;          /* 0 = the shared arena */
+    hk_heap_t *heap;         /* NULL until the first chunk is mapped */
+    _Atomic(void *) remote;  /* LIFO of blocks freed by other threads */
+    _Atomic(void *) owner;   /* exclusive arenas: the bound thread, or NULL */
+    size_t freed_since_trim; /* under lock */
+    size_t heap_bytes;       /* bytes of heap chunks mapped (under lock) */
+    hkm_span_t *partial[HKM_BINS]; /* spans with free objects (under lock) */
+} __attribute__((aligned(64))) hkm_arena_t;
+
+/* Per-thread state, in initial-exec TLS (no allocation, no __tls_get_addr). */
+enum { HKM_T_NEW = 0, HKM_T_BOUND, HKM_T_SHARED, HKM_T_EXITED };
+typedef struct hkm_thread {
+    hkm_arena_t *arena; /* exclusive arena, or the shared one */
+    uint8_t state;
+    uint8_t count[HKM_BINS];
+    void *bin[HKM_BINS];
+} hkm_thread_t;
+
+extern __thread hkm_thread_t hkm_self __attribute__((tls_model("initial-exec")));
+extern hkm_arena_t hkm_arenas[HKM_MAX_ARENAS];
+
+/* Process-wide settings, fixed at init. */
+typedef struct {
+    _Atomic size_t big_threshold;
+    hk_fit_t fit;
+    int debug;
+    bool stats_at_exit;
+    bool tcache;          /* off at HEAPKIT_DEBUG >= 1 */
+    bool trim;            /* off at HEAPKIT_DEBUG >= 1 */
+    bool spans;           /* small objects from spans; off with the tcache */
+    uintptr_t cache_key;  /* marks blocks sitting in a thread cache */
+} hkm_config_t;
+extern hkm_config_t hkm_cfg;
+
+static inline size_t hkm_threshold(void)
+{
+    return atomic_load_explicit(&hkm_cfg.big_threshold, memory_order_relaxed);
+}
+extern atomic_int hkm_ready; /* 0 no, 2 ready, else initialising (malloc.c) */
+
+void hkm_init_slow(void);
+static inline void hkm_init(void)
+{
+    if (HKM_UNLIKELY(atomic_load_explicit(&hkm_ready, memory_order_acquire) != 2))
+        hkm_init_slow();
+}
+
+int hkm_arenas_init(void);
+/* Arenas created so far (slots 0..n-1 are set up). */
+unsigned hkm_arena_count(void);
+/* The calling thread's arena (binding it on first use). Never NULL after
+ * init unless the very first chunk cannot be mapped. */
+hkm_arena_t *hkm_thread_arena(void);
+/* The heap of arena a, creating it on first use (a locked). NULL: no memory. */
+hk_heap_t *hkm_arena_heap(hkm_arena_t *a);
+/* Frees p (a live block of a's heap) from a thread that does not own a. */
+void hkm_remote_free(hkm_arena_t *a, void *p);
+/* Frees every block on a's remote stack (a locked). */
+void hkm_arena_drain(hkm_arena_t *a);
+/* Returns the pages of a's large free blocks to the OS (a locked). */
+bool hkm_arena_trim(hkm_arena_t *a);
+/* Gives block p of a back (a locked): to its span, or to the heap. */
+void hkm_arena_put(hkm_arena_t *a, void *p);
+/* Span layer (a locked). hkm_span_take: up to `want` objects of class bin
+ * onto the thread cache list *list (count in *n); returns one more object
+ * for the caller, or NULL when the heap has no room for a new span. */
+void *hkm_span_take(hkm_arena_t *a, unsigned bin, unsigned want, void **list, uint8_t *n);
+void hkm_span_put(hkm_arena_t *a, hkm_span_t *s, void *p);
+/* Is p one of s's objects (not interior, not past the bump)? */
+bool hkm_span_owns(const hkm_span_t *s, const void *p);
+/* Is p on s's free list? (O(objects of s); only when p carries the mark.) */
+bool hkm_span_has_free(const hkm_span_t *s, const void *p);
+/* Checks every span on a's partial lists (a locked): header, list links,
+ * object count against the free list, chunk bit. 0 or HK_ECORRUPT. */
+int hkm_span_validate(const hkm_arena_t *a);
+/* Counts `bytes` freed into a (a locked) and trims now and then. */
+void hkm_arena_note_free(hkm_arena_t *a, size_t bytes);
+/* Empties the calling thread's cache into its arena. */
+void hkm_thread_flush(void);
+
+static inline bool arena_is_shared(const hkm_arena_t *a)
+{
+    return a->index == 0;
+}
+
+/* Is a bound to the calling thread (so it may use a's heap for reads and
+ * the thread cache without the lock)? */
+static inline bool arena_is_mine(const hkm_arena_t *a)
+{
+    return a == hkm_self.arena && hkm_self.state == HKM_T_BOUND;
+}
+
+static inline unsigned hkm_bin_of(size_t usable)
+{
+    return (unsigned)((usable + HKM_GRAIN - 1) / HKM_GRAIN) - 1u;
+}
+
+/* How many objects list `bin` may hold: about 16 KiB worth, 16 to 128. */
+static inline unsigned hkm_bin_cap(unsigned bin)
+{
+    unsigned cap = 16384u / ((bin + 1u) * HKM_GRAIN);
+    return cap > 128u ? 128u : cap < 16u ? 16u : cap;
+}
+
+/* ---- trace (HEAPKIT_TRACE) -------------------------------------------- */
+extern bool hkm_tracing;
+int hkm_trace_open(const char *path);
+void hkm_trace_lock(void);
+void hkm_trace_unlock(void);
+/* Record one call (with the trace lock held across the call itself). */
+void hkm_trace_alloc(const void *p, size_t size);
+void hkm_trace_free(const void *p);
+void hkm_trace_realloc(const void *oldp, const void *newp, size_t size);
+void hkm_trace_close(void);
+
+/* ---- fork --------------------------------------------------------------- */
+void hkm_fork_prepare(void);
+void hkm_fork_parent(void);
+void hkm_fork_child(void);
+
+/* ---- small hosted helpers (no stdio: may run inside malloc) ------------ */
+void hkm_write_str(int fd, const char *s);
+/* Formats v in decimal into buf (>= 24 bytes); returns buf. */
+char *hkm_fmt_u(char *buf, unsigned long long v);
+char *hkm_fmt_x(char *buf, uintptr_t v);
+
+#endif /* HKM_INTERNAL_H */

@@ -1,0 +1,196 @@
+/*
+ * span.c - spans: small objects carved out of 16 KiB heap blocks.
+ *
+ * A general-purpose heap block costs a TLSF search, a split and, on free, a
+ * pointer check and up to two merges - about a hundred instructions each
+ * way. Objects of up to 1 KiB are the bulk of most programs' calls, and
+ * they do not need any of that: like the "pages" of mimalloc (Leijen, Zorn,
+ * de Moura, 2019) and the slabs of Bonwick's allocator (USENIX 1994), a span
+ * is one heap block of 16 KiB, aligned to 16 KiB and taken from the arena's
+ * own heap with hk_heap_aligned_alloc, that holds objects of one 16-byte
+ * size class:
+ *
+ *     span base (16 KiB aligned)
+ *     | header 64 B | obj | obj | obj | ... | obj | (tail < one object) |
+ *                     ^ first              bump ^ (never handed out yet)
+ *
+ * Objects come from the span's free list (objects given back, linked through
+ * their first word) or else from the bump pointer, so a new span costs no
+ * pass over its memory. The thread cache takes and returns them in batches
+ * under the arena lock; the heap sees one used block per span.
+ *
+ * Finding a span from a pointer: the chunk header holds one bit per 16 KiB
+ * of its run, set while a span starts there (hkm_span_of). A pointer whose
+ * 16 KiB-aligned floor is a span start lies inside that span - no other heap
+ * block can overlap it - and is checked to be an object boundary before the
+ * span accepts it (index = offset * ceil(2^32 / size) >> 32, exact for
+ * offsets below 2^16; Granlund & Montgomery, PLDI 1994).
+ *
+ * A span whose last object comes back is freed to the heap, unless it is
+ * the only span of its class in the arena (kept to avoid churn at a
+ * boundary). Every function here runs under the arena lock.
+ */
+#include "common/hk_internal.h"
+#include "hkm_internal.h"
+
+/* ---- the chunk's span bitmap -------------------------------------------- */
+
+static void span_mark(hkm_span_t *s, bool on)
+{
+    hkm_chunk_t *c = hkm_chunk_of(s);
+    uintptr_t i = ((uintptr_t)s - (uintptr_t)c) >> HKM_SPAN_SHIFT;
+    uintptr_t bit = (uintptr_t)1 << (i % HKM_WORD_BITS);
+    if (on)
+        atomic_fetch_or_explicit(&c->spans[i / HKM_WORD_BITS], bit, memory_order_release);
+    else
+        atomic_fetch_and_explicit(&c->spans[i / HKM_WORD_BITS], ~bit, memory_order_release);
+}
+
+/* ---- the arena's partial lists ------------------------------------------ */
+
+static void partial_push(hkm_arena_t *a, hkm_span_t *s)
+{
+    s->prev = NULL;
+    s->next = a->partial[s->bin];
+    if (s->next)
+        s->next->prev = s;
+    a->partial[s->bin] = s;
+    s->listed = 1;
+}
+
+static void partial_remove(hkm_arena_t *a, hkm_span_t *s)
+{
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        a->partial[s->bin] = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    s->next = s->prev = NULL;
+    s->listed = 0;
+}
+
+static bool span_full(const hkm_span_t *s)
+{
+    return !s->free && s->bump >= s->end;
+}
+
+static hkm_span_t *span_new(hkm_arena_t *a, unsigned bin)
+{
+    hkm_span_t *s = hk_heap_aligned_alloc(a->heap, HKM_SPAN, HKM_SPAN - HKM_SPAN_TAIL);
+    if (!s)
+        return NULL;
+    uint32_t size = (bin + 1u) * HKM_GRAIN;
+    s->magic = HKM_MAGIC_SPAN;
+    s->bin = (uint8_t)bin;
+    s->used = 0;
+    s->obj_size = size;
+    s->inv = (uint32_t)((((uint64_t)1 << 32) + size - 1) / size);
+    s->free = NULL;
+    s->bump = (char *)s + HKM_SPAN_HDR;
+    s->end = s->bump + ((HKM_SPAN - HKM_SPAN_TAIL - HKM_SPAN_HDR) / size) * size;
+    s->arena = a;
+    s->next = s->prev = NULL;
+    s->listed = 0;
+    span_mark(s, true);
+    partial_push(a, s);
+    return s;
+}
+
+static void *span_pop(hkm_span_t *s)
+{
+    void **p = s->free;
+    if (p) {
+        s->free = p[0];
+    } else {
+        p = (void **)s->bump;
+        s->bump += s->obj_size;
+    }
+    p[1] = NULL; /* no stale "free" mark (see hkm_span_has_free) */
+    s->used++;
+    return p;
+}
+
+bool hkm_span_has_free(const hkm_span_t *s, const void *p)
+{
+    unsigned n = 0, cap = (unsigned)((HKM_SPAN - HKM_SPAN_TAIL - HKM_SPAN_HDR) / s->obj_size);
+    for (void *const *q = s->free; q && n <= cap; q = q[0], n++)
+        if (q == p)
+            return true;
+    return false;
+}
+
+int hkm_span_validate(const hkm_arena_t *a)
+{
+    for (unsigned b = 0; b < HKM_BINS; b++) {
+        const hkm_span_t *prev = NULL;
+        for (const hkm_span_t *s = a->partial[b]; s; prev = s, s = s->next) {
+            const char *why = NULL;
+            unsigned cap = (unsigned)((HKM_SPAN - HKM_SPAN_TAIL - HKM_SPAN_HDR) / s->obj_size);
+            unsigned nfree = 0;
+            for (void *const *q = s->free; q && nfree <= cap; q = q[0], nfree++)
+                if (!hkm_span_owns(s, q))
+                    why = "span free list points outside its objects";
+            unsigned fresh = (unsigned)((size_t)(s->end - s->bump) / s->obj_size);
+            if (s->magic != HKM_MAGIC_SPAN)
+                why = "span header overwritten";
+            else if (s->bin != b || s->obj_size != (b + 1u) * HKM_GRAIN || s->arena != a)
+                why = "span on the wrong list";
+            else if (s->prev != prev || !s->listed)
+                why = "span list links disagree";
+            else if (nfree + fresh + s->used != cap)
+                why = "span object count disagrees with its free list";
+            else if (!hkm_span_of(hkm_chunk_of(s), (const char *)s + HKM_SPAN_HDR))
+                why = "span not marked in its chunk";
+            if (why) {
+                hk__report(HK_ECORRUPT, s, why);
+                return HK_ECORRUPT;
+            }
+        }
+    }
+    return HK_OK;
+}
+
+bool hkm_span_owns(const hkm_span_t *s, const void *p)
+{
+    return span_owns(s, p);
+}
+
+void *hkm_span_take(hkm_arena_t *a, unsigned bin, unsigned want, void **list, uint8_t *n)
+{
+    hkm_span_t *s = a->partial[bin];
+    if (!s) {
+        if (!hkm_arena_heap(a) || !(s = span_new(a, bin)))
+            return NULL;
+    }
+    void *p = span_pop(s);
+    while (want && !span_full(s)) {
+        void **q = span_pop(s);
+        q[0] = *list;
+        ((uintptr_t *)q)[1] = hkm_cfg.cache_key;
+        *list = q;
+        (*n)++;
+        want--;
+    }
+    if (span_full(s))
+        partial_remove(a, s);
+    return p;
+}
+
+void hkm_span_put(hkm_arena_t *a, hkm_span_t *s, void *p)
+{
+    void **q = p;
+    q[0] = s->free;
+    ((uintptr_t *)q)[1] = hkm_cfg.cache_key; /* marks it free: double frees */
+    s->free = q;
+    s->used--;
+    if (!s->listed) {
+        partial_push(a, s);
+    } else if (s->used == 0 && (s->next || s->prev)) {
+        /* Empty and not the last span of its class: back to the heap. */
+        partial_remove(a, s);
+        span_mark(s, false);
+        s->magic = 0;
+        hk_heap_free(a->heap, s);
+    }
+}

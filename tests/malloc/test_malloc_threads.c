@@ -1,0 +1,387 @@
+/*
+ * test_malloc_threads.c - heapkit's malloc under threads and fork, through
+ * its hk_* names: private churn on several threads, producer/consumer with
+ * every block freed on another thread, thread churn (arenas are reused),
+ * more threads than exclusive arenas, fork while another thread allocates,
+ * and the HEAPKIT_TRACE writer.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "heapkit/malloc.h"
+#include "hk_test.h"
+#include "malloc/hkm_internal.h"
+#include "malloc/hkm_test_util.h"
+
+/* ---- private churn ------------------------------------------------------- */
+
+typedef struct {
+    unsigned seed;
+    unsigned bad;
+} churn_arg_t;
+
+static void *churn_thread(void *argp)
+{
+    churn_arg_t *arg = argp;
+    enum { SLOTS = 256 };
+    void *ptr[SLOTS] = {0};
+    size_t len[SLOTS] = {0};
+    hk_rng_t rng;
+    hk_rng_seed(&rng, arg->seed);
+    for (unsigned i = 0; i < 60000u; i++) {
+        unsigned s = (unsigned)hk_rng_below(&rng, SLOTS);
+        if (ptr[s]) {
+            if (!hkm_test_check(ptr[s], len[s], s + arg->seed))
+                arg->bad++;
+            if (hk_rng_below(&rng, 4) == 0) {
+                size_t n = (size_t)hk_rng_below(&rng, 3000) + 1;
+                void *q = hk_realloc(ptr[s], n);
+                if (!q) {
+                    arg->bad++;
+                    continue;
+                }
+                size_t keep = len[s] < n ? len[s] : n;
+                if (!hkm_test_check(q, keep, s + arg->seed))
+                    arg->bad++;
+                ptr[s] = q;
+                len[s] = n;
+                hkm_test_fill(q, n, s + arg->seed);
+            } else {
+                hk_free(ptr[s]);
+                ptr[s] = NULL;
+            }
+        } else {
+            size_t n = hk_rng_below(&rng, 10) == 0 ? (size_t)hk_rng_below(&rng, 200000)
+                                                   : (size_t)hk_rng_below(&rng, 700);
+            ptr[s] = hk_malloc(n);
+            if (!ptr[s]) {
+                arg->bad++;
+                continue;
+            }
+            len[s] = n;
+            hkm_test_fill(ptr[s], n, s + arg->seed);
+        }
+    }
+    for (unsigned s = 0; s < SLOTS; s++)
+        hk_free(ptr[s]);
+    return NULL;
+}
+
+static void test_private_churn(void)
+{
+    enum { T = 4 };
+    pthread_t th[T];
+    churn_arg_t arg[T];
+    for (unsigned i = 0; i < T; i++) {
+        arg[i].seed = 1000u + i;
+        arg[i].bad = 0;
+        HK_REQUIRE(pthread_create(&th[i], NULL, churn_thread, &arg[i]) == 0);
+    }
+    for (unsigned i = 0; i < T; i++) {
+        pthread_join(th[i], NULL);
+        HK_CHECK_EQ(arg[i].bad, 0);
+    }
+    HK_CHECK_EQ(hk_malloc_validate(), 0);
+}
+
+/* ---- producer / consumer ------------------------------------------------ */
+
+enum { QCAP = 1024 };
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    void *item[QCAP];
+    size_t size[QCAP];
+    unsigned head, tail, done_producers;
+    unsigned bad, consumed;
+} queue_t;
+
+static queue_t q = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, {0}, {0}, 0, 0, 0, 0, 0};
+
+static void *producer(void *argp)
+{
+    unsigned id = (unsigned)(uintptr_t)argp;
+    hk_rng_t rng;
+    hk_rng_seed(&rng, 77u + id);
+    for (unsigned i = 0; i < 50000u; i++) {
+        size_t n = (size_t)hk_rng_below(&rng, i % 50 == 0 ? 100000 : 400) + 1;
+        void *p = hk_malloc(n);
+        if (!p)
+            continue;
+        hkm_test_fill(p, n, (unsigned)n);
+        pthread_mutex_lock(&q.mu);
+        while (q.tail - q.head == QCAP)
+            pthread_cond_wait(&q.cv, &q.mu);
+        q.item[q.tail % QCAP] = p;
+        q.size[q.tail % QCAP] = n;
+        q.tail++;
+        pthread_cond_broadcast(&q.cv);
+        pthread_mutex_unlock(&q.mu);
+    }
+    pthread_mutex_lock(&q.mu);
+    q.done_producers++;
+    pthread_cond_broadcast(&q.cv);
+    pthread_mutex_unlock(&q.mu);
+    return NULL;
+}
+
+static void *consumer(void *argp)
+{
+    (void)argp;
+    for (;;) {
+        pthread_mutex_lock(&q.mu);
+        while (q.tail == q.head && q.done_producers < 2)
+            pthread_cond_wait(&q.cv, &q.mu);
+        if (q.tail == q.head) {
+            pthread_mutex_unlock(&q.mu);
+            return NULL;
+        }
+        void *p = q.item[q.head % QCAP];
+        size_t n = q.size[q.head % QCAP];
+        q.head++;
+        q.consumed++;
+        pthread_cond_broadcast(&q.cv);
+        pthread_mutex_unlock(&q.mu);
+        if (!hkm_test_check(p, n, (unsigned)n))
+            __atomic_fetch_add(&q.bad, 1, __ATOMIC_RELAXED);
+        hk_free(p); /* a remote free: p belongs to the producer's heap */
+    }
+}
+
+static void test_producer_consumer(void)
+{
+    pthread_t p[2], c[2];
+    for (uintptr_t i = 0; i < 2; i++) {
+        HK_REQUIRE(pthread_create(&p[i], NULL, producer, (void *)i) == 0);
+        HK_REQUIRE(pthread_create(&c[i], NULL, consumer, NULL) == 0);
+    }
+    for (unsigned i = 0; i < 2; i++) {
+        pthread_join(p[i], NULL);
+        pthread_join(c[i], NULL);
+    }
+    HK_CHECK_EQ(q.bad, 0);
+    HK_CHECK_EQ(q.consumed, 100000);
+    HK_CHECK_EQ(hk_malloc_validate(), 0);
+}
+
+/* ---- thread churn: arenas are reused ------------------------------------ */
+
+static void *leaver(void *argp)
+{
+    void **out = argp;
+    void *keep[8];
+    for (unsigned i = 0; i < 8; i++)
+        keep[i] = hk_malloc(100 + i * 1000);
+    for (unsigned i = 0; i < 100; i++)
+        hk_free(hk_malloc(i * 37u));
+    for (unsigned i = 0; i < 8; i++)
+        out[i] = keep[i]; /* freed later by the main thread */
+    return NULL;
+}
+
+static void test_thread_churn(void)
+{
+    hk_free(hk_malloc(8));
+    hk_stats_t before, after;
+    hk_malloc_get_stats(&before);
+    static void *left[300][8];
+    for (unsigned t = 0; t < 300; t++) {
+        pthread_t th;
+        HK_REQUIRE(pthread_create(&th, NULL, leaver, left[t]) == 0);
+        pthread_join(th, NULL);
+        for (unsigned i = 0; i < 8; i++) {
+            HK_CHECK(left[t][i] != NULL);
+            hk_free(left[t][i]);
+        }
+    }
+    hk_malloc_get_stats(&after);
+    /* One arena is adopted again and again: a few chunks at most. */
+    HK_CHECK(after.total <= before.total + (16u << 20));
+    HK_CHECK_EQ(hk_malloc_validate(), 0);
+}
+
+/* ---- more threads than exclusive arenas --------------------------------- */
+
+static void *crowd_thread(void *argp)
+{
+    void **slot = argp;
+    for (unsigned i = 0; i < 2000; i++) {
+        void *p = hk_malloc(16 + (i % 300));
+        if (p)
+            memset(p, (int)i, 16);
+        void *old = __atomic_exchange_n(slot, p, __ATOMIC_ACQ_REL);
+        hk_free(old); /* often a block of a neighbour thread */
+    }
+    return NULL;
+}
+
+static void test_crowd(void)
+{
+    enum { T = 80 }; /* > 63 exclusive arenas: some threads share arena 0 */
+    pthread_t th[T];
+    static void *slots[8];
+    unsigned started = 0;
+    for (unsigned i = 0; i < T; i++)
+        if (pthread_create(&th[i], NULL, crowd_thread, &slots[i % 8]) == 0)
+            started++;
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    HK_CHECK_EQ(started, T);
+    for (unsigned i = 0; i < 8; i++) {
+        hk_free(slots[i]);
+        slots[i] = NULL;
+    }
+    HK_CHECK_EQ(hk_malloc_validate(), 0);
+}
+
+/* ---- fork while another thread allocates -------------------------------- */
+
+static volatile int stop_spinner;
+
+static void *spinner(void *argp)
+{
+    (void)argp;
+    unsigned i = 0;
+    while (!__atomic_load_n(&stop_spinner, __ATOMIC_RELAXED)) {
+        void *p = hk_malloc(1 + (i++ % 5000));
+        hk_free(p);
+    }
+    return NULL;
+}
+
+static void test_fork_with_threads(void)
+{
+    pthread_t th;
+    stop_spinner = 0;
+    HK_REQUIRE(pthread_create(&th, NULL, spinner, NULL) == 0);
+    unsigned good = 0;
+    for (unsigned k = 0; k < 20; k++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            /* The child: the spinner does not exist here; its arena must be
+             * consistent and adoptable, and every lock free. */
+            int bad = 0;
+            for (unsigned i = 0; i < 2000; i++) {
+                void *p = hk_malloc(i * 3u);
+                if (!p)
+                    bad = 1;
+                hk_free(p);
+            }
+            if (hk_malloc_validate() != 0)
+                bad = 1;
+            _exit(bad ? 3 : 0);
+        }
+        HK_REQUIRE(pid > 0);
+        int st = 0;
+        waitpid(pid, &st, 0);
+        if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+            good++;
+    }
+    stop_spinner = 1;
+    pthread_join(th, NULL);
+    HK_CHECK_EQ(good, 20);
+}
+
+/* ---- the trace writer ---------------------------------------------------- */
+
+static void test_trace_file(void)
+{
+    char path[] = "/tmp/hkm_trace_XXXXXX";
+    int fd = mkstemp(path);
+    HK_REQUIRE(fd >= 0);
+    close(fd);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* In a child, so that tracing does not outlive the test. */
+        if (hkm_trace_open(path) != 0)
+            _exit(2);
+        void *a = hk_malloc(100);  /* a 0 100 */
+        void *b = hk_calloc(3, 5); /* a 1 15 */
+        a = hk_realloc(a, 300);    /* r 0 300 */
+        hk_free(b);                /* f 1 */
+        void *c = hk_malloc(7);    /* a 1 7 (id reused) */
+        (void)c;                   /* live at exit: f 1 */
+        hk_free(a);                /* f 0 */
+        hkm_trace_close();
+        _exit(0);
+    }
+    HK_REQUIRE(pid > 0);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    HK_REQUIRE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    FILE *f = fopen(path, "r");
+    HK_REQUIRE(f != NULL);
+    char text[1024];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    unlink(path);
+    text[n] = 0;
+    unsigned long v[4];
+    char *s = text;
+    for (int i = 0; i < 4; i++)
+        v[i] = strtoul(s, &s, 10);
+    HK_CHECK_EQ(v[0], 315); /* peak live requested bytes: 300 + 15 */
+    HK_CHECK_EQ(v[1], 2);   /* ids 0 and 1 */
+    HK_CHECK_EQ(v[2], 7);   /* ops, the balancing free included */
+    HK_CHECK_EQ(v[3], 1);
+    HK_CHECK(strstr(s, "a 0 100\na 1 15\nr 0 300\nf 1\na 1 7\nf 0\n") != NULL);
+    const char *tail = strrchr(text, '#');
+    HK_CHECK(tail != NULL && strstr(tail, "\nf 1\n") != NULL);
+}
+
+/* ---- the span validator notices damage ---------------------------------- */
+
+static void test_span_validator(void)
+{
+    void *p = hk_malloc(64);
+    HK_REQUIRE(p != NULL);
+    void *other = hk_malloc(64); /* keeps the span partly used */
+    HK_REQUIRE(other != NULL);
+    hkm_chunk_t *c = hkm_chunk_of(p);
+    HK_REQUIRE(c != NULL);
+    hkm_span_t *s = hkm_span_of(c, p);
+    HK_REQUIRE(s != NULL); /* small objects live in spans */
+    HK_CHECK_EQ(s->obj_size, 64);
+    HK_CHECK_EQ(hk_malloc_usable_size(p), 64);
+    HK_CHECK_EQ(hk_malloc_validate(), 0);
+    hk_test_capture_errors();
+    s->used++; /* the object count no longer matches the free list */
+    HK_CHECK_EQ(hk_malloc_validate(), HK_ECORRUPT);
+    HK_CHECK(hk_test_errors.count >= 1);
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_ECORRUPT);
+    s->used--;
+    uint32_t m = s->magic;
+    s->magic = 0; /* a stray write over the span header */
+    HK_CHECK_EQ(hk_malloc_validate(), HK_ECORRUPT);
+    s->magic = m;
+    HK_CHECK_EQ(hk_malloc_validate(), 0);
+    hk_free(p);
+    hk_free(other);
+    HK_CHECK_EQ(hk_malloc_validate(), 0);
+}
+
+HK_SUITE(threads) {
+    HK_RUN(test_private_churn);
+    HK_RUN(test_producer_consumer);
+    HK_RUN(test_thread_churn);
+    HK_RUN(test_crowd);
+}
+
+HK_SUITE(spans) {
+    HK_RUN(test_span_validator);
+}
+
+HK_SUITE(fork) {
+    HK_RUN(test_fork_with_threads);
+}
+
+HK_SUITE(trace) {
+    HK_RUN(test_trace_file);
+}
