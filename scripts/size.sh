@@ -6,8 +6,8 @@
 # 1. The heap API as an application links it: ports/size/size_probe.c calls
 #    the core (init, alloc, free, realloc) or every heap call, and is linked
 #    with -ffunction-sections/--gc-sections against libheapkit.a built
-#    TLSF-only (HK_ENABLE_FIRST_FIT=0, HK_ENABLE_BEST_FIT=0; also with
-#    HK_STATS=0, the leanest build) or with all three fit policies. Only sections from libheapkit.a (and the libgcc
+#    TLSF-only (HK_ENABLE_FIRST_FIT=0, HK_ENABLE_BEST_FIT=0) or with all
+#    three fit policies. Only sections from libheapkit.a (and the libgcc
 #    helpers it pulls, counted separately) are summed, from the linker map.
 # 2. Each component (src/<name>/*.c, all features) as object files: the
 #    upper bound, before the linker drops unused functions.
@@ -80,8 +80,6 @@ declare -A R
 for cpu in cortex-m0 cortex-m4; do
     build_lib "$out/$cpu-tlsf" $cpu $tlsf_only || exit 1
     build_lib "$out/$cpu-all" $cpu || exit 1
-    build_lib "$out/$cpu-lean" $cpu $tlsf_only -DHK_STATS=0 || exit 1
-    R[$cpu,lean,1]=$(link_probe "$out/$cpu-lean" $cpu 1 "$tlsf_only -DHK_STATS=0") || exit 1
     R[$cpu,tlsf,1]=$(link_probe "$out/$cpu-tlsf" $cpu 1 "$tlsf_only") || exit 1
     R[$cpu,tlsf,2]=$(link_probe "$out/$cpu-tlsf" $cpu 2 "$tlsf_only") || exit 1
     R[$cpu,all,1]=$(link_probe "$out/$cpu-all" $cpu 1) || exit 1
@@ -106,13 +104,11 @@ echo "## The heap as linked into an application"
 echo
 echo "| configuration | API used | M0 text | M0 data | M0 bss | M0 libgcc | M4 text | M4 data | M4 bss | M4 libgcc | goal (M4 text) |"
 echo "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|"
-for cfg in lean tlsf all; do
+for cfg in tlsf all; do
     for api in 1 2; do
-        [ $cfg = lean ] && [ $api = 2 ] && continue
         read -r t0 d0 b0 g0 <<<"${R[cortex-m0,$cfg,$api]}"
         read -r t4 d4 b4 g4 <<<"${R[cortex-m4,$cfg,$api]}"
         case $cfg in
-        lean) name="TLSF only, HK_STATS=0" ;;
         tlsf) name="TLSF only" ;;
         all)  name="TLSF + first fit + best fit" ;;
         esac

@@ -48,13 +48,6 @@
 #define HK_ENABLE_BEST_FIT 1
 #endif
 
-/* Statistics: 1 keeps the counters of hk_stats_t up to date on every call (a
- * handful of adds per operation); 0 drops them from the hot path, and
- * hk_heap_get_stats then recounts by walking the heap. */
-#ifndef HK_STATS
-#define HK_STATS 1
-#endif
-
 /* Debug level: 0 keeps only the cheap always-on misuse checks (invalid and
  * double free, bounds of the pointer); higher levels are described in
  * heapkit/debug.h. */
