@@ -58,7 +58,7 @@ list(APPEND CMAKE_CROSSCOMPILING_EMULATOR ${HK_CM_QEMU_EXTRA} -display none -mon
 # ports/selftest: a pass, a failure and a trap must reach QEMU's exit status;
 # an unaligned word load must fault where the core traps it.
 set(HK_PORT_SELFTEST_MAIN "${HK_PORT}/main.c")
-set(HK_PORT_SELFTEST_SOURCES "${HK_PORT}/startup.c")
+set(HK_PORT_SELFTEST_SOURCES "${HK_PORT}/startup.c;${HK_ROOT}/ports/baremetal/selftest.c")
 if(NOT HK_CM_NEWLIB)
   list(APPEND HK_PORT_SELFTEST_SOURCES "${HK_ROOT}/ports/freestanding/hk_libc.c")
 endif()

@@ -33,5 +33,5 @@ set(CMAKE_CROSSCOMPILING_EMULATOR "${HK_ROOT}/ports/qemu-run.sh;qemu-system-risc
 
 # ports/selftest: a pass, a failure and a trap must reach QEMU's exit status.
 set(HK_PORT_SELFTEST_MAIN "${HK_PORT}/main.c")
-set(HK_PORT_SELFTEST_SOURCES "${HK_PORT}/startup.c;${HK_ROOT}/ports/freestanding/hk_libc.c")
+set(HK_PORT_SELFTEST_SOURCES "${HK_PORT}/startup.c;${HK_ROOT}/ports/freestanding/hk_libc.c;${HK_ROOT}/ports/baremetal/selftest.c")
 set(HK_PORT_SELFTEST_CASES "1:0;2:1;3:99;5:98")

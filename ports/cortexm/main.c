@@ -13,7 +13,8 @@
  * Each call traps out of the emulated CPU, so the console buffers a line.
  *
  * Exit statuses: 0 all checks passed, 1 a check failed, 98 stack overflow,
- * 99 fault (startup.c). HK_PORT_SELFTEST builds a tiny image without
+ * 99 fault (startup.c). HK_PORT_SELFTEST builds this file (console, exit) with
+ * ports/baremetal/selftest.c into a tiny image without
  * heapkit that proves those paths (scripts/targets.sh runs it):
  *   1 returns 0, 2 returns 1, 3 executes a trap, 4 loads a word from an odd
  *   address (faults on ARMv6-M and with HK_PORT_TRAP_UNALIGNED), 5 overflows
@@ -102,57 +103,6 @@ int main(void)
                    (unsigned)HK_TEST_SCALE_DIV);
     hk_test_printf("hosted-only suites (tests/linux): skipped, no operating system\n");
     return hk_test_main(NULL);
-}
-
-#else /* HK_PORT_SELFTEST: prove that results reach QEMU's exit status */
-
-static void say(const char *s)
-{
-    size_t n = 0;
-    while (s[n])
-        n++;
-    hk_port_write(s, n);
-}
-
-/* Uses about 1.5 times the whole stack, writing every byte of each frame,
- * so the canary at __stack_limit must be overwritten. */
-extern uint32_t __stack_limit[], _estack[];
-static unsigned recurse(unsigned depth)
-{
-    volatile unsigned char frame[256];
-    for (unsigned i = 0; i < sizeof frame; i++)
-        frame[i] = (unsigned char)(depth + i);
-    return depth ? recurse(depth - 1u) + frame[depth % sizeof frame] : 0u;
-}
-
-int main(void)
-{
-    static volatile uint32_t words[2] = { 0x01020304u, 0x05060708u };
-    switch (HK_PORT_SELFTEST) {
-    case 1:
-        say("selftest: pass\n");
-        return 0;
-    case 2:
-        say("selftest: a failing check\n");
-        return 1;
-    case 3:
-        say("selftest: trap\n");
-        __builtin_trap();
-    case 4: {
-        say("selftest: unaligned word load\n");
-        uintptr_t odd = (uintptr_t)&words[0] + 1u;
-        __asm__ volatile("" : "+r"(odd)); /* hide the oddness from the compiler */
-        uint32_t v = *(volatile uint32_t *)odd;
-        return v == 0 ? 2 : 0;
-    }
-    case 5: {
-        say("selftest: stack overflow\n");
-        uintptr_t size = (uintptr_t)_estack - (uintptr_t)__stack_limit;
-        return recurse((unsigned)(size * 3u / 2u / 256u)) == 1u ? 2 : 0;
-    }
-    default:
-        return 3;
-    }
 }
 
 #endif

@@ -32,4 +32,8 @@ size_t hk_port_stack_used(void);
 
 int main(void);
 
+/* For ports/baremetal/selftest.c: the linker script's stack symbols. */
+#define HK_PORT_STACK_TOP _estack
+#define HK_PORT_STACK_LIMIT __stack_limit
+
 #endif /* HK_PORT_CORTEXM_H */

@@ -8,7 +8,8 @@
  * (0x3333 alone would exit 0: a failure must carry a non-zero code.)
  *
  * Exit statuses: 0 all checks passed, 1 a check failed, 98 stack overflow,
- * 99 trap. HK_PORT_SELFTEST builds a tiny image without heapkit that proves
+ * 99 trap. HK_PORT_SELFTEST builds this file (console, exit) with
+ * ports/baremetal/selftest.c into a tiny image without heapkit that proves
  * those paths (scripts/targets.sh runs it): 1 returns 0, 2 returns 1,
  * 3 executes a trap, 5 overflows the stack (status 98).
  */
@@ -61,49 +62,6 @@ int main(void)
                    (unsigned)HK_TEST_SCALE_DIV);
     hk_test_printf("hosted-only suites (tests/linux): skipped, no operating system\n");
     return hk_test_main(NULL);
-}
-
-#else /* HK_PORT_SELFTEST: prove that results reach QEMU's exit status */
-
-static void say(const char *s)
-{
-    size_t n = 0;
-    while (s[n])
-        n++;
-    hk_port_write(s, n);
-}
-
-/* Uses about 1.5 times the whole stack, writing every byte of each frame,
- * so the canary at __stack_limit must be overwritten. */
-extern uint32_t __stack_limit[], __stack_top[];
-static unsigned recurse(unsigned depth)
-{
-    volatile unsigned char frame[256];
-    for (unsigned i = 0; i < sizeof frame; i++)
-        frame[i] = (unsigned char)(depth + i);
-    return depth ? recurse(depth - 1u) + frame[depth % sizeof frame] : 0u;
-}
-
-int main(void)
-{
-    switch (HK_PORT_SELFTEST) {
-    case 1:
-        say("selftest: pass\n");
-        return 0;
-    case 2:
-        say("selftest: a failing check\n");
-        return 1;
-    case 3:
-        say("selftest: trap\n");
-        __builtin_trap();
-    case 5: {
-        say("selftest: stack overflow\n");
-        uintptr_t size = (uintptr_t)__stack_top - (uintptr_t)__stack_limit;
-        return recurse((unsigned)(size * 3u / 2u / 256u)) == 1u ? 2 : 0;
-    }
-    default:
-        return 3;
-    }
 }
 
 #endif

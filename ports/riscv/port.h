@@ -30,4 +30,8 @@ void hk_port_paint_stack(void);
 
 int main(void);
 
+/* For ports/baremetal/selftest.c: the linker script's stack symbols. */
+#define HK_PORT_STACK_TOP __stack_top
+#define HK_PORT_STACK_LIMIT __stack_limit
+
 #endif /* HK_PORT_RISCV_H */
