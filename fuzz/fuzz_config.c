@@ -13,27 +13,14 @@
 #include <string.h>
 
 #include "heapkit/heap.h"
+#include "fuzz_util.h"
 
 static unsigned char mem[96 * 1024] __attribute__((aligned(64)));
 static unsigned char grow_mem[32 * 1024] __attribute__((aligned(64)));
 static const uint8_t *g_data;
 static size_t g_size, g_at;
-static uint64_t reports;
 
-static void hook(int code, const void *ptr, const char *reason, void *ctx)
-{
-    (void)code, (void)ptr, (void)reason, (void)ctx;
-    reports++;
-}
 
-/* A failed expectation: print it and abort (a crash for libFuzzer). */
-#define must(x)                                                            \
-    do {                                                                   \
-        if (!(x)) {                                                        \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x); \
-            abort();                                                       \
-        }                                                                  \
-    } while (0)
 
 static unsigned next_byte(void)
 {

@@ -17,6 +17,7 @@
 
 #include "heapkit/debug.h"
 #include "heapkit/heap.h"
+#include "fuzz_util.h"
 
 #define SLOTS 32
 #define ARENA (256u * 1024u)
@@ -27,13 +28,7 @@ static struct {
     size_t n;
     unsigned char seed;
 } slot[SLOTS];
-static uint64_t reports;
 
-static void hook(int code, const void *ptr, const char *reason, void *ctx)
-{
-    (void)code, (void)ptr, (void)reason, (void)ctx;
-    reports++;
-}
 
 static void fill(unsigned i)
 {
@@ -48,14 +43,6 @@ static void check(unsigned i, size_t n)
             abort();
 }
 
-/* A failed expectation: print it and abort (a crash for libFuzzer). */
-#define must(x)                                                            \
-    do {                                                                   \
-        if (!(x)) {                                                        \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x); \
-            abort();                                                       \
-        }                                                                  \
-    } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -12,27 +12,14 @@
 #include <string.h>
 
 #include "heapkit/pool.h"
+#include "fuzz_util.h"
 
 #define SLOTS 64
 static unsigned char buf[64 * 1024] __attribute__((aligned(64)));
 static uint32_t bitmap[HK_POOL_BITMAP_WORDS(64 * 1024 / sizeof(void *))];
 static unsigned char *slot[SLOTS];
-static uint64_t reports;
 
-static void hook(int code, const void *ptr, const char *reason, void *ctx)
-{
-    (void)code, (void)ptr, (void)reason, (void)ctx;
-    reports++;
-}
 
-/* A failed expectation: print it and abort (a crash for libFuzzer). */
-#define must(x)                                                            \
-    do {                                                                   \
-        if (!(x)) {                                                        \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x); \
-            abort();                                                       \
-        }                                                                  \
-    } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

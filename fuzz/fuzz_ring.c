@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "heapkit/ring.h"
+#include "fuzz_util.h"
 
 #define SLOTS 48
 static unsigned char buf[32 * 1024] __attribute__((aligned(64)));
@@ -19,22 +20,8 @@ static struct {
     size_t n;
 } slot[SLOTS];
 static unsigned char *newest;
-static uint64_t reports;
 
-static void hook(int code, const void *ptr, const char *reason, void *ctx)
-{
-    (void)code, (void)ptr, (void)reason, (void)ctx;
-    reports++;
-}
 
-/* A failed expectation: print it and abort (a crash for libFuzzer). */
-#define must(x)                                                            \
-    do {                                                                   \
-        if (!(x)) {                                                        \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x); \
-            abort();                                                       \
-        }                                                                  \
-    } while (0)
 
 static void check(unsigned i)
 {

@@ -11,15 +11,8 @@
 #include <string.h>
 
 #include "hk_trace.h"
+#include "fuzz_util.h"
 
-/* A failed expectation: print it and abort (a crash for libFuzzer). */
-#define must(x)                                                            \
-    do {                                                                   \
-        if (!(x)) {                                                        \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #x); \
-            abort();                                                       \
-        }                                                                  \
-    } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
