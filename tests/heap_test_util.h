@@ -72,4 +72,30 @@ static inline hk_stats_t stats_of(const hk_heap_t *h)
     return s;
 }
 
+/* The fixture of the misuse tests: a heap of `bytes` bytes on the test arena
+ * holding three 64-byte blocks filled with patterns 1, 2, 3, of which the
+ * middle one (b) is freed: a free block between two used ones. */
+typedef struct {
+    hk_heap_t *h;
+    unsigned char *mem;
+    unsigned char *a, *b, *c;
+} heap_fixture_t;
+
+static inline heap_fixture_t heap_fixture(hk_fit_t fit, size_t bytes)
+{
+    heap_fixture_t f;
+    size_t sz;
+    f.mem = hk_test_arena(&sz);
+    hk_heap_config_t c = test_cfg(fit);
+    f.h = hk_heap_init(f.mem, bytes, &c);
+    f.a = hk_heap_alloc(f.h, 64);
+    f.b = hk_heap_alloc(f.h, 64);
+    f.c = hk_heap_alloc(f.h, 64);
+    pat_fill(f.a, 1, 64);
+    pat_fill(f.b, 2, 64);
+    pat_fill(f.c, 3, 64);
+    hk_heap_free(f.h, f.b);
+    return f;
+}
+
 #endif

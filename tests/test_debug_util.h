@@ -13,26 +13,11 @@
 
 #define DHEAP 8192u
 
-typedef struct {
-    hk_heap_t *h;
-    unsigned char *mem;
-    unsigned char *a, *b, *c; /* used, freed, used (64 bytes each) */
-} dfix_t;
+typedef heap_fixture_t dfix_t; /* a, c used; b freed (64 bytes each) */
 
 static inline dfix_t dfix(hk_fit_t fit)
 {
-    dfix_t f;
-    size_t sz;
-    f.mem = hk_test_arena(&sz);
-    hk_heap_config_t c = test_cfg(fit);
-    f.h = hk_heap_init(f.mem, DHEAP, &c);
-    f.a = hk_heap_alloc(f.h, 64);
-    f.b = hk_heap_alloc(f.h, 64);
-    f.c = hk_heap_alloc(f.h, 64);
-    pat_fill(f.a, 1, 64);
-    pat_fill(f.b, 2, 64);
-    pat_fill(f.c, 3, 64);
-    hk_heap_free(f.h, f.b);
+    dfix_t f = heap_fixture(fit, DHEAP);
     hk_test_capture_errors();
     return f;
 }

@@ -9,27 +9,11 @@
 #define MHEAP 4096u
 static unsigned char snap[MHEAP];
 
-typedef struct {
-    hk_heap_t *h;
-    unsigned char *mem;
-    void *a, *b, *c;
-} fixture_t;
+typedef heap_fixture_t fixture_t;
 
 static fixture_t setup(hk_fit_t fit)
 {
-    fixture_t f;
-    size_t sz;
-    f.mem = hk_test_arena(&sz);
-    hk_heap_config_t c = test_cfg(fit);
-    f.h = hk_heap_init(f.mem, MHEAP, &c);
-    f.a = hk_heap_alloc(f.h, 64);
-    f.b = hk_heap_alloc(f.h, 64);
-    f.c = hk_heap_alloc(f.h, 64);
-    pat_fill(f.a, 1, 64);
-    pat_fill(f.b, 2, 64);
-    pat_fill(f.c, 3, 64);
-    hk_heap_free(f.h, f.b); /* a free block between two used ones */
-    return f;
+    return heap_fixture(fit, MHEAP);
 }
 
 static void take_snapshot(const fixture_t *f)
