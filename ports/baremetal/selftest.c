@@ -14,14 +14,7 @@
 #include <stdint.h>
 
 #include "port.h"
-
-static void say(const char *s)
-{
-    size_t n = 0;
-    while (s[n])
-        n++;
-    hk_port_write(s, n);
-}
+#include "console.h"
 
 /* Uses about 1.5 times the whole stack, writing every byte of each frame,
  * so the canary at the stack limit must be overwritten. */
@@ -39,23 +32,23 @@ int main(void)
     static volatile uint32_t words[2] = { 0x01020304u, 0x05060708u };
     switch (HK_PORT_SELFTEST) {
     case 1:
-        say("selftest: pass\n");
+        put_str("selftest: pass\n");
         return 0;
     case 2:
-        say("selftest: a failing check\n");
+        put_str("selftest: a failing check\n");
         return 1;
     case 3:
-        say("selftest: trap\n");
+        put_str("selftest: trap\n");
         __builtin_trap();
     case 4: {
-        say("selftest: unaligned word load\n");
+        put_str("selftest: unaligned word load\n");
         uintptr_t odd = (uintptr_t)&words[0] + 1u;
         __asm__ volatile("" : "+r"(odd)); /* hide the oddness from the compiler */
         uint32_t v = *(volatile uint32_t *)odd;
         return v == 0 ? 2 : 0;
     }
     case 5: {
-        say("selftest: stack overflow\n");
+        put_str("selftest: stack overflow\n");
         uintptr_t size = (uintptr_t)HK_PORT_STACK_TOP - (uintptr_t)HK_PORT_STACK_LIMIT;
         return recurse((unsigned)(size * 3u / 2u / 256u)) == 1u ? 2 : 0;
     }

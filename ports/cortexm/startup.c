@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "port.h"
+#include "../baremetal/console.h"
 
 extern uint32_t _sidata[], _sdata[], _edata[], _sbss[], _ebss[];
 extern uint32_t _estack[], __stack_limit[];
@@ -90,39 +91,6 @@ size_t hk_port_stack_used(void)
     while (p < _estack && *p == STACK_PAINT)
         p++;
     return (size_t)((uintptr_t)_estack - (uintptr_t)p);
-}
-
-/* ---- tiny output helpers (no printf here: this must work in a fault) ----- */
-static void put_str(const char *s)
-{
-    size_t n = 0;
-    while (s[n])
-        n++;
-    hk_port_write(s, n);
-}
-
-static void put_hex(const char *label, uint32_t v)
-{
-    char buf[16];
-    size_t n = 0;
-    buf[n++] = ' ';
-    while (*label && n < 6)
-        buf[n++] = *label++;
-    buf[n++] = '=';
-    for (int shift = 28; shift >= 0; shift -= 4)
-        buf[n++] = "0123456789abcdef"[(v >> (unsigned)shift) & 0xfu];
-    hk_port_write(buf, n);
-}
-
-static void put_dec(uint32_t v)
-{
-    char buf[12];
-    size_t i = sizeof buf;
-    do {
-        buf[--i] = (char)('0' + v % 10u);
-        v /= 10u;
-    } while (v);
-    hk_port_write(buf + i, sizeof buf - i);
 }
 
 _Noreturn void hk_port_finish(int code)

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "port.h"
+#include "../baremetal/console.h"
 
 extern uint32_t __stack_limit[], __stack_top[];
 
@@ -74,39 +75,6 @@ NO_LOOP_IDIOM void hk_port_paint_stack(void)
     uintptr_t here = (uintptr_t)__builtin_frame_address(0);
     while ((uintptr_t)p + 128u < here)
         *p++ = STACK_PAINT;
-}
-
-/* ---- tiny output helpers (no printf: these must work in a trap) -------- */
-static void put_str(const char *s)
-{
-    size_t n = 0;
-    while (s[n])
-        n++;
-    hk_port_write(s, n);
-}
-
-static void put_hex(const char *label, uintptr_t v)
-{
-    char buf[32];
-    size_t n = 0;
-    buf[n++] = ' ';
-    while (*label && n < 8)
-        buf[n++] = *label++;
-    buf[n++] = '=';
-    for (int shift = (int)(8u * sizeof v) - 4; shift >= 0; shift -= 4)
-        buf[n++] = "0123456789abcdef"[(v >> (unsigned)shift) & 0xfu];
-    hk_port_write(buf, n);
-}
-
-static void put_dec(uintptr_t v)
-{
-    char buf[24];
-    size_t i = sizeof buf;
-    do {
-        buf[--i] = (char)('0' + v % 10u);
-        v /= 10u;
-    } while (v);
-    hk_port_write(buf + i, sizeof buf - i);
 }
 
 _Noreturn void hk_port_finish(int code)
