@@ -27,9 +27,16 @@ static unsigned next_byte(void)
     return g_at < g_size ? g_data[g_at++] : 0;
 }
 
-static void nop_lock(void *ctx)
+static uintptr_t nop_lock(void *ctx)
 {
     (void)ctx;
+    return 0;
+}
+
+static void nop_unlock(void *ctx, uintptr_t saved)
+{
+    (void)ctx;
+    (void)saved;
 }
 
 static void *grow(void *ctx, size_t min_bytes, size_t *got)
@@ -53,13 +60,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     g_data = data;
     g_size = size;
     g_at = 8;
-    hk_lock_t lk = { nop_lock, (data[6] & 1) ? NULL : nop_lock, NULL };
+    hk_lock_t lk = { nop_lock, (data[6] & 1) ? NULL : nop_unlock, NULL };
     hk_heap_config_t cfg = {
-        (hk_fit_t)(data[0] % 5),             /* 3 and 4 are invalid */
-        (data[6] & 2) ? &lk : NULL,
-        (data[6] & 4) ? grow : NULL,
-        NULL,
-        (data[6] & 8) ? (size_t)1 << (data[7] % 64) : 0,
+        .fit = (hk_fit_t)(data[0] % 5),             /* 3 and 4 are invalid */
+        .lock = (data[6] & 2) ? &lk : NULL,
+        .grow = (data[6] & 4) ? grow : NULL,
+        .class_span = (data[6] & 8) ? (size_t)1 << (data[7] % 64) : 0,
     };
     size_t off = data[1] & 63;
     size_t bytes = ((size_t)data[2] | (size_t)data[3] << 8) % (32 * 1024);

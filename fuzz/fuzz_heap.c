@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     hk_set_error_hook(hook, NULL);
     hk_fit_t fit = (hk_fit_t)(data[0] % 3);
     size_t bytes = 2048u + (size_t)(data[0] >> 2) * 4000u;
-    hk_heap_config_t cfg = { fit, NULL, NULL, NULL, 0 };
+    hk_heap_config_t cfg = { .fit = fit };
     hk_heap_t *h = hk_heap_init(arena + (data[0] & 7), bytes, &cfg);
     must(h != NULL);
     memset(slot, 0, sizeof slot);

@@ -28,7 +28,21 @@ mkdir -p "$out"
 
 all_targets=(x86-32 cortex-m0 cortex-m3 cortex-m4f riscv32 riscv64 mips-be s390x-be)
 
+# Targets with a build of their own (kernels, MPU images, other cores) live in
+# scripts/targets.d/<name>.sh, one file each, called as
+#   <name>.sh describe            one line: what the target is
+#   <name>.sh packages            the Debian packages it needs
+#   <name>.sh missing             why it cannot run here, or nothing
+#   <name>.sh run DIR LOG         build in DIR and run, appending to LOG;
+#                                 exit 0 when every check passed; the last
+#                                 line printed on stdout is the summary
+for f in "$root"/scripts/targets.d/*.sh; do
+    [ -e "$f" ] && all_targets+=("$(basename "$f" .sh)")
+done
+own() { [ -f "$root/scripts/targets.d/$1.sh" ]; }
+
 describe() {  # target -> one line: what it is
+    own "$1" && { bash "$root/scripts/targets.d/$1.sh" describe; return; }
     case $1 in
     x86-32)     echo "x86 32-bit Linux, native (gcc -m32)" ;;
     cortex-m0)  echo "ARMv6-M, qemu-system-arm -M microbit, no libc, unaligned access faults" ;;
@@ -42,6 +56,7 @@ describe() {  # target -> one line: what it is
 }
 
 packages() {  # target -> Debian packages that provide its toolchain
+    own "$1" && { bash "$root/scripts/targets.d/$1.sh" packages; return; }
     case $1 in
     x86-32)         echo "gcc-multilib" ;;
     cortex-m0|cortex-m3) echo "gcc-arm-none-eabi qemu-system-arm" ;;
@@ -56,6 +71,7 @@ packages() {  # target -> Debian packages that provide its toolchain
 missing() {
     local t=$1 probe=$out/.probe-$1 cmd
     local -a cmds=()
+    own "$t" && { bash "$root/scripts/targets.d/$t.sh" missing; return; }
     case $t in
     x86-32)     cmds=(gcc) ;;
     cortex-m*)  cmds=(arm-none-eabi-gcc qemu-system-arm) ;;
@@ -92,6 +108,19 @@ run_target() {
     local t=$1 dir=$out/$1 log=$out/$1.log tc=$root/cmake/toolchains/$1.cmake
     local t0 t1 t2 status="ok" detail=""
     local -a extra=()
+    if own "$t"; then
+        : >"$log"
+        mkdir -p "$dir"
+        t0=$(now)
+        local summary rc=0
+        summary=$(bash "$root/scripts/targets.d/$t.sh" run "$dir" "$log" 2>>"$log") || rc=$?
+        summary=$(printf '%s\n' "$summary" | tail -1)
+        t1=$(now)
+        [ $rc -eq 0 ] || { status=FAILED; detail=" (rc=$rc, see ${log#$root/})"; }
+        printf '%s|%-14s %-7s total %5ss  %s%s\n' "$status" "$t" "$status" "$(secs "$t0" "$t1")" \
+            "$summary" "$detail" >"$out/$t.result"
+        return
+    fi
     case $t in
     # Linux targets: the portable suites through host_main.c. The hosted-only
     # parts (tests/linux, src/malloc, tools) are covered by scripts/test.sh's
@@ -172,7 +201,7 @@ fi
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all_targets[@]}")
 for t in "${targets[@]}"; do
-    [ -f "$root/cmake/toolchains/$t.cmake" ] || { echo "unknown target: $t (try --list)"; exit 2; }
+    [ -f "$root/cmake/toolchains/$t.cmake" ] || own "$t" || { echo "unknown target: $t (try --list)"; exit 2; }
 done
 
 jobs=${HK_TARGET_JOBS:-2}

@@ -14,7 +14,7 @@ static const hk_fit_t test_fits[] = { HK_FIT_TLSF, HK_FIT_FIRST, HK_FIT_BEST };
 
 static inline hk_heap_config_t test_cfg(hk_fit_t fit)
 {
-    hk_heap_config_t c = { fit, NULL, NULL, NULL, 0 };
+    hk_heap_config_t c = { .fit = fit };
     return c;
 }
 

@@ -162,6 +162,7 @@ static void test_lock_hooks(void)
     HK_CHECK_EQ(hk_chain_validate(&c), HK_OK);
     HK_CHECK_EQ(probe.locks, 4);
     HK_CHECK_EQ(probe.depth, 0);
+    HK_CHECK_EQ(probe.bad_saved, 0u);
 }
 
 /* ---- misuse and corruption -------------------------------------------- */
@@ -189,7 +190,7 @@ static void test_bad_add(void)
     HK_REQUIRE(hk_chain_init(&c, NULL) == HK_OK);
     HK_CHECK_EQ(hk_chain_add_region(NULL, mem[0], rsz, 0, 0, NULL), HK_EINVAL);
     HK_CHECK_EQ(hk_chain_add_region(&c, NULL, rsz, 0, 0, NULL), HK_EINVAL);
-    hk_heap_config_t grow = { HK_FIT_TLSF, NULL, grow_never, NULL, 0 };
+    hk_heap_config_t grow = { .fit = HK_FIT_TLSF, .grow = grow_never };
     HK_CHECK_EQ(hk_chain_add_region(&c, mem[0], rsz, 0, 0, &grow), HK_EINVAL);
     HK_CHECK_EQ(hk_chain_add_region(&c, tiny, sizeof tiny, 0, 0, NULL), HK_EINVAL);
     HK_CHECK_EQ(hk_chain_add_region(&c, mem[0], SIZE_MAX, 0, 0, NULL), HK_EINVAL);

@@ -38,7 +38,7 @@ static void test_init_errors(void)
     hk_heap_config_t bad = test_cfg((hk_fit_t)7);
     HK_CHECK(hk_heap_init(mem, 4096, &bad) == NULL);
     hk_lock_t half = { NULL, NULL, NULL };
-    half.lock = (void (*)(void *))(uintptr_t)1; /* lock without unlock */
+    half.lock = (hk_lock_fn)(uintptr_t)1; /* lock without unlock */
     hk_heap_config_t c = test_cfg(HK_FIT_TLSF);
     c.lock = &half;
     HK_CHECK(hk_heap_init(mem, 4096, &c) == NULL);
@@ -306,6 +306,7 @@ static void test_lock_hooks(void)
     HK_CHECK_EQ(probe.locks, 10);
     HK_CHECK_EQ(probe.depth, 0);
     HK_CHECK_EQ(probe.max_depth, 1);
+    HK_CHECK_EQ(probe.bad_saved, 0u);
 }
 
 /* The largest slack a block can carry: a minimum request served from a free
@@ -336,6 +337,86 @@ static void per_policy(void (*fn)(hk_fit_t))
         fn(test_fits[i]);
 }
 
+/* smallest_free: the usable size of the smallest free block; the marks
+ * reset to the current levels. */
+static void test_smallest_free_and_marks(hk_fit_t fit)
+{
+    hk_heap_t *h = small_heap(fit, SMALL_HEAP);
+    HK_REQUIRE(h != NULL);
+    hk_stats_t s0 = stats_of(h);
+    HK_CHECK_EQ(s0.free_blocks, 1);
+    HK_CHECK_EQ(s0.smallest_free, s0.largest_free);
+    void *a = hk_heap_alloc(h, 100), *b = hk_heap_alloc(h, 40), *c = hk_heap_alloc(h, 300);
+    void *d = hk_heap_alloc(h, 16);
+    HK_REQUIRE(a && b && c && d);
+    hk_heap_free(h, b); /* a hole of one 40-byte block between a and c */
+    hk_stats_t s1 = stats_of(h);
+    HK_CHECK_EQ(s1.free_blocks, 2);
+    HK_CHECK(s1.smallest_free >= 40 && s1.smallest_free < 40 + 2 * HK_MIN_BLOCK);
+    HK_CHECK(s1.smallest_free < s1.largest_free);
+    /* the hole satisfies exactly smallest_free bytes */
+    void *e = hk_heap_alloc(h, s1.smallest_free);
+    HK_CHECK(e == b);
+    hk_heap_free(h, e);
+    hk_heap_free(h, a);
+    hk_heap_free(h, c);
+    hk_stats_t s2 = stats_of(h);
+    HK_CHECK(s2.peak_used > s2.used);
+    HK_CHECK(s2.min_ever_free < s2.free);
+    hk_heap_reset_marks(h);
+    hk_stats_t s3 = stats_of(h);
+    HK_CHECK_EQ(s3.peak_used, s3.used);
+    HK_CHECK_EQ(s3.min_ever_free, s3.free);
+    HK_CHECK_EQ(hk_heap_validate(h), 0);
+    hk_heap_free(h, d);
+    HK_CHECK_EQ(hk_heap_validate(h), 0);
+    HK_CHECK_EQ(stats_of(h).smallest_free, stats_of(h).largest_free);
+}
+
+typedef struct {
+    unsigned n;
+    hk_event_t ev[8];
+} ev_log_t;
+
+static void log_event(void *ctx, const hk_event_t *ev)
+{
+    ev_log_t *l = ctx;
+    if (l->n < 8)
+        l->ev[l->n] = *ev;
+    l->n++;
+}
+
+/* The event hook sees every call with the right kind, pointers and sizes. */
+static void test_event_hook(hk_fit_t fit)
+{
+    hk_heap_t *h = small_heap(fit, SMALL_HEAP);
+    HK_REQUIRE(h != NULL);
+    ev_log_t log = { 0, { { 0, NULL, NULL, 0, 0 } } };
+    HK_CHECK_EQ(hk_heap_set_event_hook(NULL, log_event, &log), HK_EINVAL);
+#if HK_EVENTS
+    HK_REQUIRE(hk_heap_set_event_hook(h, log_event, &log) == 0);
+    void *a = hk_heap_alloc(h, 24);
+    void *b = hk_heap_realloc(h, a, 200);
+    void *c = hk_heap_aligned_alloc(h, 64, 8);
+    void *f = hk_heap_alloc(h, SIZE_MAX / 2);
+    hk_heap_free(h, b);
+    HK_CHECK(f == NULL);
+    HK_REQUIRE(log.n == 5);
+    HK_CHECK(log.ev[0].kind == HK_EVENT_ALLOC && log.ev[0].ptr == a && log.ev[0].size == 24);
+    HK_CHECK(log.ev[1].kind == HK_EVENT_REALLOC && log.ev[1].ptr == b && log.ev[1].old_ptr == a &&
+             log.ev[1].size == 200);
+    HK_CHECK(log.ev[2].kind == HK_EVENT_ALLOC && log.ev[2].ptr == c && log.ev[2].align == 64);
+    HK_CHECK(log.ev[3].kind == HK_EVENT_FAIL && log.ev[3].ptr == NULL);
+    HK_CHECK(log.ev[4].kind == HK_EVENT_FREE && log.ev[4].ptr == b && log.ev[4].size == 200);
+    HK_REQUIRE(hk_heap_set_event_hook(h, NULL, NULL) == 0);
+    hk_heap_free(h, c);
+    HK_CHECK_EQ(log.n, 5);
+#else
+    HK_CHECK_EQ(hk_heap_set_event_hook(h, log_event, &log), HK_ENOTSUP);
+#endif
+    HK_CHECK_EQ(hk_heap_validate(h), 0);
+}
+
 static void test_all_policies(void)
 {
     per_policy(test_alignment_and_zero);
@@ -347,6 +428,9 @@ static void test_all_policies(void)
     per_policy(test_fragmentation_scenario);
     per_policy(test_stats_counters);
     per_policy(test_max_slack);
+    per_policy(test_smallest_free_and_marks);
+    if (HK_DEBUG == 0) /* the debug layer routes the entry points (no events yet) */
+        per_policy(test_event_hook);
 }
 
 HK_SUITE(heap_basic)

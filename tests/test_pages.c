@@ -494,20 +494,23 @@ static void test_random(void)
 /* With a lock, every call runs between one lock and one unlock. */
 typedef struct {
     int depth, max_depth;
-    unsigned calls;
+    unsigned calls, bad;
 } plock_t;
 
-static void pl_lock(void *c)
+static uintptr_t pl_lock(void *c)
 {
     plock_t *l = c;
     l->calls++;
     if (++l->depth > l->max_depth)
         l->max_depth = l->depth;
+    return (uintptr_t)l->depth;
 }
 
-static void pl_unlock(void *c)
+static void pl_unlock(void *c, uintptr_t saved)
 {
     plock_t *l = c;
+    if (saved != (uintptr_t)l->depth)
+        l->bad++;
     l->depth--;
 }
 
@@ -515,7 +518,7 @@ static void test_lock(void)
 {
     static uint64_t meta[128];
     hk_mem_range_t map[] = {{0, 16 * 4096u, HK_MEM_USABLE}};
-    plock_t pl = {0, 0, 0};
+    plock_t pl = {0, 0, 0, 0};
     hk_lock_t lock = {pl_lock, pl_unlock, &pl};
     hk_pages_config_t c = {0};
     c.map = map;
@@ -541,6 +544,7 @@ static void test_lock(void)
     HK_CHECK_EQ(s.failed_allocs, 1); /* the busy claim */
     HK_CHECK_EQ(pl.depth, 0);
     HK_CHECK_EQ(pl.max_depth, 1);
+    HK_CHECK_EQ(pl.bad, 0);
     HK_CHECK_EQ(pl.calls, 10);
     HK_CHECK_EQ(hk_test_errors.count, 1);
 }

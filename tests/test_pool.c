@@ -126,6 +126,7 @@ static void test_lock_hooks(void)
     HK_CHECK_EQ(probe.locks, 4);
     HK_CHECK_EQ(probe.depth, 0);
     HK_CHECK_EQ(probe.max_depth, 1);
+    HK_CHECK_EQ(probe.bad_saved, 0u);
 }
 
 /* ---- misuse ---------------------------------------------------------- */

@@ -258,6 +258,7 @@ static void test_lock_hooks(void)
     HK_CHECK_EQ(hk_ring_validate(&r), HK_OK);
     HK_CHECK_EQ(probe.locks, 4);
     HK_CHECK_EQ(probe.depth, 0);
+    HK_CHECK_EQ(probe.bad_saved, 0u);
 }
 
 /* ---- misuse and corruption -------------------------------------------- */

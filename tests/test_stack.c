@@ -149,6 +149,7 @@ static void test_lock_hooks(void)
     HK_CHECK_EQ(hk_stack_validate(&sp), HK_OK);
     HK_CHECK_EQ(probe.locks, 5);
     HK_CHECK_EQ(probe.depth, 0);
+    HK_CHECK_EQ(probe.bad_saved, 0u);
 }
 
 /* ---- misuse and corruption -------------------------------------------- */

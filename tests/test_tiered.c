@@ -192,6 +192,7 @@ static void test_lock_hooks(void)
     HK_CHECK_EQ(hk_tiered_validate(t), HK_OK);
     HK_CHECK_EQ(probe.locks, 5);
     HK_CHECK_EQ(probe.depth, 0);
+    HK_CHECK_EQ(probe.bad_saved, 0u);
 }
 
 /* ---- misuse ------------------------------------------------------------ */

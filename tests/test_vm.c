@@ -240,20 +240,23 @@ static void test_pt_formats(void)
  * under a lock whose calls must balance. */
 typedef struct {
     int depth, max_depth;
-    unsigned calls;
+    unsigned calls, bad;
 } test_lock_t;
 
-static void tl_lock(void *c)
+static uintptr_t tl_lock(void *c)
 {
     test_lock_t *l = c;
     l->calls++;
     if (++l->depth > l->max_depth)
         l->max_depth = l->depth;
+    return (uintptr_t)l->depth;
 }
 
-static void tl_unlock(void *c)
+static void tl_unlock(void *c, uintptr_t saved)
 {
     test_lock_t *l = c;
+    if (saved != (uintptr_t)l->depth)
+        l->bad++;
     l->depth--;
 }
 
@@ -268,7 +271,7 @@ static void test_vm_tiny(void)
     }
     uint64_t free0 = hk_pages_free_frames(m.pages);
     HK_REQUIRE(hk_pt_init(&s.pt, HK_PT_SV39, m.pages, m.dm) == 0);
-    test_lock_t tl = {0, 0, 0};
+    test_lock_t tl = {0, 0, 0, 0};
     hk_lock_t lock = {tl_lock, tl_unlock, &tl};
     hk_vm_config_t c = {0};
     c.pages = m.pages;
@@ -304,6 +307,7 @@ static void test_vm_tiny(void)
     HK_CHECK(tl.calls >= 6u);
     HK_CHECK_EQ(tl.depth, 0);
     HK_CHECK_EQ(tl.max_depth, 1);
+    HK_CHECK_EQ(tl.bad, 0);
     HK_CHECK_EQ(hk_test_errors.count, 0);
 }
 

@@ -55,6 +55,13 @@
 #define HK_DEBUG 0
 #endif
 
+/* The per-allocator event hook (types.h: hk_event_fn): 1 compiles it in
+ * (one predicted branch per call when no hook is set), 0 leaves it out and
+ * the calls that set a hook return HK_ENOTSUP. */
+#ifndef HK_EVENTS
+#define HK_EVENTS 1
+#endif
+
 /* Internal assertions (level 2 of checking). Off by default; the test build
  * turns them on. HK_ASSERT_FAIL may be redefined to a port's panic. */
 #ifndef HK_ASSERTS

@@ -50,6 +50,10 @@ typedef struct {
      * still work; they share the top class, which is then searched linearly.
      * A smaller span means a smaller control structure (see hk_heap_min_size). */
     size_t class_span;
+    /* Optional event hook (types.h), called after every alloc, free,
+     * realloc and failed allocation with the lock held. Needs HK_EVENTS. */
+    hk_event_fn event;
+    void *event_ctx;
 } hk_heap_config_t;
 
 /* Called by hk_heap_walk for each block: its user pointer, its usable size
@@ -119,6 +123,15 @@ size_t hk_heap_usable_size(const hk_heap_t *h, const void *p);
  * exact: hk_heap_alloc(h, largest_free) succeeds and largest_free + 1 does
  * not (without growth). O(log size) for TLSF, O(free blocks) otherwise. */
 void hk_heap_get_stats(const hk_heap_t *h, hk_stats_t *out);
+
+/* Resets the marks: peak_used becomes the current used and min_ever_free the
+ * current free (FreeRTOS's xPortResetHeapMinimumEverFreeHeapSize). O(1). */
+void hk_heap_reset_marks(hk_heap_t *h);
+
+/* Sets (fn non-NULL) or clears (fn NULL) the event hook of h; see
+ * hk_event_fn in types.h. Returns 0, HK_EINVAL for a bad heap, or HK_ENOTSUP
+ * when heapkit was built with HK_EVENTS 0. */
+int hk_heap_set_event_hook(hk_heap_t *h, hk_event_fn fn, void *ctx);
 
 /* Checks the whole heap: boundary tags agree, no two free neighbours, every
  * free block indexed exactly once and nothing else indexed, bitmaps agree with

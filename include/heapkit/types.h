@@ -41,17 +41,25 @@ const char *hk_strerror(int code);
  *   total          bytes under management (free + used, headers included)
  *   used, free     bytes in used / free blocks, headers included
  *   largest_free   the largest size one allocation call would satisfy now
+ *   smallest_free  the largest request the smallest free block alone could
+ *                  satisfy (FreeRTOS's xMinimumFreeBlockSizeInBytes); 0 when
+ *                  nothing is free. Allocators with one block size report it.
  *   free_blocks, used_blocks   block counts
- *   peak_used      highest `used` ever seen (monotonic)
- *   min_ever_free  lowest `free` ever seen (monotonic)
+ *   peak_used      highest `used` since start or the last reset of the marks
+ *   min_ever_free  lowest `free` since start or the last reset of the marks
+ *                  (monotonic between resets: see each allocator's
+ *                  *_reset_marks call, e.g. hk_heap_reset_marks)
  *   requested      sum of the sizes callers asked for, over live blocks;
  *                  used - requested is the internal fragmentation
- *   allocs, frees, failed_allocs   call counters (monotonic)              */
+ *   allocs, frees  successful allocations and frees (monotonic); a moving
+ *                  realloc counts as one of each, a failed call in neither
+ *   failed_allocs  allocation calls that returned NULL (monotonic)        */
 typedef struct {
     size_t total;
     size_t used;
     size_t free;
     size_t largest_free;
+    size_t smallest_free;
     size_t free_blocks;
     size_t used_blocks;
     size_t peak_used;
@@ -67,14 +75,51 @@ typedef struct {
 unsigned hk_stats_frag_permille(const hk_stats_t *s);
 
 /* Lock hooks: with a lock given, every public call of an allocator runs
- * between lock(ctx) and unlock(ctx). On an RTOS these can take a mutex; in an
- * ISR-shared heap they can mask interrupts. Must not be recursive into the
- * same allocator. */
+ * between `saved = lock(ctx)` and `unlock(ctx, saved)`. lock returns whatever
+ * unlock needs to restore: the interrupt mask it saved (PRIMASK, BASEPRI,
+ * mstatus.MIE), a scheduler state, or 0. The saved value lives on the
+ * caller's stack for the length of one call, so the same hooks serve
+ * nested users (an ISR that preempts a task between two heap calls).
+ * Either both hooks are set or neither ({NULL, NULL, NULL}: no locking).
+ * The hooks must not call into the same allocator. A heap used from an
+ * interrupt needs hooks that mask that interrupt; a mutex cannot be taken
+ * in an ISR, nor guard the heap an RTOS allocates its mutexes from. */
+typedef uintptr_t (*hk_lock_fn)(void *ctx);
+typedef void (*hk_unlock_fn)(void *ctx, uintptr_t saved);
 typedef struct {
-    void (*lock)(void *ctx);
-    void (*unlock)(void *ctx);
+    hk_lock_fn lock;
+    hk_unlock_fn unlock;
     void *ctx;
 } hk_lock_t;
+
+/* The event hook: an optional per-allocator observer of every allocation,
+ * free, reallocation and failed allocation, called after the operation with
+ * the allocator's lock held (so it must not call into the same allocator;
+ * it may append to a ring, count, or trace). Compiled in when HK_EVENTS is 1
+ * (config.h); with no hook set it costs one predicted branch per call.
+ *   kind     HK_EVENT_ALLOC, HK_EVENT_FREE, HK_EVENT_REALLOC, HK_EVENT_FAIL
+ *   ptr      ALLOC/REALLOC: the block returned; FREE: the block freed;
+ *            FAIL: NULL
+ *   old_ptr  REALLOC: the block resized (may equal ptr); otherwise NULL
+ *   size     ALLOC/REALLOC/FAIL: the size asked for; FREE: the size the
+ *            block was allocated with (its usable size)
+ *   align    the alignment asked for (0: the allocator's default)       */
+typedef enum {
+    HK_EVENT_ALLOC = 1,
+    HK_EVENT_FREE = 2,
+    HK_EVENT_REALLOC = 3,
+    HK_EVENT_FAIL = 4
+} hk_event_kind_t;
+
+typedef struct {
+    hk_event_kind_t kind;
+    const void *ptr;
+    const void *old_ptr;
+    size_t size;
+    size_t align;
+} hk_event_t;
+
+typedef void (*hk_event_fn)(void *ctx, const hk_event_t *ev);
 
 /* The error hook: called on every detected misuse or corruption with the
  * code (HK_E*), the offending pointer (or NULL), a short static reason

@@ -28,14 +28,14 @@
 #include "common/hk_internal.h"
 #include "heapkit/chain.h"
 
-static void chain_lock(const hk_chain_t *c)
+static uintptr_t chain_lock(const hk_chain_t *c)
 {
-    hk__lock(&c->lock);
+    return hk__lock(&c->lock);
 }
 
-static void chain_unlock(const hk_chain_t *c)
+static void chain_unlock(const hk_chain_t *c, uintptr_t lk_saved)
 {
-    hk__unlock(&c->lock);
+    hk__unlock(&c->lock, lk_saved);
 }
 
 static bool entry_fits(const hk_chain_entry_t *e, uint32_t caps, int min_priority)
@@ -76,7 +76,7 @@ int hk_chain_add_region(hk_chain_t *chain, void *mem, size_t bytes, uint32_t cap
         hk__report(HK_EINVAL, mem, "chain add: region wraps around the address space");
         return HK_EINVAL;
     }
-    chain_lock(chain);
+    uintptr_t lk_saved = chain_lock(chain);
     int rc;
     if (chain->n == HK_CHAIN_MAX_HEAPS) {
         hk__report(HK_ERANGE, mem, "chain add: HK_CHAIN_MAX_HEAPS heaps already");
@@ -110,7 +110,7 @@ int hk_chain_add_region(hk_chain_t *chain, void *mem, size_t bytes, uint32_t cap
     chain->n++;
     rc = (int)at;
 out:
-    chain_unlock(chain);
+    chain_unlock(chain, lk_saved);
     return rc;
 }
 
@@ -140,9 +140,9 @@ void *hk_chain_alloc(hk_chain_t *chain, size_t size, uint32_t caps, int min_prio
         hk__report(HK_EINVAL, NULL, "chain alloc: NULL chain");
         return NULL;
     }
-    chain_lock(chain);
+    uintptr_t lk_saved = chain_lock(chain);
     void *p = alloc_locked(chain, 0, size, caps, min_priority);
-    chain_unlock(chain);
+    chain_unlock(chain, lk_saved);
     return p;
 }
 
@@ -154,14 +154,14 @@ void *hk_chain_aligned_alloc(hk_chain_t *chain, size_t align, size_t size, uint3
         return NULL;
     }
     if (!hk__is_pow2(align)) {
-        chain_lock(chain);
+        uintptr_t lk_saved = chain_lock(chain);
         chain->failed++;
-        chain_unlock(chain);
+        chain_unlock(chain, lk_saved);
         return NULL;
     }
-    chain_lock(chain);
+    uintptr_t lk_saved = chain_lock(chain);
     void *p = alloc_locked(chain, align, size, caps, min_priority);
-    chain_unlock(chain);
+    chain_unlock(chain, lk_saved);
     return p;
 }
 
@@ -185,9 +185,9 @@ void hk_chain_free(hk_chain_t *chain, void *p)
         hk__report(HK_EINVAL, p, "chain free: NULL chain");
         return;
     }
-    chain_lock(chain);
+    uintptr_t lk_saved = chain_lock(chain);
     free_locked(chain, p);
-    chain_unlock(chain);
+    chain_unlock(chain, lk_saved);
 }
 
 void *hk_chain_realloc(hk_chain_t *chain, void *p, size_t size, uint32_t caps, int min_priority)
@@ -202,7 +202,7 @@ void *hk_chain_realloc(hk_chain_t *chain, void *p, size_t size, uint32_t caps, i
         hk_chain_free(chain, p);
         return NULL;
     }
-    chain_lock(chain);
+    uintptr_t lk_saved = chain_lock(chain);
     void *q = NULL;
     int i = owner_locked(chain, p);
     if (i < 0) {
@@ -221,7 +221,7 @@ void *hk_chain_realloc(hk_chain_t *chain, void *p, size_t size, uint32_t caps, i
         free_locked(chain, p);
     }
 out:
-    chain_unlock(chain);
+    chain_unlock(chain, lk_saved);
     return q;
 }
 
@@ -229,9 +229,9 @@ int hk_chain_owner(hk_chain_t *chain, const void *p)
 {
     if (!chain)
         return -1;
-    chain_lock(chain);
+    uintptr_t lk_saved = chain_lock(chain);
     int i = owner_locked(chain, p);
-    chain_unlock(chain);
+    chain_unlock(chain, lk_saved);
     return i;
 }
 
@@ -257,10 +257,10 @@ void hk_chain_heap_stats(hk_chain_t *chain, size_t i, hk_stats_t *out)
     hk__memset(out, 0, sizeof *out);
     if (!chain)
         return;
-    chain_lock(chain);
+    uintptr_t lk_saved = chain_lock(chain);
     if (i < chain->n)
         hk_heap_get_stats(chain->e[i].heap, out);
-    chain_unlock(chain);
+    chain_unlock(chain, lk_saved);
 }
 
 void hk_chain_get_stats(hk_chain_t *chain, uint32_t caps, hk_stats_t *out)
@@ -270,7 +270,7 @@ void hk_chain_get_stats(hk_chain_t *chain, uint32_t caps, hk_stats_t *out)
     hk__memset(out, 0, sizeof *out);
     if (!chain)
         return;
-    chain_lock(chain);
+    uintptr_t lk_saved = chain_lock(chain);
     uint64_t served = 0;
     for (size_t i = 0; i < chain->n; i++) {
         if ((chain->e[i].caps & caps) != caps)
@@ -296,7 +296,7 @@ void hk_chain_get_stats(hk_chain_t *chain, uint32_t caps, hk_stats_t *out)
     } else {
         out->allocs = served;
     }
-    chain_unlock(chain);
+    chain_unlock(chain, lk_saved);
 }
 
 int hk_chain_validate(hk_chain_t *chain)
@@ -305,7 +305,7 @@ int hk_chain_validate(hk_chain_t *chain)
         hk__report(HK_EINVAL, NULL, "chain validate: NULL chain");
         return HK_EINVAL;
     }
-    chain_lock(chain);
+    uintptr_t lk_saved = chain_lock(chain);
     const char *why = NULL;
     const void *where = chain;
     if (chain->n > HK_CHAIN_MAX_HEAPS)
@@ -329,6 +329,6 @@ int hk_chain_validate(hk_chain_t *chain)
     for (size_t i = 0; rc == HK_OK && i < chain->n; i++)
         if (hk_heap_validate(chain->e[i].heap) != HK_OK)
             rc = HK_ECORRUPT;
-    chain_unlock(chain);
+    chain_unlock(chain, lk_saved);
     return rc;
 }

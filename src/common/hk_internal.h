@@ -95,17 +95,20 @@ void hk__assert_fail(const char *expr, const char *file, int line);
 #define HK_ASSERT(x) ((void)0)
 #endif
 
-/* ---- lock helpers ------------------------------------------------------ */
-HK_INLINE void hk__lock(const hk_lock_t *l)
+/* ---- lock helpers ------------------------------------------------------
+ * uintptr_t saved = hk__lock(&x->lock); ... hk__unlock(&x->lock, saved);
+ * Both hooks are set or neither (checked where a lock is configured). */
+HK_INLINE uintptr_t hk__lock(const hk_lock_t *l)
 {
     if (HK_UNLIKELY(l->lock != NULL))
-        l->lock(l->ctx);
+        return l->lock(l->ctx);
+    return 0;
 }
 
-HK_INLINE void hk__unlock(const hk_lock_t *l)
+HK_INLINE void hk__unlock(const hk_lock_t *l, uintptr_t saved)
 {
     if (HK_UNLIKELY(l->unlock != NULL))
-        l->unlock(l->ctx);
+        l->unlock(l->ctx, saved);
 }
 
 /* ---- freestanding memory helpers --------------------------------------

@@ -473,9 +473,9 @@ void *hk__dbg_alloc(hk_heap_t *h, size_t n, const char *file, unsigned line, uin
         hk__report(HK_EINVAL, h, "hk_heap_alloc: not a heap");
         return NULL;
     }
-    hk__lock(&h->lock);
+    uintptr_t lk_saved = hk__lock(&h->lock);
     void *p = alloc_locked(h, n, file, line, tag);
-    hk__unlock(&h->lock);
+    hk__unlock(&h->lock, lk_saved);
     return p;
 }
 
@@ -486,13 +486,13 @@ void *hk__dbg_calloc(hk_heap_t *h, size_t n, size_t size, const char *file, unsi
         hk__report(HK_EINVAL, h, "hk_heap_calloc: not a heap");
         return NULL;
     }
-    hk__lock(&h->lock);
+    uintptr_t lk_saved = hk__lock(&h->lock);
     void *p = NULL;
     if (size && n > SIZE_MAX / size)
         h->failed_allocs++;
     else
         p = alloc_locked(h, n * size, file, line, tag);
-    hk__unlock(&h->lock);
+    hk__unlock(&h->lock, lk_saved);
     if (p)
         hk__memset(p, 0, n * size);
     return p;
@@ -507,7 +507,7 @@ void *hk__dbg_aligned_alloc(hk_heap_t *h, size_t align, size_t n, const char *fi
     }
     if (align <= HK_G && hk__is_pow2(align))
         return hk__dbg_alloc(h, n, file, line, tag);
-    hk__lock(&h->lock);
+    uintptr_t lk_saved = hk__lock(&h->lock);
     void *p = NULL;
     if (hk__is_pow2(align) && n <= HK_MAX_REQUEST)
         p = hk__heap_aligned_locked(h, align, n);
@@ -518,7 +518,7 @@ void *hk__dbg_aligned_alloc(hk_heap_t *h, size_t align, size_t n, const char *fi
     else
         h->failed_allocs++;
     after_op(h);
-    hk__unlock(&h->lock);
+    hk__unlock(&h->lock, lk_saved);
     return p;
 }
 
@@ -531,7 +531,7 @@ void hk__dbg_free(hk_heap_t *h, void *p)
         hk__report(HK_EINVAL, p, "hk_heap_free: not a heap");
         return;
     }
-    hk__lock(&h->lock);
+    uintptr_t lk_saved = hk__lock(&h->lock);
     hk_dbg_block_t d;
     hk_block_t *b = live_block(h, p, &d);
     if (b) {
@@ -541,7 +541,7 @@ void hk__dbg_free(hk_heap_t *h, void *p)
         hk__heap_free_block(h, b);
         after_op(h);
     }
-    hk__unlock(&h->lock);
+    hk__unlock(&h->lock, lk_saved);
 }
 
 void *hk__dbg_realloc(hk_heap_t *h, void *p, size_t n, const char *file, unsigned line,
@@ -557,7 +557,7 @@ void *hk__dbg_realloc(hk_heap_t *h, void *p, size_t n, const char *file, unsigne
         hk__report(HK_EINVAL, p, "hk_heap_realloc: not a heap");
         return NULL;
     }
-    hk__lock(&h->lock);
+    uintptr_t lk_saved = hk__lock(&h->lock);
     void *q = NULL;
     hk_dbg_block_t d;
     hk_block_t *b = live_block(h, p, &d);
@@ -579,7 +579,7 @@ void *hk__dbg_realloc(hk_heap_t *h, void *p, size_t n, const char *file, unsigne
         }
         after_op(h);
     }
-    hk__unlock(&h->lock);
+    hk__unlock(&h->lock, lk_saved);
     return q;
 }
 
@@ -591,10 +591,10 @@ size_t hk__dbg_usable_size(const hk_heap_t *h, const void *p)
         hk__report(HK_EINVAL, p, "hk_heap_usable_size: not a heap");
         return 0;
     }
-    hk__lock(&h->lock);
+    uintptr_t lk_saved = hk__lock(&h->lock);
     hk_dbg_block_t d;
     size_t n = live_block(h, p, &d) ? d.n : 0;
-    hk__unlock(&h->lock);
+    hk__unlock(&h->lock, lk_saved);
     return n;
 }
 
@@ -604,14 +604,14 @@ int hk__dbg_validate(const hk_heap_t *h)
         hk__report(HK_ECORRUPT, h, "hk_heap_validate: not a heap (handle damaged?)");
         return HK_ECORRUPT;
     }
-    hk__lock(&h->lock);
+    uintptr_t lk_saved = hk__lock(&h->lock);
     const void *where = h;
     hk_alloc_info_t site;
     bool has_site = false;
     const char *why = hk__heap_check(h, &where);
     if (!why)
         why = debug_walk(h, true, &where, &site, &has_site);
-    hk__unlock(&h->lock);
+    hk__unlock(&h->lock, lk_saved);
     if (why) {
         hk__dbg_report_at(HK_ECORRUPT, where, why, has_site ? &site : NULL);
         return HK_ECORRUPT;

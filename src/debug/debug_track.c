@@ -54,9 +54,9 @@ uint32_t hk_heap_seq(const hk_heap_t *h)
 {
     if (!heap_handle_ok(h))
         return 0;
-    hk__lock(&h->lock);
+    uintptr_t lk_saved = hk__lock(&h->lock);
     uint32_t s = h->dbg_seq;
-    hk__unlock(&h->lock);
+    hk__unlock(&h->lock, lk_saved);
     return s;
 }
 
@@ -66,9 +66,9 @@ int hk_heap_leaks(const hk_heap_t *h, uint32_t since, hk_alloc_info_fn fn, void 
         hk__report(HK_EINVAL, h, "hk_heap_leaks: not a heap, or no callback");
         return HK_EINVAL;
     }
-    hk__lock(&h->lock);
+    uintptr_t lk_saved = hk__lock(&h->lock);
     int n = walk_live(h, since, fn, ctx);
-    hk__unlock(&h->lock);
+    hk__unlock(&h->lock, lk_saved);
     return n;
 }
 
@@ -117,7 +117,7 @@ int hk_heap_report(const hk_heap_t *h, hk_alloc_info_fn fn, void *ctx)
     }
     sites_t s;
     hk__memset(&s, 0, sizeof s);
-    hk__lock(&h->lock);
+    uintptr_t lk_saved = hk__lock(&h->lock);
     int n = walk_live(h, 0, add_to_site, &s);
     /* largest bytes first: a selection sort over at most a few dozen sites */
     for (unsigned i = 0; i < s.used; i++) {
@@ -132,7 +132,7 @@ int hk_heap_report(const hk_heap_t *h, hk_alloc_info_fn fn, void *ctx)
     }
     if (s.site[HK_DEBUG_REPORT_SITES].count)
         fn(&s.site[HK_DEBUG_REPORT_SITES], ctx);
-    hk__unlock(&h->lock);
+    hk__unlock(&h->lock, lk_saved);
     return n;
 }
 

@@ -74,9 +74,10 @@ void *hk_heap_alloc(hk_heap_t *h, size_t size)
         hk__report(HK_EINVAL, h, "hk_heap_alloc: not a heap");
         return NULL;
     }
-    hk__lock(&h->lock);
+    uintptr_t lk_saved = hk__lock(&h->lock);
     void *p = heap_alloc_locked(h, size);
-    hk__unlock(&h->lock);
+    heap_event(h, p ? HK_EVENT_ALLOC : HK_EVENT_FAIL, p, NULL, size, 0);
+    hk__unlock(&h->lock, lk_saved);
     return p;
 }
 
@@ -87,13 +88,15 @@ void *hk_heap_calloc(hk_heap_t *h, size_t n, size_t size)
         hk__report(HK_EINVAL, h, "hk_heap_calloc: not a heap");
         return NULL;
     }
-    hk__lock(&h->lock);
+    uintptr_t lk_saved = hk__lock(&h->lock);
     void *p = NULL;
-    if (size && n > SIZE_MAX / size)
+    bool wraps = size && n > SIZE_MAX / size;
+    if (wraps)
         h->failed_allocs++;
     else
         p = hk__heap_alloc(h, n * size);
-    hk__unlock(&h->lock);
+    heap_event(h, p ? HK_EVENT_ALLOC : HK_EVENT_FAIL, p, NULL, wraps ? SIZE_MAX : n * size, 0);
+    hk__unlock(&h->lock, lk_saved);
     if (p)
         hk__memset(p, 0, n * size);
     return p;
@@ -108,9 +111,14 @@ void hk_heap_free(hk_heap_t *h, void *p)
         hk__report(HK_EINVAL, p, "hk_heap_free: not a heap");
         return;
     }
-    hk__lock(&h->lock);
+    uintptr_t lk_saved = hk__lock(&h->lock);
     hk_block_t *b = heap_checked_block(h, p);
-    if (HK_LIKELY(b != NULL))
+    if (HK_LIKELY(b != NULL)) {
+#if HK_EVENTS
+        size_t was = h->event ? block_requested(b) : 0;
+#endif
         heap_free_block(h, b);
-    hk__unlock(&h->lock);
+        heap_event(h, HK_EVENT_FREE, p, NULL, was, 0);
+    }
+    hk__unlock(&h->lock, lk_saved);
 }

@@ -37,6 +37,62 @@ static size_t largest_block(const hk_heap_t *h)
     return lo * HK_G;
 }
 
+/* Smallest free block: the lowest non-empty TLSF class holds it (classes
+ * are ordered by size), so only that list is scanned; the list policies scan
+ * their one list. */
+static size_t smallest_block(const hk_heap_t *h)
+{
+    const hk_block_t *b = NULL;
+    if (!h->free_blocks)
+        return 0;
+    if (index_is_tlsf(h)) {
+        if (!h->fl_bitmap)
+            return 0;
+        unsigned fl = hk__ffs(h->fl_bitmap);
+        unsigned sl = hk__ffs32(h->sl_bitmap[fl]);
+        b = h->heads[fl * HK_SL_COUNT + sl];
+    } else {
+        b = h->list;
+    }
+    size_t best = SIZE_MAX;
+    for (size_t n = 0; b && n <= h->free_blocks; b = b->next_free, n++)
+        if (block_size(b) < best)
+            best = block_size(b);
+    return best == SIZE_MAX ? 0 : best;
+}
+
+void hk_heap_reset_marks(hk_heap_t *h)
+{
+    if (!heap_handle_ok(h)) {
+        hk__report(HK_EINVAL, h, "hk_heap_reset_marks: not a heap");
+        return;
+    }
+    uintptr_t lk_saved = hk__lock(&h->lock);
+    h->peak_used = h->used;
+    h->min_ever_free = h->total - h->used;
+    h->used_floor = h->used;
+    hk__unlock(&h->lock, lk_saved);
+}
+
+int hk_heap_set_event_hook(hk_heap_t *h, hk_event_fn fn, void *ctx)
+{
+    if (!heap_handle_ok(h)) {
+        hk__report(HK_EINVAL, h, "hk_heap_set_event_hook: not a heap");
+        return HK_EINVAL;
+    }
+#if HK_EVENTS
+    uintptr_t lk_saved = hk__lock(&h->lock);
+    h->event = fn;
+    h->event_ctx = fn ? ctx : NULL;
+    hk__unlock(&h->lock, lk_saved);
+    return HK_OK;
+#else
+    (void)fn;
+    (void)ctx;
+    return HK_ENOTSUP;
+#endif
+}
+
 void hk_heap_get_stats(const hk_heap_t *h, hk_stats_t *out)
 {
     if (!out)
@@ -46,15 +102,17 @@ void hk_heap_get_stats(const hk_heap_t *h, hk_stats_t *out)
         hk__report(HK_EINVAL, h, "hk_heap_get_stats: not a heap");
         return;
     }
-    hk__lock(&h->lock);
-    size_t big = largest_block(h);
+    uintptr_t lk_saved = hk__lock(&h->lock);
+    size_t big = largest_block(h), small = smallest_block(h);
     out->total = h->total;
     out->used = h->used;
     out->free = h->total - h->used;
 #if HK_DEBUG >= 1
     out->largest_free = big > HK_W + HK_DBG_EXTRA ? big - HK_W - HK_DBG_EXTRA : 0;
+    out->smallest_free = small > HK_W + HK_DBG_EXTRA ? small - HK_W - HK_DBG_EXTRA : 0;
 #else
     out->largest_free = big ? big - HK_W : 0;
+    out->smallest_free = small ? small - HK_W : 0;
 #endif
     out->free_blocks = h->free_blocks;
     out->used_blocks = (size_t)(h->allocs - h->frees);
@@ -64,7 +122,7 @@ void hk_heap_get_stats(const hk_heap_t *h, hk_stats_t *out)
     out->allocs = h->allocs;
     out->frees = h->frees;
     out->failed_allocs = h->failed_allocs;
-    hk__unlock(&h->lock);
+    hk__unlock(&h->lock, lk_saved);
 }
 
 size_t hk_heap_usable_size(const hk_heap_t *h, const void *p)
@@ -76,10 +134,10 @@ size_t hk_heap_usable_size(const hk_heap_t *h, const void *p)
         hk__report(HK_EINVAL, p, "hk_heap_usable_size: not a heap");
         return 0;
     }
-    hk__lock(&h->lock);
+    uintptr_t lk_saved = hk__lock(&h->lock);
     const hk_block_t *b = hk__heap_checked_block(h, p);
     size_t n = b ? block_requested(b) : 0;
-    hk__unlock(&h->lock);
+    hk__unlock(&h->lock, lk_saved);
     return n;
 }
 
@@ -90,7 +148,7 @@ void hk_heap_walk(const hk_heap_t *h, hk_walk_fn fn, void *ctx)
         hk__report(HK_EINVAL, h, "hk_heap_walk: not a heap, or no callback");
         return;
     }
-    hk__lock(&h->lock);
+    uintptr_t lk_saved = hk__lock(&h->lock);
     for (const hk_region_t *r = h->regions; r; r = r->next) {
         const hk_block_t *b = block_at(r->first);
         while (!block_is_end(b) && (uintptr_t)b < r->end) {
@@ -98,7 +156,7 @@ void hk_heap_walk(const hk_heap_t *h, hk_walk_fn fn, void *ctx)
             b = block_next(b);
         }
     }
-    hk__unlock(&h->lock);
+    hk__unlock(&h->lock, lk_saved);
 }
 
 /* ---- validate ------------------------------------------------------------ */
@@ -269,10 +327,10 @@ int hk_heap_validate(const hk_heap_t *h)
         hk__report(HK_ECORRUPT, h, "hk_heap_validate: not a heap (handle damaged?)");
         return HK_ECORRUPT;
     }
-    hk__lock(&h->lock);
+    uintptr_t lk_saved = hk__lock(&h->lock);
     const void *where = h;
     const char *why = check_locked(h, &where);
-    hk__unlock(&h->lock);
+    hk__unlock(&h->lock, lk_saved);
     if (why) {
         hk__report(HK_ECORRUPT, where, why);
         return HK_ECORRUPT;

@@ -57,6 +57,10 @@ struct hk_heap {
     hk_lock_t lock;
     hk_grow_fn grow;
     void *grow_ctx;
+#if HK_EVENTS
+    hk_event_fn event;  /* optional observer (types.h)                */
+    void *event_ctx;
+#endif
     /* statistics kept on the fly; derived: free = total - used,
      * used_blocks = allocs - frees (a moving realloc counts as both) */
     size_t total, used, free_blocks, requested;
@@ -100,6 +104,20 @@ void hk__heap_carve(hk_heap_t *h, hk_block_t *b, size_t bsize, size_t need, size
 void *hk__heap_realloc_locked(hk_heap_t *h, hk_block_t *b, size_t n);
 void *hk__heap_aligned_locked(hk_heap_t *h, size_t align, size_t n);
 const char *hk__heap_check(const hk_heap_t *h, const void **where);
+#endif
+
+/* Tells the event hook, if one is set, what an operation did. */
+#if HK_EVENTS
+HK_INLINE void heap_event(const hk_heap_t *h, hk_event_kind_t kind, const void *ptr,
+                          const void *old_ptr, size_t size, size_t align)
+{
+    if (HK_UNLIKELY(h->event != NULL)) {
+        hk_event_t ev = { kind, ptr, old_ptr, size, align };
+        h->event(h->event_ctx, &ev);
+    }
+}
+#else
+#define heap_event(h, kind, ptr, old_ptr, size, align) ((void)0)
 #endif
 
 HK_INLINE bool heap_handle_ok(const hk_heap_t *h)

@@ -21,6 +21,10 @@ static bool config_ok(const hk_heap_config_t *cfg)
     }
     if (cfg->lock && (!cfg->lock->lock != !cfg->lock->unlock))
         return false;
+#if !HK_EVENTS
+    if (cfg->event) /* an event hook asked for, but compiled out */
+        return false;
+#endif
     return true;
 }
 
@@ -139,9 +143,9 @@ int hk_heap_add_region(hk_heap_t *h, void *mem, size_t bytes)
         hk__report(HK_EINVAL, h, "hk_heap_add_region: not a heap");
         return HK_EINVAL;
     }
-    hk__lock(&h->lock);
+    uintptr_t lk_saved = hk__lock(&h->lock);
     int rc = hk__heap_add_region(h, mem, bytes);
-    hk__unlock(&h->lock);
+    hk__unlock(&h->lock, lk_saved);
     if (rc)
         hk__report(rc, mem, rc == HK_EOVERLAP ? "region overlaps one of this heap"
                                               : "region NULL, too small or wrapping");
@@ -173,6 +177,10 @@ hk_heap_t *hk_heap_init(void *mem, size_t bytes, const hk_heap_config_t *cfg)
     if (cfg) {
         h->grow = cfg->grow;
         h->grow_ctx = cfg->grow_ctx;
+#if HK_EVENTS
+        h->event = cfg->event;
+        h->event_ctx = cfg->event_ctx;
+#endif
     }
     hk_region_t *r = &h->first_region;
     hk_block_t *b = region_format(r, base + ctl, hi);

@@ -72,7 +72,7 @@ void *hk_heap_realloc(hk_heap_t *h, void *p, size_t size)
         hk__report(HK_EINVAL, p, "hk_heap_realloc: not a heap");
         return NULL;
     }
-    hk__lock(&h->lock);
+    uintptr_t lk_saved = hk__lock(&h->lock);
     void *q = NULL;
     hk_block_t *b = hk__heap_checked_block(h, p);
     if (b) {
@@ -80,8 +80,9 @@ void *hk_heap_realloc(hk_heap_t *h, void *p, size_t size)
             h->failed_allocs++;
         else
             q = realloc_locked(h, b, size);
+        heap_event(h, q ? HK_EVENT_REALLOC : HK_EVENT_FAIL, q, p, size, 0);
     }
-    hk__unlock(&h->lock);
+    hk__unlock(&h->lock, lk_saved);
     return q;
 }
 
@@ -124,18 +125,20 @@ void *hk_heap_aligned_alloc(hk_heap_t *h, size_t align, size_t size)
         return NULL;
     }
     if (!hk__is_pow2(align)) {
-        hk__lock(&h->lock);
+        uintptr_t lk_saved = hk__lock(&h->lock);
         h->failed_allocs++;
-        hk__unlock(&h->lock);
+        heap_event(h, HK_EVENT_FAIL, NULL, NULL, size, align);
+        hk__unlock(&h->lock, lk_saved);
         return NULL;
     }
     if (align <= HK_G)
         return hk_heap_alloc(h, size);
-    hk__lock(&h->lock);
+    uintptr_t lk_saved = hk__lock(&h->lock);
     void *p = size > HK_MAX_REQUEST ? NULL : aligned_locked(h, align, size);
     if (!p)
         h->failed_allocs++;
-    hk__unlock(&h->lock);
+    heap_event(h, p ? HK_EVENT_ALLOC : HK_EVENT_FAIL, p, NULL, size, align);
+    hk__unlock(&h->lock, lk_saved);
     return p;
 }
 

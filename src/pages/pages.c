@@ -567,12 +567,12 @@ hk_paddr_t hk_pages_alloc(hk_pages_t *p, unsigned order)
         return HK_PADDR_NONE;
     if (order > HK_PAGES_MAX_ORDER) {
         hk__report(HK_ERANGE, NULL, "pages: order above HK_PAGES_MAX_ORDER");
-        hk__lock(&p->lock);
+        uintptr_t lk_saved = hk__lock(&p->lock);
         account_fail(p);
-        hk__unlock(&p->lock);
+        hk__unlock(&p->lock, lk_saved);
         return HK_PADDR_NONE;
     }
-    hk__lock(&p->lock);
+    uintptr_t lk_saved = hk__lock(&p->lock);
     const pg_area_t *a;
     uint64_t pfn;
     hk_paddr_t r = HK_PADDR_NONE;
@@ -582,7 +582,7 @@ hk_paddr_t hk_pages_alloc(hk_pages_t *p, unsigned order)
     } else {
         account_fail(p);
     }
-    hk__unlock(&p->lock);
+    hk__unlock(&p->lock, lk_saved);
     return r;
 }
 
@@ -620,7 +620,7 @@ void hk_pages_free(hk_pages_t *p, hk_paddr_t addr, unsigned order)
 {
     if (!pages_ok(p))
         return;
-    hk__lock(&p->lock);
+    uintptr_t lk_saved = hk__lock(&p->lock);
     const pg_area_t *a;
     int code = range_check(p, addr, 1, &a);
     const char *why = NULL;
@@ -633,13 +633,13 @@ void hk_pages_free(hk_pages_t *p, hk_paddr_t addr, unsigned order)
     else
         why = free_problem(p, a, addr >> p->shift, order, &code);
     if (why) {
-        hk__unlock(&p->lock);
+        hk__unlock(&p->lock, lk_saved);
         hk__report(code, (const void *)(uintptr_t)addr, why);
         return;
     }
     buddy_release(p, a, addr >> p->shift, order);
     account_free(p, (uint64_t)1 << order, 1);
-    hk__unlock(&p->lock);
+    hk__unlock(&p->lock, lk_saved);
 }
 
 static uint64_t run_blocks(uint64_t pfn, uint64_t n)
@@ -662,17 +662,17 @@ hk_paddr_t hk_pages_alloc_run(hk_pages_t *p, size_t n)
     if (n == 0 || order > HK_PAGES_MAX_ORDER) {
         hk__report(n ? HK_ERANGE : HK_EINVAL, NULL,
                    n ? "pages: run longer than the largest block" : "pages: run of 0 frames");
-        hk__lock(&p->lock);
+        uintptr_t lk_saved = hk__lock(&p->lock);
         account_fail(p);
-        hk__unlock(&p->lock);
+        hk__unlock(&p->lock, lk_saved);
         return HK_PADDR_NONE;
     }
-    hk__lock(&p->lock);
+    uintptr_t lk_saved = hk__lock(&p->lock);
     const pg_area_t *a;
     uint64_t pfn;
     if (!buddy_take(p, order, &a, &pfn)) {
         account_fail(p);
-        hk__unlock(&p->lock);
+        hk__unlock(&p->lock, lk_saved);
         return HK_PADDR_NONE;
     }
     /* Mark the run's blocks used, then give the tail back. */
@@ -691,7 +691,7 @@ hk_paddr_t hk_pages_alloc_run(hk_pages_t *p, size_t n)
         left -= (uint64_t)1 << k;
     }
     account_alloc(p, n, run_blocks(pfn, n));
-    hk__unlock(&p->lock);
+    hk__unlock(&p->lock, lk_saved);
     return pfn << p->shift;
 }
 
@@ -699,7 +699,7 @@ void hk_pages_free_run(hk_pages_t *p, hk_paddr_t addr, size_t n)
 {
     if (!pages_ok(p))
         return;
-    hk__lock(&p->lock);
+    uintptr_t lk_saved = hk__lock(&p->lock);
     const pg_area_t *a;
     int code = n ? range_check(p, addr, n, &a) : HK_EINVAL;
     const char *why = NULL;
@@ -717,7 +717,7 @@ void hk_pages_free_run(hk_pages_t *p, hk_paddr_t addr, size_t n)
         left -= (uint64_t)1 << k;
     }
     if (why) {
-        hk__unlock(&p->lock);
+        hk__unlock(&p->lock, lk_saved);
         hk__report(code, (const void *)(uintptr_t)addr, why);
         return;
     }
@@ -730,7 +730,7 @@ void hk_pages_free_run(hk_pages_t *p, hk_paddr_t addr, size_t n)
         left -= (uint64_t)1 << k;
     }
     account_free(p, n, run_blocks(pfn, n));
-    hk__unlock(&p->lock);
+    hk__unlock(&p->lock, lk_saved);
 }
 
 static int claim_locked(hk_pages_t *p, hk_paddr_t addr, size_t n)
@@ -765,11 +765,11 @@ int hk_pages_claim(hk_pages_t *p, hk_paddr_t addr, size_t n)
 {
     if (!pages_ok(p))
         return HK_EINVAL;
-    hk__lock(&p->lock);
+    uintptr_t lk_saved = hk__lock(&p->lock);
     int rc = claim_locked(p, addr, n);
     if (rc)
         account_fail(p);
-    hk__unlock(&p->lock);
+    hk__unlock(&p->lock, lk_saved);
     if (rc == HK_EINVAL)
         hk__report(rc, (const void *)(uintptr_t)addr, "pages: claim of 0 frames or misaligned");
     else if (rc == HK_EFAULT)
@@ -781,12 +781,12 @@ bool hk_pages_is_free(const hk_pages_t *p, hk_paddr_t addr)
 {
     if (!pages_ok(p))
         return false;
-    hk__lock(&p->lock);
+    uintptr_t lk_saved = hk__lock(&p->lock);
     const pg_area_t *a = area_of_pfn(p, addr >> p->shift);
     uint64_t h;
     unsigned j;
     bool r = a && buddy_containing(p, a, addr >> p->shift, 0, &h, &j);
-    hk__unlock(&p->lock);
+    hk__unlock(&p->lock, lk_saved);
     return r;
 }
 
@@ -794,10 +794,10 @@ void hk_pages_buddyinfo(const hk_pages_t *p, size_t counts[HK_PAGES_ORDERS])
 {
     if (!counts || !pages_ok(p))
         return;
-    hk__lock(&p->lock);
+    uintptr_t lk_saved = hk__lock(&p->lock);
     for (unsigned k = 0; k < HK_PAGES_ORDERS; k++)
         counts[k] = p->nfree[k];
-    hk__unlock(&p->lock);
+    hk__unlock(&p->lock, lk_saved);
 }
 
 uint64_t hk_pages_total_frames(const hk_pages_t *p)
@@ -817,7 +817,7 @@ void hk_pages_get_stats(const hk_pages_t *p, hk_stats_t *out)
     hk__memset(out, 0, sizeof *out);
     if (!pages_ok(p))
         return;
-    hk__lock(&p->lock);
+    uintptr_t lk_saved = hk__lock(&p->lock);
     uint64_t fb = 0;
     for (unsigned k = 0; k < HK_PAGES_ORDERS; k++)
         fb += p->nfree[k];
@@ -833,7 +833,7 @@ void hk_pages_get_stats(const hk_pages_t *p, hk_stats_t *out)
     out->allocs = p->allocs;
     out->frees = p->frees;
     out->failed_allocs = p->failed;
-    hk__unlock(&p->lock);
+    hk__unlock(&p->lock, lk_saved);
 }
 
 /* ---- validation ----------------------------------------------------------- */
@@ -914,7 +914,7 @@ int hk_pages_validate(const hk_pages_t *p)
 {
     if (!pages_ok(p))
         return HK_EINVAL;
-    hk__lock(&p->lock);
+    uintptr_t lk_saved = hk__lock(&p->lock);
     uint64_t per_order[HK_PAGES_ORDERS] = {0};
     uint64_t free_frames = 0, used_blocks = 0;
     const char *why = validate_blocks(p, per_order, &free_frames, &used_blocks);
@@ -926,7 +926,7 @@ int hk_pages_validate(const hk_pages_t *p)
         why = "pages: used block count disagrees with a recount";
     if (!why && p->min_free > p->free_frames)
         why = "pages: min_ever_free above the current free count";
-    hk__unlock(&p->lock);
+    hk__unlock(&p->lock, lk_saved);
     if (why) {
         hk__report(HK_ECORRUPT, p, why);
         return HK_ECORRUPT;

@@ -30,14 +30,14 @@
  */
 #include "pool/pool_impl.h"
 
-static void pool_lock(const hk_pool_t *p)
+static uintptr_t pool_lock(const hk_pool_t *p)
 {
-    hk__lock(&p->lock);
+    return hk__lock(&p->lock);
 }
 
-static void pool_unlock(const hk_pool_t *p)
+static void pool_unlock(const hk_pool_t *p, uintptr_t lk_saved)
 {
-    hk__unlock(&p->lock);
+    hk__unlock(&p->lock, lk_saved);
 }
 
 void hk__pool_corrupt_link(hk_pool_t *p, void *blk)
@@ -127,9 +127,9 @@ void *hk_pool_alloc(hk_pool_t *pool)
         hk__report(HK_EINVAL, NULL, "pool alloc: NULL pool");
         return NULL;
     }
-    pool_lock(pool);
+    uintptr_t lk_saved = pool_lock(pool);
     void *p = pool_pop(pool);
-    pool_unlock(pool);
+    pool_unlock(pool, lk_saved);
     return p;
 }
 
@@ -145,10 +145,10 @@ void hk_pool_free(hk_pool_t *pool, void *p)
         hk__report(HK_EBADPTR, p, "pool free: pointer outside the pool (wrong pool?)");
         return;
     }
-    pool_lock(pool);
+    uintptr_t lk_saved = pool_lock(pool);
     if (HK_LIKELY(pool_free_ok(pool, p)) || hk__pool_check_free(pool, p))
         pool_push(pool, p);
-    pool_unlock(pool);
+    pool_unlock(pool, lk_saved);
 }
 
 size_t hk_pool_block_size(const hk_pool_t *pool)
@@ -173,7 +173,7 @@ void hk_pool_get_stats(const hk_pool_t *pool, hk_stats_t *out)
     hk__memset(out, 0, sizeof *out);
     if (!pool)
         return;
-    pool_lock(pool);
+    uintptr_t lk_saved = pool_lock(pool);
     size_t nfree = pool->count - pool->used;
     out->total = pool->count * pool->stride;
     out->used = pool->used * pool->stride;
@@ -187,7 +187,7 @@ void hk_pool_get_stats(const hk_pool_t *pool, hk_stats_t *out)
     out->allocs = pool->allocs;
     out->frees = pool->frees;
     out->failed_allocs = pool->failed;
-    pool_unlock(pool);
+    pool_unlock(pool, lk_saved);
 }
 
 /* The checks of hk_pool_validate; returns the reason for the first failure,
@@ -235,10 +235,10 @@ int hk_pool_validate(const hk_pool_t *pool)
         hk__report(HK_EINVAL, NULL, "pool validate: NULL pool");
         return HK_EINVAL;
     }
-    pool_lock(pool);
+    uintptr_t lk_saved = pool_lock(pool);
     const void *where;
     const char *why = pool_check(pool, &where);
-    pool_unlock(pool);
+    pool_unlock(pool, lk_saved);
     if (why) {
         hk__report(HK_ECORRUPT, where, why);
         return HK_ECORRUPT;

@@ -94,14 +94,14 @@ static size_t rec_need(const hk_ring_t *r, size_t n)
     return r->gran + hk__align_up(n ? n : 1, r->gran);
 }
 
-static void ring_lock(const hk_ring_t *r)
+static uintptr_t ring_lock(const hk_ring_t *r)
 {
-    hk__lock(&r->lock);
+    return hk__lock(&r->lock);
 }
 
-static void ring_unlock(const hk_ring_t *r)
+static void ring_unlock(const hk_ring_t *r, uintptr_t lk_saved)
 {
-    hk__unlock(&r->lock);
+    hk__unlock(&r->lock, lk_saved);
 }
 
 /* Is offset off (on a granule) inside the records between head and tail? */
@@ -177,7 +177,7 @@ void *hk_ring_alloc(hk_ring_t *ring, size_t size)
         hk__report(HK_EINVAL, NULL, "ring alloc: NULL ring");
         return NULL;
     }
-    ring_lock(ring);
+    uintptr_t lk_saved = ring_lock(ring);
     hk_ring_t *r = ring;
     size_t pos;
     if (HK_UNLIKELY(size > r->cap - r->gran))
@@ -215,11 +215,11 @@ void *hk_ring_alloc(hk_ring_t *ring, size_t size)
     if (r->used > r->peak)
         r->peak = r->used;
     HK_ASSERT(r->used <= r->cap);
-    ring_unlock(ring);
+    ring_unlock(ring, lk_saved);
     return r->buf + pos + r->gran;
 fail:
     r->failed++;
-    ring_unlock(ring);
+    ring_unlock(ring, lk_saved);
     return NULL;
 }
 
@@ -288,7 +288,7 @@ void hk_ring_free(hk_ring_t *ring, void *p)
         hk__report(HK_EINVAL, p, "ring free: NULL ring");
         return;
     }
-    ring_lock(ring);
+    uintptr_t lk_saved = ring_lock(ring);
     hk_ring_t *r = ring;
     rec_t rec;
     if (HK_LIKELY(ring_find(r, p, &rec))) {
@@ -306,7 +306,7 @@ void hk_ring_free(hk_ring_t *ring, void *p)
             hdr(r, rec.off)[0] = rec.w0 | REC_FREED;
         }
     }
-    ring_unlock(ring);
+    ring_unlock(ring, lk_saved);
 }
 
 int hk_ring_shrink(hk_ring_t *ring, void *p, size_t size)
@@ -315,7 +315,7 @@ int hk_ring_shrink(hk_ring_t *ring, void *p, size_t size)
         hk__report(HK_EINVAL, p, "ring shrink: NULL ring or record");
         return HK_EINVAL;
     }
-    ring_lock(ring);
+    uintptr_t lk_saved = ring_lock(ring);
     int rc = HK_OK;
     rec_t rec;
     if (!ring_find(ring, p, &rec)) {
@@ -339,7 +339,7 @@ int hk_ring_shrink(hk_ring_t *ring, void *p, size_t size)
             ring->requested -= req - size;
         }
     }
-    ring_unlock(ring);
+    ring_unlock(ring, lk_saved);
     return rc;
 }
 
@@ -347,7 +347,7 @@ void *hk_ring_front(hk_ring_t *ring, size_t *size)
 {
     if (!ring)
         return NULL;
-    ring_lock(ring);
+    uintptr_t lk_saved = ring_lock(ring);
     void *p = NULL;
     if (ring->used) {
         HK_ASSERT(!(rec_flags(ring, ring->head) & REC_FLAGS));
@@ -355,7 +355,7 @@ void *hk_ring_front(hk_ring_t *ring, size_t *size)
         if (size)
             *size = rec_req(ring, ring->head);
     }
-    ring_unlock(ring);
+    ring_unlock(ring, lk_saved);
     return p;
 }
 
@@ -363,12 +363,12 @@ size_t hk_ring_usable_size(const hk_ring_t *ring, const void *p)
 {
     if (!ring || !p)
         return 0;
-    ring_lock(ring);
+    uintptr_t lk_saved = ring_lock(ring);
     size_t n = 0;
     rec_t rec;
     if (ring_find(ring, p, &rec))
         n = rec.req;
-    ring_unlock(ring);
+    ring_unlock(ring, lk_saved);
     return n;
 }
 
@@ -376,10 +376,10 @@ void hk_ring_reset(hk_ring_t *ring)
 {
     if (!ring)
         return;
-    ring_lock(ring);
+    uintptr_t lk_saved = ring_lock(ring);
     ring->head = ring->tail = ring->used = 0;
     ring->live = ring->live_bytes = ring->requested = 0;
-    ring_unlock(ring);
+    ring_unlock(ring, lk_saved);
 }
 
 void hk_ring_get_stats(const hk_ring_t *ring, hk_stats_t *out)
@@ -389,7 +389,7 @@ void hk_ring_get_stats(const hk_ring_t *ring, hk_stats_t *out)
     hk__memset(out, 0, sizeof *out);
     if (!ring)
         return;
-    ring_lock(ring);
+    uintptr_t lk_saved = ring_lock(ring);
     const hk_ring_t *r = ring;
     size_t room = ring_room(r);
     out->total = r->cap;
@@ -407,7 +407,7 @@ void hk_ring_get_stats(const hk_ring_t *ring, hk_stats_t *out)
     out->allocs = r->allocs;
     out->frees = r->frees;
     out->failed_allocs = r->failed;
-    ring_unlock(ring);
+    ring_unlock(ring, lk_saved);
 }
 
 /* The checks of hk_ring_validate; the reason for the first failure or NULL. */
@@ -468,10 +468,10 @@ int hk_ring_validate(const hk_ring_t *ring)
         hk__report(HK_EINVAL, NULL, "ring validate: NULL ring");
         return HK_EINVAL;
     }
-    ring_lock(ring);
+    uintptr_t lk_saved = ring_lock(ring);
     size_t where;
     const char *why = ring_check(ring, &where);
-    ring_unlock(ring);
+    ring_unlock(ring, lk_saved);
     if (why) {
         hk__report(HK_ECORRUPT, ring->buf ? ring->buf + where : NULL, why);
         return HK_ECORRUPT;

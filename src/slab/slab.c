@@ -152,14 +152,14 @@ static void slab_release(hk_slab_cache_t *c, slab_t *s)
     hk_heap_free(c->heap, s);
 }
 
-static void cache_lock(const hk_slab_cache_t *c)
+static uintptr_t cache_lock(const hk_slab_cache_t *c)
 {
-    hk__lock(&c->lock);
+    return hk__lock(&c->lock);
 }
 
-static void cache_unlock(const hk_slab_cache_t *c)
+static void cache_unlock(const hk_slab_cache_t *c, uintptr_t lk_saved)
 {
-    hk__unlock(&c->lock);
+    hk__unlock(&c->lock, lk_saved);
 }
 
 /* ---- public API ------------------------------------------------------- */
@@ -223,7 +223,7 @@ void *hk_slab_alloc(hk_slab_cache_t *cache)
         return NULL;
     }
     hk_slab_cache_t *c = cache;
-    cache_lock(c);
+    uintptr_t lk_saved = cache_lock(c);
     slab_t *s = c->partial;
     if (HK_UNLIKELY(!s)) {
         s = c->empty;
@@ -232,7 +232,7 @@ void *hk_slab_alloc(hk_slab_cache_t *cache)
             c->nempty--;
         } else if (!(s = slab_grow(c))) {
             c->failed++;
-            cache_unlock(c);
+            cache_unlock(c, lk_saved);
             return NULL;
         }
     }
@@ -242,7 +242,7 @@ void *hk_slab_alloc(hk_slab_cache_t *cache)
         if (HK_UNLIKELY(next && (next < slab_objs(c, s) || next >= s->bump))) {
             hk__report(HK_ECORRUPT, p, "slab: free object overwritten (use after free?)");
             c->failed++;
-            cache_unlock(c);
+            cache_unlock(c, lk_saved);
             return NULL;
         }
         s->free_list = next;
@@ -256,7 +256,7 @@ void *hk_slab_alloc(hk_slab_cache_t *cache)
     c->allocs++;
     if (++c->used > c->peak)
         c->peak = c->used;
-    cache_unlock(c);
+    cache_unlock(c, lk_saved);
     return p;
 }
 
@@ -269,7 +269,7 @@ void hk_slab_free(hk_slab_cache_t *cache, void *p)
         return;
     }
     hk_slab_cache_t *c = cache;
-    cache_lock(c);
+    uintptr_t lk_saved = cache_lock(c);
     slab_t *s = slab_of(c, p);
     unsigned char *q = p;
     if (HK_UNLIKELY(s->check != slab_check_word(c, s))) {
@@ -294,20 +294,20 @@ void hk_slab_free(hk_slab_cache_t *cache, void *p)
             list_move(c, s, LIST_PARTIAL);
         }
     }
-    cache_unlock(c);
+    cache_unlock(c, lk_saved);
 }
 
 size_t hk_slab_shrink(hk_slab_cache_t *cache)
 {
     if (!cache)
         return 0;
-    cache_lock(cache);
+    uintptr_t lk_saved = cache_lock(cache);
     size_t n = 0;
     while (cache->empty) {
         slab_release(cache, cache->empty);
         n++;
     }
-    cache_unlock(cache);
+    cache_unlock(cache, lk_saved);
     return n;
 }
 
@@ -317,7 +317,7 @@ int hk_slab_destroy(hk_slab_cache_t *cache)
         hk__report(HK_EINVAL, NULL, "slab destroy: NULL cache");
         return HK_EINVAL;
     }
-    cache_lock(cache);
+    uintptr_t lk_saved = cache_lock(cache);
     int rc = HK_OK;
     if (cache->used) {
         hk__report(HK_EBUSY, cache, "slab destroy: objects still allocated (leak?)");
@@ -330,7 +330,7 @@ int hk_slab_destroy(hk_slab_cache_t *cache)
         while (cache->empty)
             slab_release(cache, cache->empty);
     }
-    cache_unlock(cache);
+    cache_unlock(cache, lk_saved);
     return rc;
 }
 
@@ -351,7 +351,7 @@ void hk_slab_get_stats(const hk_slab_cache_t *cache, hk_stats_t *out)
     hk__memset(out, 0, sizeof *out);
     if (!cache)
         return;
-    cache_lock(cache);
+    uintptr_t lk_saved = cache_lock(cache);
     const hk_slab_cache_t *c = cache;
     size_t slots = c->nslabs * c->per_slab, nfree = slots - c->used;
     out->total = c->nslabs * c->slab_size;
@@ -365,7 +365,7 @@ void hk_slab_get_stats(const hk_slab_cache_t *cache, hk_stats_t *out)
     out->allocs = c->allocs;
     out->frees = c->frees;
     out->failed_allocs = c->failed;
-    cache_unlock(cache);
+    cache_unlock(cache, lk_saved);
 }
 
 /* ---- validation -------------------------------------------------------- */
@@ -413,7 +413,7 @@ int hk_slab_validate(const hk_slab_cache_t *cache)
         hk__report(HK_EINVAL, NULL, "slab validate: NULL cache");
         return HK_EINVAL;
     }
-    cache_lock(cache);
+    uintptr_t lk_saved = cache_lock(cache);
     const hk_slab_cache_t *c = cache;
     const void *where = c;
     const char *why = NULL;
@@ -442,7 +442,7 @@ int hk_slab_validate(const hk_slab_cache_t *cache)
         where = c;
         why = "slab: counters disagree with the slabs";
     }
-    cache_unlock(cache);
+    cache_unlock(cache, lk_saved);
     if (why) {
         hk__report(HK_ECORRUPT, where, why);
         return HK_ECORRUPT;

@@ -48,14 +48,14 @@ static size_t painted_prefix(const void *p, size_t bytes, uint32_t pattern)
     return i * 4u;
 }
 
-static void sp_lock(const hk_stack_pool_t *sp)
+static uintptr_t sp_lock(const hk_stack_pool_t *sp)
 {
-    hk__lock(&sp->lock);
+    return hk__lock(&sp->lock);
 }
 
-static void sp_unlock(const hk_stack_pool_t *sp)
+static void sp_unlock(const hk_stack_pool_t *sp, uintptr_t lk_saved)
 {
-    hk__unlock(&sp->lock);
+    hk__unlock(&sp->lock, lk_saved);
 }
 
 static unsigned char *stack_block(const hk_stack_pool_t *sp, const void *stack)
@@ -145,9 +145,9 @@ void *hk_stack_acquire(hk_stack_pool_t *sp)
         hk__report(HK_EINVAL, NULL, "stack acquire: NULL pool");
         return NULL;
     }
-    sp_lock(sp);
+    uintptr_t lk_saved = sp_lock(sp);
     unsigned char *blk = pool_pop(&sp->pool);
-    sp_unlock(sp);
+    sp_unlock(sp, lk_saved);
     if (!blk)
         return NULL;
     /* Painting outside the lock: the block is ours now. */
@@ -164,7 +164,7 @@ void hk_stack_release(hk_stack_pool_t *sp, void *stack)
         hk__report(HK_EINVAL, stack, "stack release: NULL pool");
         return;
     }
-    sp_lock(sp);
+    uintptr_t lk_saved = sp_lock(sp);
     if (stack_is_out(sp, stack, true)) {
         if (!guard_intact(sp, stack)) {
             sp->overflows++;
@@ -173,7 +173,7 @@ void hk_stack_release(hk_stack_pool_t *sp, void *stack)
         high_water(sp, stack);
         pool_push(&sp->pool, stack_block(sp, stack));
     }
-    sp_unlock(sp);
+    sp_unlock(sp, lk_saved);
 }
 
 void *hk_stack_top(const hk_stack_pool_t *sp, void *stack)
@@ -192,9 +192,9 @@ size_t hk_stack_high_water(hk_stack_pool_t *sp, const void *stack)
         hk__report(HK_EINVAL, stack, "stack high water: NULL argument");
         return 0;
     }
-    sp_lock(sp);
+    uintptr_t lk_saved = sp_lock(sp);
     size_t hw = stack_is_out(sp, stack, false) ? high_water(sp, stack) : 0;
-    sp_unlock(sp);
+    sp_unlock(sp, lk_saved);
     return hw;
 }
 
@@ -209,7 +209,7 @@ int hk_stack_check(hk_stack_pool_t *sp, const void *stack)
         hk__report(HK_EINVAL, stack, "stack check: NULL argument");
         return HK_EINVAL;
     }
-    sp_lock(sp);
+    uintptr_t lk_saved = sp_lock(sp);
     int rc = HK_OK;
     if (!stack_is_out(sp, stack, false)) {
         rc = HK_EBADPTR;
@@ -218,7 +218,7 @@ int hk_stack_check(hk_stack_pool_t *sp, const void *stack)
         hk__report(HK_ECORRUPT, stack, "stack: guard overwritten (stack overflow)");
         rc = HK_ECORRUPT;
     }
-    sp_unlock(sp);
+    sp_unlock(sp, lk_saved);
     return rc;
 }
 
@@ -230,9 +230,9 @@ void hk_stack_get_stats(const hk_stack_pool_t *sp, hk_stats_t *out)
         hk__memset(out, 0, sizeof *out);
         return;
     }
-    sp_lock(sp);
+    uintptr_t lk_saved = sp_lock(sp);
     hk_pool_get_stats(&sp->pool, out);
-    sp_unlock(sp);
+    sp_unlock(sp, lk_saved);
 }
 
 int hk_stack_validate(hk_stack_pool_t *sp)
@@ -241,7 +241,7 @@ int hk_stack_validate(hk_stack_pool_t *sp)
         hk__report(HK_EINVAL, NULL, "stack validate: NULL pool");
         return HK_EINVAL;
     }
-    sp_lock(sp);
+    uintptr_t lk_saved = sp_lock(sp);
     int rc = hk_pool_validate(&sp->pool);
     const hk_pool_t *p = &sp->pool;
     if (rc == HK_OK && (sp->stack_size + sp->guard > p->stride || sp->guard_paint != ~sp->paint
@@ -256,6 +256,6 @@ int hk_stack_validate(hk_stack_pool_t *sp)
             rc = HK_ECORRUPT;
         }
     }
-    sp_unlock(sp);
+    sp_unlock(sp, lk_saved);
     return rc;
 }

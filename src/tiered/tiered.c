@@ -214,9 +214,9 @@ void *hk_tiered_alloc(hk_tiered_t *t, size_t size)
         hk__report(HK_EINVAL, NULL, "tiered alloc: NULL allocator");
         return NULL;
     }
-    hk__lock(&t->lock);
+    uintptr_t lk_saved = hk__lock(&t->lock);
     void *p = tiered_alloc_locked(t, size);
-    hk__unlock(&t->lock);
+    hk__unlock(&t->lock, lk_saved);
     return p;
 }
 
@@ -261,9 +261,9 @@ void hk_tiered_free(hk_tiered_t *t, void *p)
         hk__report(HK_EINVAL, p, "tiered free: NULL allocator");
         return;
     }
-    hk__lock(&t->lock);
+    uintptr_t lk_saved = hk__lock(&t->lock);
     tiered_free_locked(t, p);
-    hk__unlock(&t->lock);
+    hk__unlock(&t->lock, lk_saved);
 }
 
 static size_t tiered_usable_locked(hk_tiered_t *t, const void *p)
@@ -286,9 +286,9 @@ size_t hk_tiered_usable_size(hk_tiered_t *t, const void *p)
 {
     if (!t || !p)
         return 0;
-    hk__lock(&t->lock);
+    uintptr_t lk_saved = hk__lock(&t->lock);
     size_t n = tiered_usable_locked(t, p);
-    hk__unlock(&t->lock);
+    hk__unlock(&t->lock, lk_saved);
     return n;
 }
 
@@ -296,9 +296,9 @@ void *hk_tiered_calloc(hk_tiered_t *t, size_t n, size_t size)
 {
     if (size && n > SIZE_MAX / size) {
         if (t) {
-            hk__lock(&t->lock);
+            uintptr_t lk_saved = hk__lock(&t->lock);
             t->failed++;
-            hk__unlock(&t->lock);
+            hk__unlock(&t->lock, lk_saved);
         }
         return NULL;
     }
@@ -320,7 +320,7 @@ void *hk_tiered_realloc(hk_tiered_t *t, void *p, size_t size)
         hk_tiered_free(t, p);
         return NULL;
     }
-    hk__lock(&t->lock);
+    uintptr_t lk_saved = hk__lock(&t->lock);
     void *q = NULL;
     bool in_class = (unsigned char *)p >= t->lo && (unsigned char *)p < t->hi;
     size_t old = tiered_usable_locked(t, p);
@@ -337,7 +337,7 @@ void *hk_tiered_realloc(hk_tiered_t *t, void *p, size_t size)
             tiered_free_locked(t, p);
         }
     }
-    hk__unlock(&t->lock);
+    hk__unlock(&t->lock, lk_saved);
     return q;
 }
 
@@ -359,9 +359,9 @@ void hk_tiered_class_stats(hk_tiered_t *t, size_t i, hk_stats_t *out)
         hk__memset(out, 0, sizeof *out);
         return;
     }
-    hk__lock(&t->lock);
+    uintptr_t lk_saved = hk__lock(&t->lock);
     hk_pool_get_stats(&t->pools[i], out);
-    hk__unlock(&t->lock);
+    hk__unlock(&t->lock, lk_saved);
 }
 
 static void stats_add(hk_stats_t *a, const hk_stats_t *b)
@@ -385,7 +385,7 @@ void hk_tiered_get_stats(hk_tiered_t *t, hk_stats_t *out)
     hk__memset(out, 0, sizeof *out);
     if (!t)
         return;
-    hk__lock(&t->lock);
+    uintptr_t lk_saved = hk__lock(&t->lock);
     hk_stats_t s;
     for (size_t i = 0; i < t->nclasses; i++) {
         hk_pool_get_stats(&t->pools[i], &s);
@@ -399,7 +399,7 @@ void hk_tiered_get_stats(hk_tiered_t *t, hk_stats_t *out)
     out->allocs = t->allocs;
     out->frees = t->frees;
     out->failed_allocs = t->failed;
-    hk__unlock(&t->lock);
+    hk__unlock(&t->lock, lk_saved);
 }
 
 /* ---- validation -------------------------------------------------------- */
@@ -440,7 +440,7 @@ int hk_tiered_validate(hk_tiered_t *t)
         hk__report(HK_EINVAL, NULL, "tiered validate: NULL allocator");
         return HK_EINVAL;
     }
-    hk__lock(&t->lock);
+    uintptr_t lk_saved = hk__lock(&t->lock);
     const void *where;
     const char *why = tiered_check(t, &where);
     int rc = HK_OK;
@@ -452,6 +452,6 @@ int hk_tiered_validate(hk_tiered_t *t)
         rc = hk_pool_validate(&t->pools[i]) == HK_OK ? HK_OK : HK_ECORRUPT;
     if (rc == HK_OK && t->fallback)
         rc = hk_heap_validate(t->fallback) == HK_OK ? HK_OK : HK_ECORRUPT;
-    hk__unlock(&t->lock);
+    hk__unlock(&t->lock, lk_saved);
     return rc;
 }

@@ -343,10 +343,10 @@ int hk_vm_destroy(hk_vm_t *as)
 {
     if (!vm_ok(as))
         return HK_EINVAL;
-    hk__lock(&as->lock);
+    uintptr_t lk_saved = hk__lock(&as->lock);
     for (uint32_t i = 0; i < as->n; i++) {
         if (as->r[i].shares) {
-            hk__unlock(&as->lock);
+            hk__unlock(&as->lock, lk_saved);
             hk__report(HK_EBUSY, as, "vm: destroy of an address space whose region is shared");
             return HK_EBUSY;
         }
@@ -355,16 +355,16 @@ int hk_vm_destroy(hk_vm_t *as)
         region_t *r = &as->r[as->n - 1u];
         region_clear(as, r);
         if (r->kind == HK_VM_SHARED) {
-            hk__lock(&r->src->lock);
+            uintptr_t lk_src = hk__lock(&r->src->lock);
             source_of(r)->shares--;
-            hk__unlock(&r->src->lock);
+            hk__unlock(&r->src->lock, lk_src);
         }
         region_erase(as, r);
     }
     if (as->zero != HK_PADDR_NONE)
         hk_pages_free(as->pages, as->zero, 0);
     as->magic = 0;
-    hk__unlock(&as->lock);
+    hk__unlock(&as->lock, lk_saved);
     return 0;
 }
 
@@ -398,7 +398,7 @@ int hk_vm_map(hk_vm_t *as, hk_vaddr_t *addr, uint64_t len, uint64_t align, unsig
         hk__report(rc, addr, why);
         return rc;
     }
-    hk__lock(&as->lock);
+    uintptr_t lk_saved = hk__lock(&as->lock);
     hk_vaddr_t base = 0;
     rc = place(as, *addr, &len, align, flags, &base, &why);
     if (!rc) {
@@ -417,7 +417,7 @@ int hk_vm_map(hk_vm_t *as, hk_vaddr_t *addr, uint64_t len, uint64_t align, unsig
         if (!rc)
             *addr = base;
     }
-    hk__unlock(&as->lock);
+    hk__unlock(&as->lock, lk_saved);
     if (rc)
         hk__report(rc, (const void *)(uintptr_t)*addr, why);
     return rc;
@@ -433,7 +433,7 @@ int hk_vm_unmap(hk_vm_t *as, hk_vaddr_t addr)
 {
     if (!vm_ok(as))
         return HK_EINVAL;
-    hk__lock(&as->lock);
+    uintptr_t lk_saved = hk__lock(&as->lock);
     region_t *r = region_find(as, addr);
     int rc = 0;
     const char *why = NULL;
@@ -446,13 +446,13 @@ int hk_vm_unmap(hk_vm_t *as, hk_vaddr_t addr)
     } else {
         region_clear(as, r);
         if (r->kind == HK_VM_SHARED) {
-            hk__lock(&r->src->lock);
+            uintptr_t lk_src = hk__lock(&r->src->lock);
             source_of(r)->shares--;
-            hk__unlock(&r->src->lock);
+            hk__unlock(&r->src->lock, lk_src);
         }
         region_erase(as, r);
     }
-    hk__unlock(&as->lock);
+    hk__unlock(&as->lock, lk_saved);
     if (rc)
         hk__report(rc, (const void *)(uintptr_t)addr, why);
     return rc;
@@ -467,8 +467,8 @@ int hk_vm_share(hk_vm_t *src, hk_vaddr_t src_addr, hk_vm_t *dst, hk_vaddr_t *dst
         hk__report(HK_EINVAL, dst_addr, "vm: share into the same space, NULL address, bad flags or page sizes differ");
         return HK_EINVAL;
     }
-    hk__lock(&dst->lock);
-    hk__lock(&src->lock);
+    uintptr_t lk_saved = hk__lock(&dst->lock);
+    uintptr_t lk_src = hk__lock(&src->lock);
     const char *why = NULL;
     int rc = HK_EINVAL;
     region_t *s = region_find(src, src_addr);
@@ -498,8 +498,8 @@ int hk_vm_share(hk_vm_t *src, hk_vaddr_t src_addr, hk_vm_t *dst, hk_vaddr_t *dst
         *dst_addr = base;
         rc = 0;
     }
-    hk__unlock(&src->lock);
-    hk__unlock(&dst->lock);
+    hk__unlock(&src->lock, lk_src);
+    hk__unlock(&dst->lock, lk_saved);
     if (why)
         hk__report(rc, dst_addr, why);
     return rc;
@@ -554,10 +554,10 @@ static hk_vm_fault_t fault_locked(hk_vm_t *as, hk_vaddr_t addr, unsigned access)
     }
     if (r->kind == HK_VM_SHARED) {
         hk_vm_t *src = r->src;
-        hk__lock(&src->lock);
+        uintptr_t lk_saved = hk__lock(&src->lock);
         const region_t *s = source_of(r);
         pa = source_frame(src, s, s->base + (va - r->base));
-        hk__unlock(&src->lock);
+        hk__unlock(&src->lock, lk_saved);
         if (pa == HK_PADDR_NONE || as->port.map(as->port.ctx, va, pa, r->prot) != 0)
             return HK_VM_FAULT_NOMEM;
         as->st.mapped_pages++;
@@ -582,12 +582,12 @@ hk_vm_fault_t hk_vm_fault(hk_vm_t *as, hk_vaddr_t addr, unsigned access)
 {
     if (!vm_ok(as))
         return HK_VM_FAULT_NO_REGION;
-    hk__lock(&as->lock);
+    uintptr_t lk_saved = hk__lock(&as->lock);
     as->st.faults++;
     hk_vm_fault_t r = fault_locked(as, addr, access);
     if (r != HK_VM_FAULT_HANDLED)
         as->st.violations++;
-    hk__unlock(&as->lock);
+    hk__unlock(&as->lock, lk_saved);
     return r;
 }
 
@@ -617,11 +617,11 @@ int hk_vm_lookup(const hk_vm_t *as, hk_vaddr_t addr, hk_vm_region_info_t *out)
 {
     if (!vm_ok(as) || !out)
         return HK_EINVAL;
-    hk__lock(&as->lock);
+    uintptr_t lk_saved = hk__lock(&as->lock);
     const region_t *r = region_find(as, addr);
     if (r)
         region_info(r, out);
-    hk__unlock(&as->lock);
+    hk__unlock(&as->lock, lk_saved);
     return r ? 0 : HK_EFAULT;
 }
 
@@ -629,13 +629,13 @@ void hk_vm_walk(const hk_vm_t *as, hk_vm_walk_fn fn, void *ctx)
 {
     if (!vm_ok(as) || !fn)
         return;
-    hk__lock(&as->lock);
+    uintptr_t lk_saved = hk__lock(&as->lock);
     for (uint32_t i = 0; i < as->n; i++) {
         hk_vm_region_info_t info;
         region_info(&as->r[i], &info);
         fn(&info, ctx);
     }
-    hk__unlock(&as->lock);
+    hk__unlock(&as->lock, lk_saved);
 }
 
 hk_paddr_t hk_vm_zero_frame(const hk_vm_t *as)
@@ -650,9 +650,9 @@ void hk_vm_get_stats(const hk_vm_t *as, hk_vm_stats_t *out)
     hk__memset(out, 0, sizeof *out);
     if (!vm_ok(as))
         return;
-    hk__lock(&as->lock);
+    uintptr_t lk_saved = hk__lock(&as->lock);
     *out = as->st;
-    hk__unlock(&as->lock);
+    hk__unlock(&as->lock, lk_saved);
 }
 
 /* ---- validation ------------------------------------------------------------ */
@@ -703,7 +703,7 @@ int hk_vm_validate(const hk_vm_t *as)
 {
     if (!vm_ok(as))
         return HK_EINVAL;
-    hk__lock(&as->lock);
+    uintptr_t lk_saved = hk__lock(&as->lock);
     const char *why = NULL;
     uint64_t mapped = 0, own = 0;
     if (as->n > as->cap)
@@ -732,7 +732,7 @@ int hk_vm_validate(const hk_vm_t *as)
         why = "vm: own-frame counter disagrees with the page tables";
     if (!why && as->st.regions != as->n)
         why = "vm: region counter disagrees";
-    hk__unlock(&as->lock);
+    hk__unlock(&as->lock, lk_saved);
     if (why) {
         hk__report(HK_ECORRUPT, as, why);
         return HK_ECORRUPT;

@@ -222,17 +222,23 @@ void hk_test_capture_errors(void)
 }
 
 /* ---- lock probe ------------------------------------------------------ */
-static void probe_lock(void *ctx)
+static uintptr_t probe_lock(void *ctx)
 {
     hk_test_lock_probe_t *l = ctx;
     l->locks++;
     if (++l->depth > l->max_depth)
         l->max_depth = l->depth;
+    uintptr_t t = (uintptr_t)0x5a000000u + l->locks;
+    if (l->depth >= 1 && l->depth <= 4)
+        l->token[l->depth - 1] = t;
+    return t;
 }
 
-static void probe_unlock(void *ctx)
+static void probe_unlock(void *ctx, uintptr_t saved)
 {
     hk_test_lock_probe_t *l = ctx;
+    if (l->depth < 1 || l->depth > 4 || l->token[l->depth - 1] != saved)
+        l->bad_saved++;
     l->depth--;
 }
 
@@ -240,6 +246,7 @@ hk_lock_t hk_test_lock_probe(hk_test_lock_probe_t *p)
 {
     p->depth = p->max_depth = 0;
     p->locks = 0;
+    p->bad_saved = 0;
     hk_lock_t l = { probe_lock, probe_unlock, p };
     return l;
 }

@@ -81,11 +81,15 @@ extern hk_test_errors_t hk_test_errors;
 /* Installs the recording hook and clears the record. */
 void hk_test_capture_errors(void);
 
-/* A lock probe for tests of the lock hooks: counts lock calls and tracks the
- * nesting depth (which must never exceed 1: no allocator locks twice). */
+/* A lock probe for tests of the lock hooks: counts lock calls, tracks the
+ * nesting depth (which must never exceed 1: no allocator locks twice), and
+ * checks that every unlock gets back the state its lock returned (each lock
+ * returns a fresh token; a mismatch counts in bad_saved). */
 typedef struct {
     int depth, max_depth;
     unsigned locks;
+    unsigned bad_saved;
+    uintptr_t token[4];
 } hk_test_lock_probe_t;
 /* Clears *p and returns hooks that record into it. */
 #include "heapkit/types.h"
