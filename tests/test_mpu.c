@@ -231,12 +231,19 @@ static void test_load(void)
     hk_mpu_partition_t a = P(0x20000000u, 256, HK_MPU_RW), b = P(0x20000400u, 1024, HK_MPU_RO);
     HK_CHECK_EQ(hk_mpu_domain_add(&d, &a), HK_OK);
     HK_CHECK_EQ(hk_mpu_domain_add(&d, &b), HK_OK);
-    hk_mpu_load(regs, &mpu, &d);
+    HK_CHECK_EQ(hk_mpu_load(regs, &mpu, &d, 3), 3);
     HK_CHECK_EQ(regs[3], 0x20000412u);
     HK_CHECK_EQ(regs[4], 0x160B0013u);
     HK_CHECK_EQ(regs[2], 0); /* PMSAv7 never needs RNR */
-    hk_mpu_load(regs, &mpu, NULL);
-    HK_CHECK_EQ(regs[3], 0x12u); /* region 2 disabled */
+    HK_CHECK_EQ(hk_mpu_load(regs, &mpu, NULL, 3), 1);
+    HK_CHECK_EQ(regs[3], 0x12u); /* region 2 disabled last */
+    HK_CHECK_EQ(regs[4], 0);
+    regs[3] = regs[4] = 0x5a5a5a5au;
+    HK_CHECK_EQ(hk_mpu_load(regs, &mpu, NULL, 1), 1); /* nothing stale: no write */
+    HK_CHECK_EQ(regs[3], 0x5a5a5a5au);
+    hk_mpu_domain_remove(&d, &b);
+    HK_CHECK_EQ(hk_mpu_load(regs, &mpu, &d, 3), 2); /* a, then region 2 disabled */
+    HK_CHECK_EQ(regs[3], 0x12u);
     HK_CHECK_EQ(regs[4], 0);
 
     const hk_mpu_partition_t *fixed8[] = { &flash8 };
@@ -244,7 +251,7 @@ static void test_load(void)
     hk_mpu_domain_init(&d, &mpu, "d8");
     hk_mpu_partition_t c = P(0x38000000u, 0x120, HK_MPU_RW);
     HK_CHECK_EQ(hk_mpu_domain_add(&d, &c), HK_OK);
-    hk_mpu_load(regs, &mpu, &d);
+    HK_CHECK_EQ(hk_mpu_load(regs, &mpu, &d, 2), 2);
     HK_CHECK_EQ(regs[2], 1);
     HK_CHECK_EQ(regs[3], 0x38000003u);
     HK_CHECK_EQ(regs[4], 0x38000101u);
@@ -288,6 +295,11 @@ static void test_fault_decode(void)
     HK_CHECK_EQ(f.cause, HK_MPU_FAULT_STACKING);
     HK_CHECK(!f.addr_valid);
     HK_CHECK(f.part == &guard_b);
+    /* a push into the guard: DACCVIOL with MMFAR, then the stacking failed */
+    hk_mpu_fault_decode(0x92u, 0x2000901cu, 0, 0, 0x20009000u, &b, all, 2, &f);
+    HK_CHECK_EQ(f.cause, HK_MPU_FAULT_DATA);
+    HK_CHECK(f.addr_valid && f.addr == 0x2000901cu);
+    HK_CHECK(f.part == &guard_b && f.domain == &b);
     /* bus fault with BFAR, usage fault, stack limit, nothing */
     hk_mpu_fault_decode(0x8200u, 0, 0x40000000u, 0, 0, &a, all, 2, &f);
     HK_CHECK_EQ(f.cause, HK_MPU_FAULT_BUS);

@@ -189,14 +189,21 @@ int hk_mpu_enable(const hk_mpu_t *mpu);
 
 /* Loads domain d (NULL: no domain, only the fixed partitions) into the MPU:
  * one call per context switch, no checks, 2 (PMSAv7) or 3 (PMSAv8) stores
- * per domain region, then DSB and ISB. Call from privileged code only. */
+ * per domain region and per region the previous domain used beyond this
+ * one's, then DSB and ISB. Call from privileged code only, with no other
+ * switch in between (from PendSV). */
 void hk_mpu_switch(const hk_mpu_domain_t *d);
 
 /* The portable body of hk_mpu_switch: writes the domain's regions through
  * regs, which points at MPU_TYPE (0xE000ED90 on the core; RNR, RBAR and
- * RASR/RLAR are regs[2], regs[3], regs[4]). For tests on a host with a fake
- * register block. */
-void hk_mpu_load(volatile uint32_t *regs, const hk_mpu_t *mpu, const hk_mpu_domain_t *d);
+ * RASR/RLAR are regs[2], regs[3], regs[4]), then disables the regions from
+ * the domain's last one up to stale (exclusive): the mark the previous
+ * load returned, so a switch touches only the regions either domain uses
+ * (pass mpu->regions to disable every other region). Returns the new mark
+ * (fixed + partitions of d). For tests on a host with a fake register
+ * block. */
+unsigned hk_mpu_load(volatile uint32_t *regs, const hk_mpu_t *mpu, const hk_mpu_domain_t *d,
+                     unsigned stale);
 
 /* ---- heaps, pools and stacks in partitions ---------------------------------- */
 

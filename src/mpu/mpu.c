@@ -197,9 +197,9 @@ static int encode(hk_mpu_arch_t arch, const hk_mpu_partition_t *p, unsigned regi
         return HK_EINVAL;
     uint32_t ap = 0;
     if (arch == HK_MPU_PMSAV7) {
-        uint64_t rb;
-        unsigned n;
-        uint32_t srd;
+        uint64_t rb = 0;
+        unsigned n = 1;
+        uint32_t srd = 0;
         *why = v7_region(base, size, &rb, &n, &srd);
         if (!*why && v7_ap(p->attr, &ap) != 0)
             *why = "PMSAv7: attributes not encodable";
@@ -405,30 +405,34 @@ const hk_mpu_partition_t *hk_mpu_domain_find(const hk_mpu_domain_t *d, uintptr_t
 }
 
 /* ---- loading a domain ------------------------------------------------------------ */
-void hk_mpu_load(volatile uint32_t *regs, const hk_mpu_t *mpu, const hk_mpu_domain_t *d)
+unsigned hk_mpu_load(volatile uint32_t *regs, const hk_mpu_t *mpu, const hk_mpu_domain_t *d,
+                     unsigned stale)
 {
     unsigned n = d ? d->count : 0u, r = mpu->fixed;
+    if (stale > mpu->regions)
+        stale = mpu->regions;
     if (mpu->arch == HK_MPU_PMSAV7) {
         /* RBAR with VALID selects the region: no RNR write */
         for (unsigned i = 0; i < n; i++, r++) {
             regs[3] = d->regs[i].rbar;
             regs[4] = d->regs[i].rasr;
         }
-        for (; r < mpu->regions; r++) {
-            regs[3] = V7_VALID | r;
+        for (unsigned k = r; k < stale; k++) {
+            regs[3] = V7_VALID | k;
             regs[4] = 0;
         }
-        return;
+        return r;
     }
     for (unsigned i = 0; i < n; i++, r++) {
         regs[2] = r;
         regs[3] = d->regs[i].rbar;
         regs[4] = d->regs[i].rasr;
     }
-    for (; r < mpu->regions; r++) {
-        regs[2] = r;
+    for (unsigned k = r; k < stale; k++) {
+        regs[2] = k;
         regs[4] = 0;
     }
+    return r;
 }
 
 /* ---- heaps, pools and stacks -------------------------------------------------------- */
@@ -544,21 +548,27 @@ void hk_mpu_fault_decode(uint32_t cfsr, uint32_t mmfar, uint32_t bfar, uintptr_t
         return;
     hk_mpu_fault_t f = { HK_MPU_FAULT_NONE, cfsr, 0, false, NULL, NULL };
     bool known = true; /* addr means something (even if not the exact address) */
-    if (cfsr & (CFSR_MSTKERR | CFSR_MLSPERR)) {
+    if (cfsr & CFSR_IACCVIOL) {
+        f.cause = HK_MPU_FAULT_EXEC;
+        f.addr = pc;
+        f.addr_valid = pc != 0;
+        known = f.addr_valid;
+    } else if ((cfsr & CFSR_DACCVIOL) && (cfsr & CFSR_MMARVALID)) {
+        /* also when the stacking that followed failed (a push into a guard
+         * sets DACCVIOL, then MSTKERR): the address is the exact one */
+        f.cause = HK_MPU_FAULT_DATA;
+        f.addr_valid = true;
+        f.addr = mmfar;
+    } else if (cfsr & (CFSR_MSTKERR | CFSR_MLSPERR)) {
         f.cause = HK_MPU_FAULT_STACKING;
         f.addr = sp;
     } else if (cfsr & CFSR_MUNSTKERR) {
         f.cause = HK_MPU_FAULT_UNSTACKING;
         f.addr = sp;
-    } else if (cfsr & CFSR_IACCVIOL) {
-        f.cause = HK_MPU_FAULT_EXEC;
-        f.addr = pc;
-        f.addr_valid = pc != 0;
-        known = f.addr_valid;
     } else if (cfsr & CFSR_DACCVIOL) {
         f.cause = HK_MPU_FAULT_DATA;
-        f.addr_valid = (cfsr & CFSR_MMARVALID) != 0;
-        f.addr = f.addr_valid ? mmfar : pc;
+        f.addr = pc;
+        known = pc != 0;
     } else if (cfsr & CFSR_BFSR) {
         f.cause = HK_MPU_FAULT_BUS;
         f.addr_valid = (cfsr & CFSR_BFARVALID) != 0;

@@ -30,6 +30,7 @@
 #define MPU_CTRL_PRIVDEFENA 4u
 
 static const hk_mpu_t *enabled;
+static unsigned loaded; /* regions fixed..loaded-1 may be enabled */
 
 static void barrier(void)
 {
@@ -63,6 +64,7 @@ int hk_mpu_enable(const hk_mpu_t *mpu)
         regs[4] = 0;
     }
     enabled = mpu;
+    loaded = mpu->fixed;
     SCB_SHCSR |= (1u << 16) | (1u << 17) | (1u << 18);
     regs[1] = MPU_CTRL_ENABLE | MPU_CTRL_PRIVDEFENA;
     barrier();
@@ -74,7 +76,7 @@ void hk_mpu_switch(const hk_mpu_domain_t *d)
     const hk_mpu_t *mpu = d ? d->mpu : enabled;
     if (!mpu)
         return;
-    hk_mpu_load(MPU_REGS, mpu, d);
+    loaded = hk_mpu_load(MPU_REGS, mpu, d, loaded);
     barrier();
 }
 
