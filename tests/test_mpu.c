@@ -307,6 +307,7 @@ static void test_fault_decode(void)
     HK_CHECK(f.part == NULL);
     hk_mpu_fault_decode(0x10000u, 0, 0, 0x100u, 0, &a, all, 2, &f);
     HK_CHECK_EQ(f.cause, HK_MPU_FAULT_USAGE);
+    HK_CHECK(f.addr_valid && f.addr == 0x100u);
     HK_CHECK(f.part == &flash7);
     hk_mpu_fault_decode(0x100000u, 0, 0, 0, 0x20008ff0u, &b, all, 2, &f);
     HK_CHECK_EQ(f.cause, HK_MPU_FAULT_STACK_LIMIT);

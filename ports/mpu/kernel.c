@@ -341,7 +341,9 @@ uint32_t *k_fault(uint32_t *psp, uint32_t exc_return)
     }
     current->fault = f;
     current->state = K_ABORTED;
-    put_str("fault: thread aborted\n");
+    put_str("fault: thread ");
+    put_str(current->name);
+    put_str(" aborted\n");
     return switch_to_next();
 }
 

@@ -14,7 +14,7 @@
 
 #include "heapkit/mpu.h"
 
-#define K_MAX_THREADS 8
+#define K_MAX_THREADS 10
 
 typedef enum { K_FREE = 0, K_READY, K_DONE, K_ABORTED } k_state_t;
 

@@ -203,6 +203,26 @@ static int echo(void *arg)
     return 3;
 }
 
+/* foxtrot: an undefined instruction (UsageFault). */
+static int foxtrot(void *arg)
+{
+    (void)arg;
+    __asm volatile("udf #7");
+    return 3;
+}
+
+/* golf: reads a device partition its domain holds, at an address with no
+ * device behind it (BusFault, precise, BFAR). */
+#define NO_DEVICE 0x60000000u
+static hk_mpu_partition_t nothing_part = { (void *)NO_DEVICE, 4096, HK_MPU_RW | HK_MPU_DEVICE,
+                                           "no_device" };
+
+static int golf(void *arg)
+{
+    (void)arg;
+    return (int)*(volatile uint32_t *)NO_DEVICE;
+}
+
 /* ---- the recovery hook --------------------------------------------------------- */
 static unsigned recovered;
 
@@ -349,7 +369,28 @@ static void supervisor(void)
     expect_fault("echo", HK_MPU_FAULT_EXEC, &cells[4].heap_part, &cells[4].domain,
                  jobs[4]->target);
     check(jobs[3]->result > 10, "delta went deep before the guard stopped it");
-    check(recovered == 5, "the recovery hook ran once per faulting thread");
+
+    /* then the other two fault kinds, in threads reusing alpha's and
+     * bravo's domains and stacks; bravo's domain gains a partition while
+     * the system runs */
+    check(hk_mpu_domain_add(&cells[1].domain, &nothing_part) == HK_OK,
+          "a partition added to a domain at run time");
+    cells[0].thread = k_spawn("foxtrot", foxtrot, NULL, hk_stack_top(&stacks.pool, cells[0].stack),
+                              &cells[0].domain, false);
+    cells[0].name = "foxtrot";
+    cells[1].thread = k_spawn("golf", golf, NULL, hk_stack_top(&stacks.pool, cells[1].stack),
+                              &cells[1].domain, false);
+    cells[1].name = "golf";
+    check(cells[0].thread && cells[1].thread, "two more threads spawned");
+    if (!cells[0].thread || !cells[1].thread)
+        hk_port_exit(1);
+    while (k_others_alive())
+        k_yield();
+    expect_fault("foxtrot", HK_MPU_FAULT_USAGE, &flash_part, NULL, 0);
+    expect_fault("golf", HK_MPU_FAULT_BUS, &nothing_part, &cells[1].domain, NO_DEVICE);
+    check(hk_mpu_domain_remove(&cells[1].domain, &nothing_part) == HK_OK,
+          "and removed again");
+    check(recovered == 7, "the recovery hook ran once per faulting thread");
     for (unsigned i = 0; i < NTHREADS; i++) {
         check(hk_heap_validate(cells[i].heap) == HK_OK, "heap validates");
         check(hk_stack_check(&stacks.pool, cells[i].stack) == HK_OK, "stack guard intact");

@@ -578,7 +578,9 @@ void hk_mpu_fault_decode(uint32_t cfsr, uint32_t mmfar, uint32_t bfar, uintptr_t
         f.addr = sp;
     } else if (cfsr & CFSR_UFSR) {
         f.cause = HK_MPU_FAULT_USAGE;
-        f.addr = pc;
+        f.addr = pc; /* the instruction that faulted */
+        f.addr_valid = pc != 0;
+        known = f.addr_valid;
     } else {
         known = false;
     }
