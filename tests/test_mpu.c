@@ -305,6 +305,11 @@ static void test_fault_decode(void)
     HK_CHECK_EQ(f.cause, HK_MPU_FAULT_BUS);
     HK_CHECK_EQ(f.addr, 0x40000000u);
     HK_CHECK(f.part == NULL);
+    hk_mpu_fault_decode(0x400u, 0, 0, 0x100u, 0x20004100u, &a, all, 2, &f); /* imprecise */
+    HK_CHECK_EQ(f.cause, HK_MPU_FAULT_BUS);
+    HK_CHECK(!f.addr_valid && f.part == NULL);
+    hk_mpu_fault_decode(0x1000u, 0, 0, 0, 0x20004100u, &a, all, 2, &f); /* stacking */
+    HK_CHECK(f.part == &heap_a);
     hk_mpu_fault_decode(0x10000u, 0, 0, 0x100u, 0, &a, all, 2, &f);
     HK_CHECK_EQ(f.cause, HK_MPU_FAULT_USAGE);
     HK_CHECK(f.addr_valid && f.addr == 0x100u);

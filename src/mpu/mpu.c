@@ -47,6 +47,8 @@
 #define CFSR_MLSPERR (1u << 5)
 #define CFSR_MMARVALID (1u << 7)
 #define CFSR_IBUSERR (1u << 8)
+#define CFSR_BUNSTKERR (1u << 11)
+#define CFSR_BSTKERR (1u << 12)
 #define CFSR_BFARVALID (1u << 15)
 #define CFSR_STKOF (1u << 20)
 #define CFSR_MMFSR 0xffu
@@ -572,7 +574,14 @@ void hk_mpu_fault_decode(uint32_t cfsr, uint32_t mmfar, uint32_t bfar, uintptr_t
     } else if (cfsr & CFSR_BFSR) {
         f.cause = HK_MPU_FAULT_BUS;
         f.addr_valid = (cfsr & CFSR_BFARVALID) != 0;
-        f.addr = f.addr_valid ? bfar : (cfsr & CFSR_IBUSERR ? pc : sp);
+        if (f.addr_valid)
+            f.addr = bfar;
+        else if (cfsr & CFSR_IBUSERR)
+            f.addr = pc;
+        else if (cfsr & (CFSR_BSTKERR | CFSR_BUNSTKERR))
+            f.addr = sp;
+        else
+            known = false; /* imprecise: the address is lost */
     } else if (cfsr & CFSR_STKOF) {
         f.cause = HK_MPU_FAULT_STACK_LIMIT;
         f.addr = sp;
