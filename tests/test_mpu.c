@@ -219,6 +219,24 @@ static void test_domains_v8(void)
 
 /* hk_mpu_load writes the registers in order; with the MPU's regions equal to
  * fixed + domain partitions, the last writes are the domain's last region. */
+static HK_MPU_PARTITION_DEFINE(uart0, 0x40004000u, 0x1000, HK_MPU_RW | HK_MPU_DEVICE);
+static hk_mpu_t static_mpu;
+static HK_MPU_DOMAIN_DEFINE(static_dom, &static_mpu, "static");
+
+static void test_static_definitions(void)
+{
+    hk_test_capture_errors();
+    HK_CHECK(uart0.name[0] == 'u' && uart0.name[4] == '0' && uart0.size == 0x1000);
+    HK_REQUIRE(hk_mpu_init(&static_mpu, HK_MPU_PMSAV7, 8, NULL, 0) == HK_OK);
+    HK_CHECK_EQ(static_dom.count, 0);
+    HK_CHECK_EQ(hk_mpu_domain_add(&static_dom, &uart0), HK_OK);
+    HK_CHECK_EQ(static_dom.regs[0].rbar, 0x40004010u); /* region 0: no fixed partitions */
+    HK_CHECK_EQ(static_dom.regs[0].rasr, 0x13050017u);
+    HK_CHECK_EQ(hk_mpu_domain_remove(&static_dom, &uart0), HK_OK);
+    HK_CHECK_EQ(static_dom.count, 0);
+    HK_CHECK_EQ(hk_test_errors.count, 0);
+}
+
 static void test_load(void)
 {
     hk_test_capture_errors();
@@ -446,6 +464,7 @@ HK_SUITE(mpu)
     HK_RUN(test_argument_rules);
     HK_RUN(test_domains_v7);
     HK_RUN(test_domains_v8);
+    HK_RUN(test_static_definitions);
     HK_RUN(test_load);
     HK_RUN(test_fault_decode);
     HK_RUN(test_fit);

@@ -101,6 +101,12 @@ typedef struct {
 #define HK_MPU_PARTITION_DEFINE(var, base_, size_, attr_) \
     hk_mpu_partition_t var = { (void *)(base_), (size_), (attr_), #var }
 
+/* Defines an empty domain of the MPU at mpu_ptr at file scope, ready for
+ * hk_mpu_domain_add without hk_mpu_domain_init:
+ * static HK_MPU_DOMAIN_DEFINE(radio, &mpu, "radio"); */
+#define HK_MPU_DOMAIN_DEFINE(var, mpu_ptr, name_) \
+    hk_mpu_domain_t var = { (mpu_ptr), (name_), 0, { NULL }, { { 0, 0 } } }
+
 /* One MPU region as the registers take it. PMSAv7: rbar = RBAR with VALID
  * and the region number, rasr = RASR. PMSAv8: rbar = RBAR, rasr = RLAR. */
 typedef struct {

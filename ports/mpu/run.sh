@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # ports/mpu/run.sh - builds and runs heapkit's MPU test image; called by
 # scripts/targets.d/mpu-cortex-m3.sh and mpu-cortex-m33.sh:
-#   run.sh BOARD DIR LOG      BOARD: m3 (mps2-an385) or m33 (mps2-an505)
+#   run.sh BOARD DIR LOG      BOARD: m3 (mps2-an385), m33 (mps2-an505), or
+#                             m4 (mps2-an386, not a CI target: the same
+#                             PMSAv7 MPU as the M3)
 # Builds with arm-none-eabi-gcc -Os (one compiler call, no CMake), prints
 # the size of the MPU code, runs the image under qemu-system-arm with
 # -icount (deterministic; SysTick then counts instructions) and
@@ -12,6 +14,7 @@ board=$1 dir=$2 log=$3
 root=$(cd "$(dirname "$0")/../.." && pwd)
 case $board in
 m3)  cpu=cortex-m3;  machine=mps2-an385; flash=0x00000000; ram=0x20000000; ram_size=4M ;;
+m4)  cpu=cortex-m4;  machine=mps2-an386; flash=0x00000000; ram=0x20000000; ram_size=4M ;;
 m33) cpu=cortex-m33; machine=mps2-an505; flash=0x10000000; ram=0x38000000; ram_size=2M ;;
 *)   echo "run.sh: unknown board $board" >&2; exit 2 ;;
 esac
