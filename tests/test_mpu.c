@@ -345,7 +345,8 @@ static void test_fit(void)
 {
     hk_test_capture_errors();
     hk_mpu_partition_t p;
-    HK_REQUIRE(hk_mpu_fit(HK_MPU_PMSAV7, (void *)0x20000404u, 0x10000, 3000, HK_MPU_RW, &p) == HK_OK);
+    HK_REQUIRE(hk_mpu_fit(HK_MPU_PMSAV7, (void *)0x20000404u, 0x10000, 3000, HK_MPU_RW, &p)
+               == HK_OK);
     HK_CHECK_EQ((uintptr_t)p.base, 0x20000800u); /* an 8 KiB region's 1 KiB subregions */
     HK_CHECK_EQ(p.size, 3072);
     hk_rng_t rng;

@@ -143,7 +143,9 @@ static int v8_ap(uint32_t attr, uint32_t *ap, const char **why)
     case HK_MPU_PRIV_R: *ap = 2; return 0;
     case HK_MPU_RO: *ap = 3; return 0;
     case 0: *why = "PMSAv8: no access is not encodable (use HK_MPU_PRIV_R for a guard)"; return -1;
-    default: *why = "PMSAv8: privileged write with unprivileged read-only is not encodable"; return -1;
+    default:
+        *why = "PMSAv8: privileged write with unprivileged read-only is not encodable";
+        return -1;
     }
 }
 
@@ -220,8 +222,8 @@ static int encode(hk_mpu_arch_t arch, const hk_mpu_partition_t *p, unsigned regi
     if (*why)
         return HK_EINVAL;
     out->rbar = (uint32_t)base | ap << 1 | (p->attr & HK_MPU_EXEC ? 0u : V8_XN);
-    out->rasr = ((uint32_t)(base + size - 1u) & ~31u) | (p->attr & HK_MPU_DEVICE ? V8_ATTR_DEVICE : 0u)
-                | 1u;
+    out->rasr = ((uint32_t)(base + size - 1u) & ~31u)
+                | (p->attr & HK_MPU_DEVICE ? V8_ATTR_DEVICE : 0u) | 1u;
     return HK_OK;
 }
 
@@ -244,7 +246,8 @@ int hk_mpu_fit(hk_mpu_arch_t arch, void *mem, size_t bytes, size_t want, uint32_
                hk_mpu_partition_t *out)
 {
     if (!mem || !out || want == 0 || (arch != HK_MPU_PMSAV7 && arch != HK_MPU_PMSAV8)) {
-        hk__report(HK_EINVAL, mem, "mpu fit: NULL memory or result, zero size or unknown architecture");
+        hk__report(HK_EINVAL, mem,
+                   "mpu fit: NULL memory or result, zero size or unknown architecture");
         return HK_EINVAL;
     }
     uint64_t lo = (uint64_t)(uintptr_t)mem, hi = lo + bytes;
