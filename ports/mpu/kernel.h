@@ -14,7 +14,7 @@
 
 #include "heapkit/mpu.h"
 
-#define K_MAX_THREADS 10
+#define K_MAX_THREADS 12
 
 typedef enum { K_FREE = 0, K_READY, K_DONE, K_ABORTED } k_state_t;
 

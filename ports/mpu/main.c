@@ -17,7 +17,11 @@
  *     into its (never executable) heap. Each of those four must fault with
  *     the right cause, address, partition and domain, be aborted, and the
  *     others keep running: alpha finishes, every heap validates, every
- *     stack guard is intact (the MPU stopped the overflow before it wrote).
+ *     stack guard is intact (the MPU stopped the overflow before it wrote);
+ *  4. then foxtrot (undefined instruction: UsageFault), golf (a device
+ *     partition with no device: BusFault), hotel (a frame that cannot be
+ *     stacked: MSTKERR) and india (tries to clear CONTROL.nPRIV), each in a
+ *     domain and on a stack that an ended thread left.
  * The last line is "N passed, N failed"; the exit status is 0 only when
  * every check passed.
  */
@@ -223,6 +227,30 @@ static int golf(void *arg)
     return (int)*(volatile uint32_t *)NO_DEVICE;
 }
 
+/* hotel: moves its stack pointer into its guard and waits there for the
+ * next SysTick, whose exception entry cannot stack the frame (MSTKERR, no
+ * MMFAR). The handler must not read that frame: on PMSAv7 the guard is
+ * no-access even for privileged code. */
+static int hotel(void *arg)
+{
+    uintptr_t into_guard = ((job_t *)arg)->target;
+    __asm volatile("mov sp, %0\n\t"
+                   "1: b 1b\n\t"
+                   : : "r"(into_guard) : "memory");
+    return 3;
+}
+
+/* india: tries to make itself privileged (CONTROL.nPRIV is read-only in
+ * unprivileged code), then reads kernel memory. */
+static uint32_t kernel_word2 = 0x6b77u;
+
+static int india(void *arg)
+{
+    (void)arg;
+    __asm volatile("msr control, %0\n\tisb" : : "r"(0u) : "memory");
+    return (int)*(volatile uint32_t *)&kernel_word2;
+}
+
 /* ---- the recovery hook --------------------------------------------------------- */
 static unsigned recovered;
 
@@ -393,7 +421,23 @@ static void supervisor(void)
     expect_fault("golf", HK_MPU_FAULT_BUS, &nothing_part, &cells[1].domain, NO_DEVICE);
     check(hk_mpu_domain_remove(&cells[1].domain, &nothing_part) == HK_OK,
           "and removed again");
-    check(recovered == 7, "the recovery hook ran once per faulting thread");
+
+    /* a stacking fault (the frame cannot be written), and no way up */
+    jobs[2]->target = (uintptr_t)cells[2].guard_part.base + cells[2].guard_part.size / 2u;
+    cells[2].thread = k_spawn("hotel", hotel, jobs[2], hk_stack_top(&stacks.pool, cells[2].stack),
+                              &cells[2].domain, false);
+    cells[2].name = "hotel";
+    cells[4].thread = k_spawn("india", india, NULL, hk_stack_top(&stacks.pool, cells[4].stack),
+                              &cells[4].domain, false);
+    cells[4].name = "india";
+    check(cells[2].thread && cells[4].thread, "two more threads spawned");
+    if (!cells[2].thread || !cells[4].thread)
+        hk_port_exit(1);
+    while (k_others_alive())
+        k_yield();
+    expect_fault("hotel", HK_MPU_FAULT_STACKING, &cells[2].guard_part, &cells[2].domain, 0);
+    expect_fault("india", HK_MPU_FAULT_DATA, NULL, NULL, (uintptr_t)&kernel_word2);
+    check(recovered == 9, "the recovery hook ran once per faulting thread");
     for (unsigned i = 0; i < NTHREADS; i++) {
         check(hk_heap_validate(cells[i].heap) == HK_OK, "heap validates");
         check(hk_stack_check(&stacks.pool, cells[i].stack) == HK_OK, "stack guard intact");
