@@ -733,6 +733,9 @@ _Noreturn void kernel_main(const karch_t *a)
     kv("frames in use at start (metadata, zero page, page tables): ", used0);
     kputs("\n");
     test_space();
+#ifdef KTEST_FORCE_FAULT /* proves that a fault outside a test stops the kernel with a failure */
+    touch_write(A->kspace_hi - 3 * PG);
+#endif
     test_protection();
     test_demand();
     test_costs();

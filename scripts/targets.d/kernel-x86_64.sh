@@ -23,7 +23,7 @@ run)
     if ! gcc -std=gnu11 -O2 -g -m64 -ffreestanding -fno-pie -no-pie -fno-stack-protector \
             -mno-red-zone -mgeneral-regs-only -mcmodel=kernel -fno-asynchronous-unwind-tables \
             -fno-omit-frame-pointer -Wall -Wextra -Werror -Wno-unused-function \
-            -Iinclude -Isrc -Iports/kernel-common -Iports/liballoc -Iports/freestanding \
+            ${KTEST_CFLAGS:-} -Iinclude -Isrc -Iports/kernel-common -Iports/liballoc -Iports/freestanding \
             -nostdlib -static -T ports/kernel-x86_64/link.ld -Wl,--build-id=none -Wl,-z,noexecstack \
             "${src[@]}" -lgcc -o "$dir/kernel.elf" >>"$log" 2>&1 ||
        ! objcopy -O binary "$dir/kernel.elf" "$dir/kernel.bin" >>"$log" 2>&1; then
