@@ -798,6 +798,116 @@ static void test_vm_model_sv39(void)
     model_run(1, 0x5339);
 }
 
+/* Physical regions with large pages: a 1 GiB + 2 MiB + 8 KiB range at a
+ * 1 GiB-aligned address becomes one 1 GiB leaf, one 2 MiB leaf and two
+ * pages (x86-64 PS in the PDPT and PD; Sv39 gigapage and megapage), each
+ * translated by the reference walkers; a range whose physical address is
+ * only page aligned gets pages only; unmap prunes every table. */
+static void test_vm_phys_large(void)
+{
+    for (unsigned f = 0; f < 2; f++) {
+        sim_mem_t m;
+        static sim_as_t s;
+        hk_test_capture_errors();
+        if (!sim_mem_init(&m, 16)) {
+            hk_test_skip("arena too small");
+            return;
+        }
+        uint64_t free0 = hk_pages_free_frames(m.pages);
+        const uint64_t G = 1ull << 30, M2 = 2ull << 20;
+        HK_REQUIRE(sim_as_init(&s, &m, fmts[f], kernel_va[f], kernel_va[f] + 8 * G, false));
+        hk_paddr_t pa = SIM_PHYS_BASE; /* 6 GiB: 1 GiB aligned */
+        hk_vaddr_t va = kernel_va[f];
+        HK_CHECK_EQ(hk_vm_map_phys(s.vm, &va, pa, G + M2 + 2 * PG, 0, HK_VM_READ | HK_VM_WRITE,
+                                   HK_VM_FIXED | HK_VM_LARGE), 0);
+        HK_CHECK_EQ(s.pt.leaves, 4);
+        hk_vaddr_t probes[5] = {va, va + G - PG, va + G + 0x12345, va + G + M2, va + G + M2 + PG + 8};
+        for (unsigned i = 0; i < 5; i++) {
+            hk_paddr_t got = 0;
+            unsigned prot = 0;
+            HK_CHECK(ref_walk(&m, &s.pt, probes[i], &got, &prot));
+            HK_CHECK_EQ(got, pa + ((probes[i] - va) & ~(uint64_t)(PG - 1u)));
+            HK_CHECK_EQ(prot & (HK_VM_WRITE | HK_VM_EXEC | HK_VM_USER), HK_VM_WRITE);
+        }
+        /* the 1 GiB leaf sits in the top-level table's child: entry 0 there */
+        uint64_t top = sim_entry(&m, hk_pt_root(&s.pt), (unsigned)(va >> (f == 0 ? 39 : 30)) & 511u);
+        if (f == 0) {
+            hk_paddr_t pdpt = top & 0x000ffffffffff000ull;
+            HK_CHECK(sim_entry(&m, pdpt, 0) & 0x80u); /* PS */
+        } else {
+            HK_CHECK(top & 0xeu); /* R/W/X in a root entry: a gigapage */
+        }
+        hk_vm_region_info_t ri;
+        HK_CHECK_EQ(hk_vm_lookup(s.vm, va + G, &ri), 0);
+        HK_CHECK_EQ(ri.kind, HK_VM_PHYS);
+        HK_CHECK_EQ(ri.phys, pa);
+        hk_vm_stats_t st;
+        hk_vm_get_stats(s.vm, &st);
+        HK_CHECK_EQ(st.mapped_pages, (G + M2) / PG + 2u);
+        HK_CHECK_EQ(st.own_frames, 0);
+        HK_CHECK_EQ(hk_vm_validate(s.vm), 0);
+        /* a fault on a physical page is spurious; a forbidden access is refused */
+        HK_CHECK_EQ(hk_vm_fault(s.vm, va + 5 * PG, HK_VM_WRITE), HK_VM_FAULT_HANDLED);
+        HK_CHECK_EQ(hk_vm_fault(s.vm, va + 5 * PG, HK_VM_EXEC), HK_VM_FAULT_PROTECTION);
+        /* co-alignment: va 2 MiB aligned, pa not: pages only */
+        hk_vaddr_t vb = kernel_va[f] + 4 * G;
+        HK_CHECK_EQ(hk_vm_map_phys(s.vm, &vb, pa + PG, M2, 0, HK_VM_READ, HK_VM_FIXED | HK_VM_LARGE), 0);
+        HK_CHECK_EQ(s.pt.leaves, 4u + 512u);
+        HK_CHECK_EQ(hk_vm_validate(s.vm), 0);
+        /* misuse */
+        hk_vaddr_t vc = 0;
+        HK_CHECK_EQ(hk_vm_map_phys(s.vm, &vc, pa + 1, PG, 0, HK_VM_READ, 0), HK_EINVAL);
+        HK_CHECK_EQ(hk_vm_map_phys(s.vm, &vc, pa, PG, 0, 0, 0), HK_EINVAL);
+        HK_CHECK_EQ(hk_vm_map_phys(s.vm, &vc, pa, PG, 0, HK_VM_READ, HK_VM_CONTIG), HK_EINVAL);
+        vc = va + PG;
+        HK_CHECK_EQ(hk_vm_map_phys(s.vm, &vc, pa, PG, 0, HK_VM_READ, HK_VM_FIXED), HK_EOVERLAP);
+        HK_CHECK_EQ(hk_vm_share(s.vm, va, s.vm, &vc, HK_VM_READ, 0), HK_EINVAL);
+        HK_CHECK_EQ(hk_vm_unmap(s.vm, vb), 0);
+        HK_CHECK_EQ(hk_vm_unmap(s.vm, va), 0);
+        HK_CHECK_EQ(s.pt.leaves, 0);
+        HK_CHECK_EQ(s.pt.tables, 1);
+        HK_CHECK(!ref_walk(&m, &s.pt, va, &pa, &ri.prot));
+        HK_CHECK_EQ(hk_vm_destroy(s.vm), 0);
+        HK_CHECK_EQ(hk_pt_destroy(&s.pt), 0);
+        HK_CHECK_EQ(hk_pages_free_frames(m.pages), free0);
+        HK_CHECK_EQ(hk_pages_validate(m.pages), 0);
+    }
+}
+
+/* A guard region allows nothing, and says so: mapped with READ, lookup and
+ * walk report prot 0. */
+static void guard_walk(const hk_vm_region_info_t *r, void *ctx)
+{
+    unsigned *p = ctx;
+    if (r->kind == HK_VM_GUARD)
+        *p = r->prot;
+}
+
+static void test_vm_guard_prot(void)
+{
+    sim_mem_t m;
+    static sim_as_t s;
+    hk_test_capture_errors();
+    if (!sim_mem_init(&m, 8)) {
+        hk_test_skip("arena too small");
+        return;
+    }
+    HK_REQUIRE(sim_as_init(&s, &m, HK_PT_X86_64, kernel_va[0], kernel_va[0] + 0x100000ull, false));
+    hk_vaddr_t g = 0;
+    HK_CHECK_EQ(hk_vm_map(s.vm, &g, 2 * PG, 0, HK_VM_READ, HK_VM_GUARD, 0), 0);
+    hk_vm_region_info_t ri;
+    HK_CHECK_EQ(hk_vm_lookup(s.vm, g + PG, &ri), 0);
+    HK_CHECK_EQ(ri.kind, HK_VM_GUARD);
+    HK_CHECK_EQ(ri.prot, 0);
+    HK_CHECK_EQ(ri.phys, HK_PADDR_NONE);
+    unsigned wp = 99;
+    hk_vm_walk(s.vm, guard_walk, &wp);
+    HK_CHECK_EQ(wp, 0);
+    HK_CHECK_EQ(hk_vm_fault(s.vm, g, HK_VM_READ), HK_VM_FAULT_PROTECTION);
+    HK_CHECK_EQ(hk_vm_destroy(s.vm), 0);
+    HK_CHECK_EQ(hk_pt_destroy(&s.pt), 0);
+}
+
 /* ---- the kernel heap over the simulated x86-64 tables -------------------- */
 
 typedef struct {
@@ -889,6 +999,8 @@ HK_SUITE(vm_kheap) {
 
 HK_SUITE(vm_pt) {
     HK_RUN(test_pt_formats);
+    HK_RUN(test_vm_phys_large);
+    HK_RUN(test_vm_guard_prot);
 }
 
 HK_SUITE(vm) {

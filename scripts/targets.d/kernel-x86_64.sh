@@ -19,6 +19,14 @@ run)
          ports/kernel-common/ktest.c ports/liballoc/liballoc.c ports/freestanding/hk_libc.c
          src/common/error.c src/heap/*.c src/pages/pages.c src/vm/vm.c src/vm/pt.c src/vm/kheap.c)
     cd "$root"
+    echo "=== ports/liballoc host test (ASan + UBSan)" >>"$log"
+    if ! gcc -std=c11 -O1 -g -Wall -Wextra -Werror -Wconversion -Wsign-conversion -Wshadow \
+            -fsanitize=address,undefined -fno-sanitize-recover=all '-DHK_LIBALLOC_PREFIX(f)=my_##f' \
+            -Iinclude -Isrc -Iports/liballoc ports/liballoc/test_liballoc.c ports/liballoc/liballoc.c \
+            src/common/error.c src/heap/*.c -o "$dir/test_liballoc" >>"$log" 2>&1 ||
+       ! "$dir/test_liballoc" >>"$log" 2>&1; then
+        echo "liballoc host test failed"; exit 1
+    fi
     echo "=== build" >>"$log"
     if ! gcc -std=gnu11 -O2 -g -m64 -ffreestanding -fno-pie -no-pie -fno-stack-protector \
             -mno-red-zone -mgeneral-regs-only -mcmodel=kernel -fno-asynchronous-unwind-tables \
