@@ -874,6 +874,100 @@ static void test_vm_phys_large(void)
     }
 }
 
+/* Partial unmap and protection change: regions cut at the range ends, pages
+ * inside remapped or unmapped (checked by the reference walkers), frames
+ * freed exactly for the pages removed, the zero frame kept read-only. */
+static void test_vm_split(void)
+{
+    for (unsigned f = 0; f < 2; f++) {
+        sim_mem_t m;
+        static sim_as_t s, t;
+        hk_test_capture_errors();
+        if (!sim_mem_init(&m, 40)) {
+            hk_test_skip("arena too small");
+            return;
+        }
+        uint64_t free0 = hk_pages_free_frames(m.pages);
+        HK_REQUIRE(sim_as_init(&s, &m, fmts[f], kernel_va[f], kernel_va[f] + 0x1000000ull, true));
+        const unsigned RW = HK_VM_READ | HK_VM_WRITE;
+        hk_vaddr_t d = 0;
+        HK_CHECK_EQ(hk_vm_map(s.vm, &d, 8 * PG, 0, RW, HK_VM_DEMAND, 0), 0);
+        for (unsigned i = 0; i < 8; i++)
+            if (i != 6)
+                HK_CHECK_EQ(hk_vm_fault(s.vm, d + i * PG, HK_VM_WRITE), HK_VM_FAULT_HANDLED);
+        HK_CHECK_EQ(hk_vm_fault(s.vm, d + 6 * PG, HK_VM_READ), HK_VM_FAULT_HANDLED); /* zero frame */
+        uint64_t free1 = hk_pages_free_frames(m.pages);
+        /* mprotect the middle read-only: three regions */
+        HK_CHECK_EQ(hk_vm_protect(s.vm, d + 2 * PG, 3 * PG, HK_VM_READ), 0);
+        hk_vm_stats_t st;
+        hk_vm_get_stats(s.vm, &st);
+        HK_CHECK_EQ(st.regions, 3);
+        for (unsigned i = 0; i < 8; i++) {
+            hk_paddr_t pa;
+            unsigned prot;
+            HK_CHECK(ref_walk(&m, &s.pt, d + i * PG, &pa, &prot));
+            bool ro = (i >= 2 && i < 5) || i == 6;
+            HK_CHECK_EQ((prot & HK_VM_WRITE) != 0, !ro);
+        }
+        HK_CHECK_EQ(hk_vm_fault(s.vm, d + 3 * PG, HK_VM_WRITE), HK_VM_FAULT_PROTECTION);
+        hk_vm_region_info_t ri;
+        HK_CHECK_EQ(hk_vm_lookup(s.vm, d + 4 * PG, &ri), 0);
+        HK_CHECK_EQ(ri.base, d + 2 * PG);
+        HK_CHECK_EQ(ri.length, 3 * PG);
+        HK_CHECK_EQ(ri.prot, HK_VM_READ);
+        HK_CHECK_EQ(hk_vm_validate(s.vm), 0);
+        /* back to read-write across all three; the zero frame stays read-only */
+        HK_CHECK_EQ(hk_vm_protect(s.vm, d, 8 * PG, RW | HK_VM_EXEC), 0);
+        hk_paddr_t zpa;
+        unsigned zprot;
+        HK_CHECK(ref_walk(&m, &s.pt, d + 6 * PG, &zpa, &zprot));
+        HK_CHECK_EQ(zpa, hk_vm_zero_frame(s.vm));
+        HK_CHECK_EQ(zprot & HK_VM_WRITE, 0);
+        HK_CHECK(ref_walk(&m, &s.pt, d + 3 * PG, &zpa, &zprot));
+        HK_CHECK_EQ(zprot & (HK_VM_WRITE | HK_VM_EXEC), HK_VM_WRITE | HK_VM_EXEC);
+        HK_CHECK_EQ(hk_vm_validate(s.vm), 0);
+        /* munmap two pages across a region boundary: both frames freed */
+        HK_CHECK_EQ(hk_vm_unmap_range(s.vm, d + PG, 2 * PG), 0);
+        HK_CHECK_EQ(hk_pages_free_frames(m.pages), free1 + 2u);
+        HK_CHECK(!ref_walk(&m, &s.pt, d + PG, &zpa, &zprot));
+        HK_CHECK(!ref_walk(&m, &s.pt, d + 2 * PG, &zpa, &zprot));
+        HK_CHECK(ref_walk(&m, &s.pt, d, &zpa, &zprot));
+        HK_CHECK(ref_walk(&m, &s.pt, d + 3 * PG, &zpa, &zprot));
+        HK_CHECK_EQ(hk_vm_fault(s.vm, d + PG, HK_VM_READ), HK_VM_FAULT_NO_REGION);
+        HK_CHECK_EQ(hk_vm_validate(s.vm), 0);
+        /* protect over the hole: refused, nothing changes */
+        HK_CHECK_EQ(hk_vm_protect(s.vm, d, 4 * PG, HK_VM_READ), HK_EFAULT);
+        HK_CHECK(ref_walk(&m, &s.pt, d, &zpa, &zprot) && (zprot & HK_VM_WRITE));
+        HK_CHECK_EQ(hk_vm_protect(s.vm, d, PG, 0), HK_EINVAL);
+        HK_CHECK_EQ(hk_vm_protect(s.vm, d + 1, PG, HK_VM_READ), HK_EINVAL);
+        HK_CHECK_EQ(hk_vm_unmap_range(s.vm, d, 0), HK_EINVAL);
+        /* contiguous and shared-out regions are cut whole or not at all */
+        hk_vaddr_t c = 0;
+        HK_CHECK_EQ(hk_vm_map(s.vm, &c, 4 * PG, 0, RW, HK_VM_IMMEDIATE, HK_VM_CONTIG), 0);
+        HK_CHECK_EQ(hk_vm_unmap_range(s.vm, c + PG, PG), HK_EINVAL);
+        HK_CHECK_EQ(hk_vm_protect(s.vm, c, PG, HK_VM_READ), HK_EINVAL);
+        HK_CHECK_EQ(hk_vm_protect(s.vm, c, 4 * PG, HK_VM_READ), 0);
+        HK_REQUIRE(sim_as_init(&t, &m, fmts[f], 0x10000000ull, 0x20000000ull, false));
+        hk_vaddr_t sh = 0;
+        HK_CHECK_EQ(hk_vm_share(s.vm, d + 3 * PG, t.vm, &sh, HK_VM_READ, 0), 0);
+        HK_CHECK_EQ(hk_vm_unmap_range(s.vm, d + 3 * PG, PG), HK_EBUSY);
+        HK_CHECK_EQ(hk_vm_protect(t.vm, sh, PG, HK_VM_READ), HK_EINVAL); /* would cut a sharer */
+        HK_CHECK_EQ(hk_vm_unmap_range(t.vm, sh, 16 * PG), 0);
+        HK_CHECK_EQ(hk_vm_validate(s.vm), 0);
+        /* everything: the range covers regions and holes */
+        HK_CHECK_EQ(hk_vm_unmap_range(s.vm, d, 0x100000), 0);
+        hk_vm_get_stats(s.vm, &st);
+        HK_CHECK_EQ(st.regions, 0);
+        HK_CHECK_EQ(st.own_frames, 0);
+        HK_CHECK_EQ(hk_vm_destroy(t.vm), 0);
+        HK_CHECK_EQ(hk_pt_destroy(&t.pt), 0);
+        HK_CHECK_EQ(hk_vm_destroy(s.vm), 0);
+        HK_CHECK_EQ(hk_pt_destroy(&s.pt), 0);
+        HK_CHECK_EQ(hk_pages_free_frames(m.pages), free0);
+        HK_CHECK_EQ(hk_pages_validate(m.pages), 0);
+    }
+}
+
 /* A guard region allows nothing, and says so: mapped with READ, lookup and
  * walk report prot 0. */
 static void guard_walk(const hk_vm_region_info_t *r, void *ctx)
@@ -1008,6 +1102,7 @@ HK_SUITE(vm) {
     HK_RUN(test_vm_kinds);
     HK_RUN(test_vm_errors);
     HK_RUN(test_vm_share);
+    HK_RUN(test_vm_split);
 }
 
 HK_SUITE(vm_model) {

@@ -194,6 +194,28 @@ int hk_vm_map_phys(hk_vm_t *as, hk_vaddr_t *addr, hk_paddr_t pa, uint64_t len, u
  * sharers first). O(regions + pages of the region). */
 int hk_vm_unmap(hk_vm_t *as, hk_vaddr_t addr);
 
+/* Unmaps every page of [addr, addr + len) (len rounded up to pages), like
+ * munmap: regions wholly inside go, regions that straddle an end are cut
+ * there and keep their outside part (with its frames and mappings); holes
+ * in the range are fine. Returns 0, HK_EINVAL (addr not page aligned, len 0,
+ * or the cut would fall inside a shared, physical or contiguous region:
+ * those go whole or not at all), HK_ERANGE (the range wraps), HK_EBUSY (a
+ * region in the range is shared into another space) or HK_ENOMEM (no free
+ * region slot for a cut: unmapping the middle of a region makes two); on
+ * error nothing changes. O(regions + pages of the range's regions). */
+int hk_vm_unmap_range(hk_vm_t *as, hk_vaddr_t addr, uint64_t len);
+
+/* Changes the protection of [addr, addr + len) to prot, like mprotect:
+ * regions that straddle an end are cut there, the mapped pages inside are
+ * remapped with prot (the zero frame stays read-only) and flushed. The
+ * range must be covered by regions without holes. Returns 0, HK_EINVAL (as
+ * for hk_vm_unmap_range; also unknown bits, no access bit, a guard region,
+ * or a shared region asking for more than its source allows), HK_EFAULT (a
+ * hole in the range), HK_ERANGE, HK_EBUSY (a region of the range is shared
+ * out), HK_ENOMEM (no region slot); on error nothing changes.
+ * O(regions + pages of the range's regions). */
+int hk_vm_protect(hk_vm_t *as, hk_vaddr_t addr, uint64_t len, unsigned prot);
+
 /* Shares the region of src that starts at src_addr into dst, as a region of
  * kind HK_VM_SHARED with prot (a subset of the source's), at *dst_addr
  * (HK_VM_FIXED) or anywhere. Both see the same frames: a fault in dst maps

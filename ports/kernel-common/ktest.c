@@ -436,6 +436,31 @@ static void test_demand(void)
     check("demand: unmap gives every frame back", hk_pages_free_frames(pages) == free0);
 }
 
+/* mprotect / munmap on the live MMU: the TLB entries of pages written just
+ * before must go (the flush hook), or the stale ones would let the writes
+ * and reads below through. */
+static void test_split(void)
+{
+    uint64_t free0 = hk_pages_free_frames(pages);
+    hk_vaddr_t d = kmap(8 * PG, HK_VM_READ | HK_VM_WRITE, HK_VM_DEMAND);
+    for (unsigned i = 0; i < 8; i++)
+        *(volatile uint64_t *)(d + i * PG) = i;
+    check("protect: middle of a region made read-only", hk_vm_protect(kvm, d + 2 * PG, 3 * PG, HK_VM_READ) == 0);
+    check("protect: a write there now faults (oops recovered)", !ktry(touch_write, d + 3 * PG) && oops.addr == d + 3 * PG);
+    check("protect: the pages still read their data", *(volatile uint64_t *)(d + 4 * PG) == 4);
+    check("protect: pages outside the range stay writable", ktry(touch_write, d + 5 * PG) && ktry(touch_write, d + PG));
+    uint64_t f1 = hk_pages_free_frames(pages);
+    check("unmap_range: one page out of the middle", hk_vm_unmap_range(kvm, d + 6 * PG, PG) == 0);
+    check("unmap_range: its frame is free again", hk_pages_free_frames(pages) == f1 + 1);
+    check("unmap_range: a read there now faults (oops recovered)", !ktry(touch_read, d + 6 * PG));
+    check("unmap_range: the neighbours keep their data", *(volatile uint64_t *)(d + 7 * PG) == 7);
+    hk_vm_stats_t st;
+    hk_vm_get_stats(kvm, &st);
+    check("split: kernel space validates", hk_vm_validate(kvm) == 0);
+    check("split: unmap of the whole range gives every frame back",
+          hk_vm_unmap_range(kvm, d, 8 * PG) == 0 && hk_pages_free_frames(pages) == free0);
+}
+
 /* Fault cost: counter cycles of a faulting access minus a mapped one, in
  * the units of arch_counter (instructions under QEMU -icount shift=0). */
 static void test_costs(void)
@@ -738,6 +763,7 @@ _Noreturn void kernel_main(const karch_t *a)
 #endif
     test_protection();
     test_demand();
+    test_split();
     test_costs();
     test_kheap();
     test_liballoc();

@@ -571,6 +571,189 @@ int hk_vm_unmap(hk_vm_t *as, hk_vaddr_t addr)
     return rc;
 }
 
+/* ---- partial unmap and protection change ------------------------------------ */
+
+/* Splits region i at a (page aligned, strictly inside it): [base, a) stays
+ * at i, [a, end) becomes i + 1. The caller checked for a free slot and that
+ * the region may be split (its frames are per page, so both halves own
+ * exactly the frames of their pages). */
+static void region_split(hk_vm_t *as, uint32_t i, hk_vaddr_t a)
+{
+    region_t second = as->r[i];
+    second.base = a;
+    second.len = region_end(&as->r[i]) - a;
+    as->r[i].len = a - as->r[i].base;
+    hk__memmove(&as->r[i + 2u], &as->r[i + 1u], (size_t)(as->n - i - 1u) * sizeof(region_t));
+    as->r[i + 1u] = second;
+    as->n++;
+    as->st.regions++;
+}
+
+/* Why r cannot be cut at a boundary inside it, or NULL. A contiguous run
+ * is freed as one run, a physical region's large leaves would straddle the
+ * cut, and a shared region names its source by the source's base. */
+static const char *split_refusal(const region_t *r)
+{
+    if (r->kind == HK_VM_SHARED)
+        return "vm: a shared region can only be unmapped or changed whole";
+    if (r->kind == HK_VM_PHYS)
+        return "vm: a physical region can only be unmapped or changed whole";
+    if (r->flags & HK_VM_CONTIG)
+        return "vm: a contiguous region can only be unmapped or changed whole";
+    return NULL;
+}
+
+/* Checks [a, e) against the regions it touches and cuts them at a and e.
+ * covered: the range must have no hole. Returns 0 or an error with *why. */
+static int range_cut(hk_vm_t *as, hk_vaddr_t a, hk_vaddr_t e, bool covered, const char **why)
+{
+    unsigned cuts = 0;
+    hk_vaddr_t next = a;
+    for (uint32_t i = region_search(as, a); i < as->n && as->r[i].base < e; i++) {
+        const region_t *r = &as->r[i];
+        if (covered && r->base > next) {
+            *why = "vm: range not fully covered by regions";
+            return HK_EFAULT;
+        }
+        next = region_end(r);
+        if (r->shares) {
+            *why = "vm: region shared into another address space (unmap the sharers first)";
+            return HK_EBUSY;
+        }
+        unsigned c = (r->base < a ? 1u : 0u) + (region_end(r) > e ? 1u : 0u);
+        if (c && split_refusal(r)) {
+            *why = split_refusal(r);
+            return HK_EINVAL;
+        }
+        cuts += c;
+    }
+    if (covered && next < e) {
+        *why = "vm: range not fully covered by regions";
+        return HK_EFAULT;
+    }
+    if (as->cap - as->n < cuts) {
+        *why = "vm: no free region slot to split a region";
+        return HK_ENOMEM;
+    }
+    uint32_t i = region_search(as, a);
+    if (i < as->n && as->r[i].base < a && region_end(&as->r[i]) > a)
+        region_split(as, i, a);
+    i = region_search(as, e);
+    if (i < as->n && as->r[i].base < e && region_end(&as->r[i]) > e)
+        region_split(as, i, e);
+    return 0;
+}
+
+static int range_args(const hk_vm_t *as, hk_vaddr_t addr, uint64_t len, hk_vaddr_t *end, const char **why)
+{
+    uint64_t ps = page_size(as);
+    if (!len || (addr & (ps - 1u))) {
+        *why = "vm: length 0 or address not page aligned";
+        return HK_EINVAL;
+    }
+    if (len > UINT64_MAX - (ps - 1u) || addr > UINT64_MAX - ((len + ps - 1u) & ~(ps - 1u))) {
+        *why = "vm: range wraps";
+        return HK_ERANGE;
+    }
+    *end = addr + ((len + ps - 1u) & ~(ps - 1u));
+    return 0;
+}
+
+int hk_vm_unmap_range(hk_vm_t *as, hk_vaddr_t addr, uint64_t len)
+{
+    if (!vm_ok(as))
+        return HK_EINVAL;
+    const char *why = NULL;
+    hk_vaddr_t e = 0;
+    int rc = range_args(as, addr, len, &e, &why);
+    if (rc) {
+        hk__report(rc, (const void *)(uintptr_t)addr, why);
+        return rc;
+    }
+    uintptr_t lk_saved = hk__lock(&as->lock);
+    rc = range_cut(as, addr, e, false, &why);
+    while (!rc) {
+        uint32_t i = region_search(as, addr);
+        if (i >= as->n || as->r[i].base >= e)
+            break;
+        region_t *r = &as->r[i];
+        region_clear(as, r);
+        if (r->kind == HK_VM_SHARED) {
+            uintptr_t lk_src = hk__lock(&r->src->lock);
+            source_of(r)->shares--;
+            hk__unlock(&r->src->lock, lk_src);
+        }
+        region_erase(as, r);
+    }
+    hk__unlock(&as->lock, lk_saved);
+    if (rc)
+        hk__report(rc, (const void *)(uintptr_t)addr, why);
+    return rc;
+}
+
+/* Rewrites the translations of r after its protection changed. */
+static void region_reprotect(hk_vm_t *as, const region_t *r)
+{
+    if (r->kind == HK_VM_PHYS) {
+        for (hk_vaddr_t va = r->base; va < region_end(r);) {
+            uint64_t size = phys_leaf(as, r, va);
+            (void)phys_map_leaf(as, r, va, size); /* replaces a leaf: needs no new table */
+            va += size;
+        }
+    } else {
+        for (hk_vaddr_t va = r->base; va < region_end(r); va += page_size(as)) {
+            hk_paddr_t pa;
+            unsigned prot;
+            if (!port_query(as, va, &pa, &prot))
+                continue;
+            (void)as->port.map(as->port.ctx, va, pa, pa == as->zero ? (unsigned)r->prot & ~HK_VM_WRITE : r->prot);
+        }
+    }
+    port_flush(as, r->base, r->len);
+}
+
+int hk_vm_protect(hk_vm_t *as, hk_vaddr_t addr, uint64_t len, unsigned prot)
+{
+    if (!vm_ok(as))
+        return HK_EINVAL;
+    const char *why = NULL;
+    hk_vaddr_t e = 0;
+    int rc = range_args(as, addr, len, &e, &why);
+    if (!rc && (prot & ~HK_VM_PROT_MASK)) {
+        rc = HK_EINVAL;
+        why = "vm: unknown protection bits";
+    } else if (!rc && !(prot & (HK_VM_READ | HK_VM_WRITE | HK_VM_EXEC))) {
+        rc = HK_EINVAL;
+        why = "vm: no access bits (unmap the range or map a guard region instead)";
+    }
+    if (rc) {
+        hk__report(rc, (const void *)(uintptr_t)addr, why);
+        return rc;
+    }
+    uintptr_t lk_saved = hk__lock(&as->lock);
+    /* regions that cannot take the new protection, before anything is cut */
+    for (uint32_t i = region_search(as, addr); !rc && i < as->n && as->r[i].base < e; i++) {
+        const region_t *r = &as->r[i];
+        if (r->kind == HK_VM_GUARD) {
+            rc = HK_EINVAL;
+            why = "vm: a guard region allows nothing (unmap it and map a region)";
+        } else if (r->kind == HK_VM_SHARED && (prot & ~(unsigned)source_of(r)->prot)) {
+            rc = HK_EINVAL;
+            why = "vm: a shared region's protection must stay a subset of its source's";
+        }
+    }
+    if (!rc)
+        rc = range_cut(as, addr, e, true, &why);
+    for (uint32_t i = region_search(as, addr); !rc && i < as->n && as->r[i].base < e; i++) {
+        as->r[i].prot = (uint8_t)prot;
+        region_reprotect(as, &as->r[i]);
+    }
+    hk__unlock(&as->lock, lk_saved);
+    if (rc)
+        hk__report(rc, (const void *)(uintptr_t)addr, why);
+    return rc;
+}
+
 int hk_vm_share(hk_vm_t *src, hk_vaddr_t src_addr, hk_vm_t *dst, hk_vaddr_t *dst_addr,
                 unsigned prot, unsigned flags)
 {
