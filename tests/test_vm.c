@@ -646,6 +646,73 @@ static unsigned model_check(const model_t *md, const sim_mem_t *m, const sim_as_
     return bad;
 }
 
+/* Puts pages [first, end) of the model in a region slot of their own. */
+static void model_place(model_t *md, unsigned first, unsigned end, unsigned kind, unsigned prot)
+{
+    for (unsigned s = 0; s < MREGS; s++) {
+        if (md->r[s].live)
+            continue;
+        md->r[s] = (mreg_t){true, first, end - first, kind, prot};
+        for (unsigned i = first; i < end; i++)
+            md->owner[i] = (int8_t)s;
+        return;
+    }
+}
+
+/* Region slots a cut of [lo, hi) needs beyond the ones it frees (<= 0: fits). */
+static int model_cut_slots(const model_t *md, unsigned lo, unsigned hi, bool protect)
+{
+    int need = 0, free_slots = 0;
+    for (unsigned s = 0; s < MREGS; s++) {
+        const mreg_t *r = &md->r[s];
+        if (!r->live) {
+            free_slots++;
+            continue;
+        }
+        if (r->first >= hi || r->first + r->n <= lo)
+            continue;
+        int pieces = (r->first < lo) + (r->first + r->n > hi) + (protect ? 1 : 0);
+        need += pieces - 1;
+    }
+    return need - free_slots;
+}
+
+/* The model of hk_vm_unmap_range (protect false) and hk_vm_protect over
+ * pages [lo, hi): every region touched is cut into its parts outside the
+ * range and (protect) the part inside with the new protection. */
+static unsigned model_cut(model_t *md, const sim_mem_t *m, unsigned lo, unsigned hi, bool protect,
+                          unsigned prot)
+{
+    unsigned bad = 0;
+    mreg_t touched[MREGS];
+    unsigned nt = 0;
+    for (unsigned s = 0; s < MREGS; s++) {
+        mreg_t *r = &md->r[s];
+        if (r->live && r->first < hi && r->first + r->n > lo) {
+            touched[nt++] = *r;
+            r->live = false;
+        }
+    }
+    if (!protect) {
+        for (unsigned i = lo; i < hi; i++) {
+            if (md->st[i] == 2)
+                bad += !hk_pages_is_free(m->pages, md->pa[i]);
+            md->owner[i] = -1;
+            md->st[i] = 0;
+        }
+    }
+    for (unsigned t = 0; t < nt; t++) {
+        unsigned a = touched[t].first, e = touched[t].first + touched[t].n;
+        if (a < lo)
+            model_place(md, a, lo, touched[t].kind, touched[t].prot);
+        if (protect)
+            model_place(md, a > lo ? a : lo, e < hi ? e : hi, touched[t].kind, prot);
+        if (e > hi)
+            model_place(md, hi, e, touched[t].kind, touched[t].prot);
+    }
+    return bad;
+}
+
 static void model_run(unsigned f, uint64_t seed)
 {
     sim_mem_t m;
@@ -669,10 +736,41 @@ static void model_run(unsigned f, uint64_t seed)
     hk_rng_t r;
     hk_rng_seed(&r, seed);
     unsigned bad = 0, errors = 0, ops = 4000u / HK_TEST_SCALE_DIV;
-    uint64_t counts[3] = {0, 0, 0};
+    uint64_t counts[4] = {0, 0, 0, 0};
     for (unsigned op = 0; op < ops && !bad; op++) {
-        unsigned what = (unsigned)hk_rng_below(&r, 10);
-        if (what < 3) {
+        unsigned what = (unsigned)hk_rng_below(&r, 11);
+        if (what == 10) {
+            /* munmap / mprotect of a few pages anywhere in the window */
+            unsigned lo = (unsigned)hk_rng_below(&r, MW);
+            unsigned hi = lo + 1u + (unsigned)hk_rng_below(&r, 4);
+            if (hi > MW)
+                hi = MW;
+            bool protect = hk_rng_below(&r, 2);
+            unsigned prot = mprots[hk_rng_below(&r, 6)];
+            if (model_cut_slots(&md, lo, hi, protect) > 0)
+                continue; /* the model has no slot for the pieces */
+            int expect = 0;
+            for (unsigned i = lo; protect && i < hi; i++) {
+                if (md.owner[i] < 0)
+                    expect = HK_EFAULT;
+                else if (!expect && md.r[md.owner[i]].kind == HK_VM_GUARD)
+                    expect = HK_EINVAL;
+            }
+            /* the library checks guards before holes */
+            for (unsigned i = lo; protect && i < hi; i++)
+                if (md.owner[i] >= 0 && md.r[md.owner[i]].kind == HK_VM_GUARD)
+                    expect = HK_EINVAL;
+            hk_vaddr_t a = wbase + lo * PG;
+            int rc = protect ? hk_vm_protect(s.vm, a, (hi - lo) * PG, prot)
+                             : hk_vm_unmap_range(s.vm, a, (hi - lo) * PG);
+            bad += rc != expect;
+            if (rc) {
+                errors++;
+                continue;
+            }
+            bad += model_cut(&md, &m, lo, hi, protect, prot);
+            counts[3]++;
+        } else if (what < 3) {
             unsigned slot = MREGS;
             for (unsigned i = 0; i < MREGS; i++)
                 if (!md.r[i].live)
@@ -771,7 +869,7 @@ static void model_run(unsigned f, uint64_t seed)
     }
     HK_CHECK_EQ(bad, 0);
     HK_CHECK_EQ(hk_test_errors.count, errors);
-    HK_CHECK(counts[0] > 10 && counts[1] > 5 && counts[2] > 50);
+    HK_CHECK(counts[0] > 10 && counts[1] > 5 && counts[2] > 50 && counts[3] > 3);
     for (unsigned i = 0; i < MREGS; i++)
         if (md.r[i].live)
             HK_CHECK_EQ(hk_vm_unmap(s.vm, wbase + md.r[i].first * PG), 0);
