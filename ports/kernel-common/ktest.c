@@ -485,7 +485,8 @@ static void test_costs(void)
         fresh += arch_counter() - t;
     }
     base /= n;
-    kputs("fault cost (counter units per fault, mapped access subtracted): zero-page read ");
+    kputs("fault cost (arch_counter per fault, a mapped access subtracted; instructions under "
+          "QEMU -icount shift=0): zero-page read ");
     kput_dec(zero / n - base);
     kv(", copy on first write ", cow / n - base);
     kv(", fresh frame on write ", fresh / n - base);

@@ -27,7 +27,8 @@ run)
     echo "=== build" >>"$log"
     if ! riscv64-unknown-elf-gcc -std=gnu11 -O2 -g -march=rv64imac_zicsr_zifencei -mabi=lp64 \
             -mcmodel=medany -ffreestanding -fno-pie -fno-stack-protector -fno-omit-frame-pointer \
-            -fno-asynchronous-unwind-tables -Wall -Wextra -Werror \
+            -fno-asynchronous-unwind-tables -Wall -Wextra -Wconversion -Wsign-conversion -Wshadow \
+            -Wstrict-prototypes -Wmissing-prototypes -Wundef -Wcast-align -Werror \
             ${KTEST_CFLAGS:-} -Iinclude -Isrc -Iports/kernel-common -Iports/liballoc -Iports/freestanding \
             -nostdlib -static -T ports/kernel-riscv64/link.ld -Wl,--build-id=none \
             "${src[@]}" "$libgcc" -o "$dir/kernel.elf" >>"$log" 2>&1; then

@@ -30,7 +30,8 @@ run)
     echo "=== build" >>"$log"
     if ! gcc -std=gnu11 -O2 -g -m64 -ffreestanding -fno-pie -no-pie -fno-stack-protector \
             -mno-red-zone -mgeneral-regs-only -mcmodel=kernel -fno-asynchronous-unwind-tables \
-            -fno-omit-frame-pointer -Wall -Wextra -Werror -Wno-unused-function \
+            -fno-omit-frame-pointer -Wall -Wextra -Wconversion -Wsign-conversion -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wundef -Wcast-align -Werror \
             ${KTEST_CFLAGS:-} -Iinclude -Isrc -Iports/kernel-common -Iports/liballoc -Iports/freestanding \
             -nostdlib -static -T ports/kernel-x86_64/link.ld -Wl,--build-id=none -Wl,-z,noexecstack \
             "${src[@]}" -lgcc -o "$dir/kernel.elf" >>"$log" 2>&1 ||

@@ -40,6 +40,14 @@
  * so populate, clear and validate walk the same leaves without storing them:
  * a 3 GiB direct map is three 1 GiB leaves, not 786432 page walks.
  *
+ * Partial unmap and protection change (hk_vm_unmap_range, hk_vm_protect,
+ * like munmap and mprotect) cut a region at the range ends into regions of
+ * the same kind; then the pieces inside are removed or given the new
+ * protection. A cut is sound because frames are owned per page: each piece
+ * owns exactly the frames its pages map. The exceptions are refused: a
+ * contiguous run is freed as one run, a physical region's large leaves may
+ * straddle the cut, and a shared region names its source by base.
+ *
  * Memory layout: [hk_vm_t][region_t x cap] in the caller's buffer.
  */
 #include "heapkit/vm.h"
