@@ -54,6 +54,7 @@ typedef struct {
 void hk_port_write(const char *s, size_t n);
 _Noreturn void arch_exit(bool pass);
 void arch_set_root(const hk_pt_t *pt);             /* CR3 / satp + sfence */
+void arch_map_devices(hk_vm_t *kvm);               /* MMIO the kernel needs, before the switch */
 void arch_flush(void *ctx, hk_vaddr_t va, uint64_t len); /* invlpg / sfence.vma */
 uint64_t arch_counter(void);                       /* rdtsc / rdinstret */
 bool arch_nx_enabled(void);                        /* EFER.NXE (x86); true on Sv39 */

@@ -323,6 +323,7 @@ static void setup_memory(void)
                            HK_VM_FIXED | HK_VM_LARGE) != 0)
             kernel_fatal("image mapping failed", 0, va, i);
     }
+    arch_map_devices(kvm);
     arch_set_root(&kpt);
     kpt.direct_map = (uintptr_t)A->dm_offset; /* tables are reached through the new direct map */
     kputs("switched to the heapkit-built tables: root ");

@@ -6,14 +6,14 @@
  * Everything heapkit does is in ports/kernel-common/ktest.c.
  *
  * Address space (Sv39, 39-bit):
- *   0x0000000000400000 .. 0x0000000080000000  user (one hk_vm per task)
- *   0x0000000080200000 ..                     the kernel image, identity
- *                                             (its own small hk_vm)
+ *   0x0000000000400000 .. 0x0000004000000000  user (one hk_vm per task)
  *   0xffffffc000000000 ..                     direct map of RAM (gigapages
  *                                             and megapages), then the
- *                                             kernel's own regions
- * A user tree shares root entries 2 (the image) and 256..511 with the
- * kernel tree.
+ *                                             kernel's own regions and the
+ *                                             test finisher's page
+ *   0xffffffff80200000 ..                     the kernel image (-mcmodel=medany
+ *                                             code runs anywhere)
+ * A user tree shares root entries 256..511 with the kernel tree.
  */
 #include <stdint.h>
 
@@ -21,6 +21,13 @@
 
 #define DIRECT_MAP 0xffffffc000000000ull
 #define RAM_BASE 0x80000000ull
+#define KERNEL_OFFSET 0xffffffff00000000ull /* image: virtual - physical */
+#define FINISHER 0x100000u                 /* QEMU virt's sifive_test device */
+
+/* The finisher, at its identity address under the boot table (root[0]),
+ * then wherever the kernel space maps it (arch_map_devices). */
+static volatile uint32_t *finisher = (volatile uint32_t *)(uintptr_t)FINISHER;
+static volatile uint32_t *finisher_mapped;
 
 static long sbi_call(long eid, long fid, long a0, long a1)
 {
@@ -40,17 +47,23 @@ void hk_port_write(const char *s, size_t n)
 
 /* Pass: SBI system reset (SRST), shutdown: QEMU exits with status 0. A
  * failure must give another status, and OpenSBI's shutdown on QEMU virt
- * always writes "pass" to the test device; so a failure turns paging off
- * (the image is identity mapped) and writes the test device's fail code
- * itself (exit status 1). The runner also requires the PASSED line. */
+ * always writes "pass" to the test device (whatever the reason given); so
+ * a failure writes the device's fail code itself: exit status 1. The
+ * runner also requires the PASSED line. */
 _Noreturn void arch_exit(bool pass)
 {
     if (pass)
         sbi_call(0x53525354, 0, 0, 0);
-    __asm__ volatile("csrw satp, zero; sfence.vma" : : : "memory");
-    *(volatile uint32_t *)0x100000u = (1u << 16) | 0x3333u;
+    *finisher = (1u << 16) | 0x3333u;
     for (;;)
         __asm__ volatile("wfi");
+}
+
+void arch_map_devices(hk_vm_t *kvm)
+{
+    hk_vaddr_t va = 0;
+    if (hk_vm_map_phys(kvm, &va, FINISHER, 4096, 0, HK_VM_READ | HK_VM_WRITE, 0) == 0)
+        finisher_mapped = (volatile uint32_t *)(uintptr_t)va;
 }
 
 uint64_t arch_counter(void)
@@ -65,6 +78,8 @@ bool arch_nx_enabled(void) { return true; } /* Sv39: X is a PTE bit, always enfo
 void arch_set_root(const hk_pt_t *pt)
 {
     __asm__ volatile("csrw satp, %0; sfence.vma" : : "r"(hk_pt_satp(pt, 0)) : "memory");
+    if (finisher_mapped) /* in the kernel half of every tree from now on */
+        finisher = finisher_mapped;
 }
 
 void arch_flush(void *ctx, hk_vaddr_t va, uint64_t len)
@@ -181,16 +196,21 @@ static void fdt_parse(const uint8_t *fdt)
 /* ---- boot ------------------------------------------------------------------------ */
 
 extern char __text_start[], __text_end[], __rodata_end[], __kernel_end[];
-static uint64_t meta[80 * 1024]; /* hk_pages metadata: 640 KiB, RAM up to ~270 MiB */
 static karch_t arch;
 
-_Noreturn void kmain_rv(uint64_t hart, const uint8_t *fdt);
-_Noreturn void kmain_rv(uint64_t hart, const uint8_t *fdt)
+static hk_paddr_t v2p(const void *p) { return (hk_paddr_t)((uintptr_t)p - KERNEL_OFFSET); }
+
+_Noreturn void kmain_rv(uint64_t hart, uint64_t fdt_pa);
+_Noreturn void kmain_rv(uint64_t hart, uint64_t fdt_pa)
 {
+    /* the boot table's direct map covers the first GiB of RAM */
+    if (fdt_pa < RAM_BASE || fdt_pa >= RAM_BASE + 0x40000000ull)
+        kernel_fatal("device tree outside the boot direct map", 0, fdt_pa, 0);
+    const uint8_t *fdt = (const uint8_t *)(uintptr_t)(fdt_pa + DIRECT_MAP - RAM_BASE);
     kputs("heapkit riscv64 Sv39 kernel: S-mode under OpenSBI, hart ");
     kput_dec(hart);
     kputs(", device tree at ");
-    kput_hex((uintptr_t)fdt);
+    kput_hex(fdt_pa);
     kputs("\n");
     fdt_parse(fdt);
     for (size_t i = 0; i < nmap; i++) {
@@ -210,9 +230,9 @@ _Noreturn void kmain_rv(uint64_t hart, const uint8_t *fdt)
     if (!nmap)
         kernel_fatal("no /memory node in the device tree", 0, 0, 0);
     /* the firmware below the image, the image, the device tree */
-    reserved[nres++] = (hk_mem_range_t){RAM_BASE, (uintptr_t)__text_start - RAM_BASE, 0};
-    reserved[nres++] = (hk_mem_range_t){(uintptr_t)__text_start, (uintptr_t)(__kernel_end - __text_start), 0};
-    reserved[nres++] = (hk_mem_range_t){(uintptr_t)fdt & ~(uintptr_t)4095, be32(fdt + 4) + 4096u, 0};
+    reserved[nres++] = (hk_mem_range_t){RAM_BASE, v2p(__text_start) - RAM_BASE, 0};
+    reserved[nres++] = (hk_mem_range_t){v2p(__text_start), (uintptr_t)(__kernel_end - __text_start), 0};
+    reserved[nres++] = (hk_mem_range_t){fdt_pa & ~(uint64_t)4095, be32(fdt + 4) + 4096u, 0};
 
     arch.name = "riscv64 Sv39";
     arch.format = HK_PT_SV39;
@@ -220,26 +240,29 @@ _Noreturn void kmain_rv(uint64_t hart, const uint8_t *fdt)
     arch.map_len = nmap;
     arch.reserved = reserved;
     arch.reserved_len = nres;
-    arch.boot_direct_map = 0;
+    arch.boot_direct_map = (uintptr_t)(DIRECT_MAP - RAM_BASE);
     arch.dm_offset = DIRECT_MAP - RAM_BASE;
-    arch.meta = meta;
-    arch.meta_size = sizeof meta;
     arch.kspace_lo = DIRECT_MAP;
     arch.kspace_hi = 0xfffffffffffff000ull;
     arch.user_lo = 0x400000;
-    arch.user_hi = RAM_BASE;
-    arch.image[0] = (typeof(arch.image[0])){(uintptr_t)__text_start, (uintptr_t)__text_start,
-                                            (uint64_t)(__text_end - __text_start), HK_VM_READ | HK_VM_EXEC};
-    arch.image[1] = (typeof(arch.image[0])){(uintptr_t)__text_end, (uintptr_t)__text_end,
-                                            (uint64_t)(__rodata_end - __text_end), HK_VM_READ};
-    arch.image[2] = (typeof(arch.image[0])){(uintptr_t)__rodata_end, (uintptr_t)__rodata_end,
-                                            (uint64_t)(__kernel_end - __rodata_end), HK_VM_READ | HK_VM_WRITE};
+    arch.user_hi = 0x4000000000ull;
+    arch.image[0].va = (uintptr_t)__text_start;
+    arch.image[0].len = (uint64_t)(__text_end - __text_start);
+    arch.image[0].prot = HK_VM_READ | HK_VM_EXEC;
+    arch.image[1].va = (uintptr_t)__text_end;
+    arch.image[1].len = (uint64_t)(__rodata_end - __text_end);
+    arch.image[1].prot = HK_VM_READ;
+    arch.image[2].va = (uintptr_t)__rodata_end;
+    arch.image[2].len = (uint64_t)(__kernel_end - __rodata_end);
+    arch.image[2].prot = HK_VM_READ | HK_VM_WRITE;
+    for (unsigned i = 0; i < 3; i++)
+        arch.image[i].pa = v2p((const void *)(uintptr_t)arch.image[i].va);
     arch.image_n = 3;
-    arch.image_lo = RAM_BASE;
-    arch.image_hi = RAM_BASE + 0x40000000ull;
+    arch.image_lo = arch.kspace_lo;
+    arch.image_hi = arch.kspace_hi;
     arch.large_sizes = HK_PT_LARGE_2M | HK_PT_LARGE_1G;
     arch.share_first = 256;
     arch.share_last = 511;
-    arch.share_extra = 2;
+    arch.share_extra = ~0u;
     kernel_main(&arch);
 }

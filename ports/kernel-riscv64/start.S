@@ -3,7 +3,16 @@
  * the trap entry, the way into U-mode, and the user programme.
  *
  * OpenSBI (fw_dynamic) enters _start on one hart in S-mode with a0 = hart
- * id, a1 = the device tree, paging off (satp = 0).
+ * id, a1 = the device tree, paging off (satp = 0), at the image's physical
+ * address 0x80200000. The image is linked at 0xffffffff80200000 (the top
+ * 2 GiB, like the x86-64 kernel). The boot stub, running at the physical
+ * address (all of it PC-relative), turns on a boot table of three
+ * gigapages and jumps up:
+ *   root[0]   0x0000000000000000 -> 0x00000000  devices (the test finisher)
+ *   root[2]   0x0000000080000000 -> 0x80000000  identity, for the jump
+ *   root[256] 0xffffffc000000000 -> 0x80000000  the direct map of 1 GiB of RAM
+ *   root[510] 0xffffffff80000000 -> 0x80000000  the image
+ * The kernel replaces it with tables built by hk_vm.
  *
  * Traps: sscratch is 0 while in the kernel and the top of trap_stack while
  * a user task runs. The entry swaps sp with sscratch: non-zero means the
@@ -15,19 +24,44 @@
     .section .text.start, "ax"
     .globl _start
 _start:
-    la    sp, kstack_top
+    la    t0, boot_root            /* physical: the PC is */
+    li    t1, 0xcf                 /* V R W X A D, PPN 0 */
+    sd    t1, 0(t0)
+    li    t1, 0x200000cf           /* PPN 0x80000 (0x80000000) */
+    sd    t1, 16(t0)
+    li    t2, 256 * 8
+    add   t3, t0, t2
+    sd    t1, 0(t3)
+    li    t2, 510 * 8
+    add   t3, t0, t2
+    sd    t1, 0(t3)
+    srli  t0, t0, 12
+    li    t1, 8
+    slli  t1, t1, 60               /* MODE = Sv39 */
+    or    t0, t0, t1
+    csrw  satp, t0
+    sfence.vma
+    li    t0, 0xffffffff00000000   /* virtual - physical of the image */
+    lla   t1, 1f
+    add   t1, t1, t0
+    jr    t1
+1:  la    sp, kstack_top           /* now virtual */
     la    t0, __bss_start
     la    t1, __bss_end
-1:  bgeu  t0, t1, 2f
+2:  bgeu  t0, t1, 3f
     sd    zero, 0(t0)
     addi  t0, t0, 8
-    j     1b
-2:  la    t0, trap_entry
+    j     2b
+3:  la    t0, trap_entry
     csrw  stvec, t0
     csrw  sscratch, zero
     call  kmain_rv
-3:  wfi
-    j     3b
+4:  wfi
+    j     4b
+
+    .section .data
+    .balign 4096
+boot_root: .skip 4096
 
     .text
     .balign 4

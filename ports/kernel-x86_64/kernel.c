@@ -80,6 +80,8 @@ void arch_set_root(const hk_pt_t *pt)
     __asm__ volatile("mov %0, %%cr3" : : "r"(hk_pt_root(pt)) : "memory");
 }
 
+void arch_map_devices(hk_vm_t *kvm) { (void)kvm; } /* COM1 and the exit device are I/O ports */
+
 void arch_flush(void *ctx, hk_vaddr_t va, uint64_t len)
 {
     (void)ctx;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # kernel-riscv64: heapkit as the memory manager of a small RISC-V Sv39
 # kernel (ports/kernel-riscv64 + ports/kernel-common) in S-mode under
-# Debian's OpenSBI (fw_dynamic) on qemu-system-riscv64 -M virt, -icount for
+# Debian's OpenSBI (fw_dynamic) on qemu-system-riscv64 -M virt (a flat
+# binary, loaded at 0x80200000, linked higher half), -icount for
 # stable fault costs. See scripts/targets.sh for the interface.
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -31,12 +32,13 @@ run)
             -Wstrict-prototypes -Wmissing-prototypes -Wundef -Wcast-align -Werror \
             ${KTEST_CFLAGS:-} -Iinclude -Isrc -Iports/kernel-common -Iports/liballoc -Iports/freestanding \
             -nostdlib -static -T ports/kernel-riscv64/link.ld -Wl,--build-id=none \
-            "${src[@]}" "$libgcc" -o "$dir/kernel.elf" >>"$log" 2>&1; then
+            "${src[@]}" "$libgcc" -o "$dir/kernel.elf" >>"$log" 2>&1 ||
+       ! riscv64-unknown-elf-objcopy -O binary "$dir/kernel.elf" "$dir/kernel.bin" >>"$log" 2>&1; then
         echo "build failed"; exit 1
     fi
     echo "=== qemu -M virt -m 128M -icount shift=0" >>"$log"
     timeout 60 qemu-system-riscv64 -M virt -m 128M -icount shift=0 -display none -serial stdio \
-        -no-reboot -bios $fw -kernel "$dir/kernel.elf" </dev/null >"$dir/run.out" 2>&1
+        -no-reboot -bios $fw -kernel "$dir/kernel.bin" </dev/null >"$dir/run.out" 2>&1
     rc=$?
     cat "$dir/run.out" >>"$log"
     echo "exit status $rc" >>"$log"
