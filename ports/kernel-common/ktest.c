@@ -103,9 +103,13 @@ static struct {
 static void check(const char *what, bool ok)
 {
     checks++;
-    if (!ok)
+    if (ok) {
+        kputs("ok   ");
+    } else {
         failures++;
-    kputs(ok ? "ok   " : "FAIL ");
+        kput_dec(checks); /* "N: FAIL": the form scripts/targets.sh shows */
+        kputs(": FAIL ");
+    }
     kputs(what);
     kputs("\n");
 }
@@ -124,7 +128,7 @@ static void on_error(int code, const void *ptr, const char *reason, void *ctx)
 
 _Noreturn void kernel_fatal(const char *what, uintptr_t ip, uint64_t addr, uint64_t code)
 {
-    kputs("\nFATAL: ");
+    kputs("\n0: FAULT ");
     kputs(what);
     kputs(" at instruction ");
     kput_hex(ip);
