@@ -35,20 +35,18 @@ typedef struct {
     size_t map_len;
     const hk_mem_range_t *reserved; /* kernel image, boot tables, FDT ... */
     size_t reserved_len;
-    uintptr_t boot_direct_map;   /* virt - phys while still on the boot tables */
+    uintptr_t boot_direct_map;   /* virt - phys while still on the boot tables
+                                  * (hk_pages carves its metadata through it) */
     uint64_t dm_offset;          /* virt - phys in the kernel's direct map */
-    void *meta;                  /* hk_pages metadata buffer, or NULL: carve */
-    size_t meta_size;
     hk_vaddr_t kspace_lo, kspace_hi; /* the kernel hk_vm */
     hk_vaddr_t user_lo, user_hi;     /* every user hk_vm */
-    /* the image's sections: virtual start, physical start, bytes, prot */
+    /* the image's sections (inside [kspace_lo, kspace_hi)): virtual start,
+     * physical start, bytes, prot */
     struct { hk_vaddr_t va; hk_paddr_t pa; uint64_t len; unsigned prot; } image[4];
     unsigned image_n;
-    hk_vaddr_t image_lo, image_hi; /* the image's hk_vm (may equal kspace) */
     uint64_t large_sizes;        /* large leaves the CPU offers */
     /* top-level entries a user tree shares with the kernel tree */
     unsigned share_first, share_last;
-    unsigned share_extra; /* one more shared slot (Sv39: the identity image), or ~0u */
 } karch_t;
 
 void hk_port_write(const char *s, size_t n);

@@ -70,8 +70,7 @@ static const karch_t *A;
 static hk_pages_t *pages;
 static hk_pt_t kpt;
 static hk_vm_t *kvm;
-static uint64_t kvm_mem[1024], img_mem[128];
-static hk_vm_t *imgvm; /* the image's space, when it is not inside kvm's range */
+static uint64_t kvm_mem[1024];
 static unsigned checks, failures;
 
 static struct {
@@ -146,8 +145,6 @@ static hk_vm_t *space_of(hk_vaddr_t addr, unsigned access)
 {
     if (task.running && ((access & HK_VM_USER) || (addr >= A->user_lo && addr < A->user_hi)))
         return task.vm;
-    if (imgvm && addr >= A->image_lo && addr < A->image_hi)
-        return imgvm;
     return kvm;
 }
 
@@ -258,8 +255,6 @@ static void setup_memory(void)
     pc.map_len = A->map_len;
     pc.reserved = A->reserved;
     pc.reserved_len = A->reserved_len;
-    pc.meta = A->meta;
-    pc.meta_size = A->meta_size;
     pc.direct_map = A->boot_direct_map;
     pages = hk_pages_init(&pc);
     if (!pages)
@@ -313,17 +308,11 @@ static void setup_memory(void)
     uint64_t dlen = ((top + 0x1fffffu) & ~(uint64_t)0x1fffff) - lo;
     if (hk_vm_map_phys(kvm, &dva, lo, dlen, 0, HK_VM_READ | HK_VM_WRITE, HK_VM_FIXED | HK_VM_LARGE) != 0)
         kernel_fatal("direct map failed", 0, dva, dlen);
-    if (A->image_lo != A->kspace_lo) {
-        vc.lo = A->image_lo;
-        vc.hi = A->image_hi;
-        vc.zero_page = false;
-        imgvm = hk_vm_init(img_mem, sizeof img_mem, &vc);
-    }
     for (unsigned i = 0; i < A->image_n; i++) {
         hk_vaddr_t va = A->image[i].va;
         if (!A->image[i].len)
             continue;
-        if (hk_vm_map_phys(imgvm ? imgvm : kvm, &va, A->image[i].pa, A->image[i].len, 0, A->image[i].prot,
+        if (hk_vm_map_phys(kvm, &va, A->image[i].pa, A->image[i].len, 0, A->image[i].prot,
                            HK_VM_FIXED | HK_VM_LARGE) != 0)
             kernel_fatal("image mapping failed", 0, va, i);
     }
@@ -345,7 +334,7 @@ static volatile uint64_t probe_word = 0x6865617070616765ull;
 
 static void test_space(void)
 {
-    check("kernel address space validates", hk_vm_validate(kvm) == 0 && (!imgvm || hk_vm_validate(imgvm) == 0));
+    check("kernel address space validates", hk_vm_validate(kvm) == 0);
     /* the same word through the image mapping and through the direct map */
     hk_paddr_t pa = HK_PADDR_NONE;
     for (unsigned i = 0; i < A->image_n; i++)
@@ -677,8 +666,6 @@ static void share_kernel_half(hk_pt_t *upt, bool link)
     const uint64_t *kr = dm(hk_pt_root(&kpt));
     for (unsigned i = A->share_first; i <= A->share_last; i++)
         ur[i] = link ? kr[i] : 0;
-    if (A->share_extra != ~0u)
-        ur[A->share_extra] = link ? kr[A->share_extra] : 0;
 }
 
 /* Runs the user programme in a fresh address space; returns its exit

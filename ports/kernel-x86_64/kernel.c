@@ -274,11 +274,8 @@ _Noreturn void kmain64(uint64_t mbi_pa, uint64_t magic)
     for (unsigned i = 0; i < 3; i++)
         arch.image[i].pa = v2p((const void *)(uintptr_t)arch.image[i].va);
     arch.image_n = 3;
-    arch.image_lo = arch.kspace_lo;
-    arch.image_hi = arch.kspace_hi;
     arch.large_sizes = HK_PT_LARGE_2M | (((d >> 26) & 1u) ? HK_PT_LARGE_1G : 0u);
     arch.share_first = 256;
     arch.share_last = 511;
-    arch.share_extra = ~0u;
     kernel_main(&arch);
 }
