@@ -646,6 +646,73 @@ static unsigned model_check(const model_t *md, const sim_mem_t *m, const sim_as_
     return bad;
 }
 
+/* Puts pages [first, end) of the model in a region slot of their own. */
+static void model_place(model_t *md, unsigned first, unsigned end, unsigned kind, unsigned prot)
+{
+    for (unsigned s = 0; s < MREGS; s++) {
+        if (md->r[s].live)
+            continue;
+        md->r[s] = (mreg_t){true, first, end - first, kind, prot};
+        for (unsigned i = first; i < end; i++)
+            md->owner[i] = (int8_t)s;
+        return;
+    }
+}
+
+/* Region slots a cut of [lo, hi) needs beyond the ones it frees (<= 0: fits). */
+static int model_cut_slots(const model_t *md, unsigned lo, unsigned hi, bool protect)
+{
+    int need = 0, free_slots = 0;
+    for (unsigned s = 0; s < MREGS; s++) {
+        const mreg_t *r = &md->r[s];
+        if (!r->live) {
+            free_slots++;
+            continue;
+        }
+        if (r->first >= hi || r->first + r->n <= lo)
+            continue;
+        int pieces = (r->first < lo) + (r->first + r->n > hi) + (protect ? 1 : 0);
+        need += pieces - 1;
+    }
+    return need - free_slots;
+}
+
+/* The model of hk_vm_unmap_range (protect false) and hk_vm_protect over
+ * pages [lo, hi): every region touched is cut into its parts outside the
+ * range and (protect) the part inside with the new protection. */
+static unsigned model_cut(model_t *md, const sim_mem_t *m, unsigned lo, unsigned hi, bool protect,
+                          unsigned prot)
+{
+    unsigned bad = 0;
+    mreg_t touched[MREGS];
+    unsigned nt = 0;
+    for (unsigned s = 0; s < MREGS; s++) {
+        mreg_t *r = &md->r[s];
+        if (r->live && r->first < hi && r->first + r->n > lo) {
+            touched[nt++] = *r;
+            r->live = false;
+        }
+    }
+    if (!protect) {
+        for (unsigned i = lo; i < hi; i++) {
+            if (md->st[i] == 2)
+                bad += !hk_pages_is_free(m->pages, md->pa[i]);
+            md->owner[i] = -1;
+            md->st[i] = 0;
+        }
+    }
+    for (unsigned t = 0; t < nt; t++) {
+        unsigned a = touched[t].first, e = touched[t].first + touched[t].n;
+        if (a < lo)
+            model_place(md, a, lo, touched[t].kind, touched[t].prot);
+        if (protect)
+            model_place(md, a > lo ? a : lo, e < hi ? e : hi, touched[t].kind, prot);
+        if (e > hi)
+            model_place(md, hi, e, touched[t].kind, touched[t].prot);
+    }
+    return bad;
+}
+
 static void model_run(unsigned f, uint64_t seed)
 {
     sim_mem_t m;
@@ -669,10 +736,41 @@ static void model_run(unsigned f, uint64_t seed)
     hk_rng_t r;
     hk_rng_seed(&r, seed);
     unsigned bad = 0, errors = 0, ops = 4000u / HK_TEST_SCALE_DIV;
-    uint64_t counts[3] = {0, 0, 0};
+    uint64_t counts[4] = {0, 0, 0, 0};
     for (unsigned op = 0; op < ops && !bad; op++) {
-        unsigned what = (unsigned)hk_rng_below(&r, 10);
-        if (what < 3) {
+        unsigned what = (unsigned)hk_rng_below(&r, 11);
+        if (what == 10) {
+            /* munmap / mprotect of a few pages anywhere in the window */
+            unsigned lo = (unsigned)hk_rng_below(&r, MW);
+            unsigned hi = lo + 1u + (unsigned)hk_rng_below(&r, 4);
+            if (hi > MW)
+                hi = MW;
+            bool protect = hk_rng_below(&r, 2);
+            unsigned prot = mprots[hk_rng_below(&r, 6)];
+            if (model_cut_slots(&md, lo, hi, protect) > 0)
+                continue; /* the model has no slot for the pieces */
+            int expect = 0;
+            for (unsigned i = lo; protect && i < hi; i++) {
+                if (md.owner[i] < 0)
+                    expect = HK_EFAULT;
+                else if (!expect && md.r[md.owner[i]].kind == HK_VM_GUARD)
+                    expect = HK_EINVAL;
+            }
+            /* the library checks guards before holes */
+            for (unsigned i = lo; protect && i < hi; i++)
+                if (md.owner[i] >= 0 && md.r[md.owner[i]].kind == HK_VM_GUARD)
+                    expect = HK_EINVAL;
+            hk_vaddr_t a = wbase + lo * PG;
+            int rc = protect ? hk_vm_protect(s.vm, a, (hi - lo) * PG, prot)
+                             : hk_vm_unmap_range(s.vm, a, (hi - lo) * PG);
+            bad += rc != expect;
+            if (rc) {
+                errors++;
+                continue;
+            }
+            bad += model_cut(&md, &m, lo, hi, protect, prot);
+            counts[3]++;
+        } else if (what < 3) {
             unsigned slot = MREGS;
             for (unsigned i = 0; i < MREGS; i++)
                 if (!md.r[i].live)
@@ -771,7 +869,7 @@ static void model_run(unsigned f, uint64_t seed)
     }
     HK_CHECK_EQ(bad, 0);
     HK_CHECK_EQ(hk_test_errors.count, errors);
-    HK_CHECK(counts[0] > 10 && counts[1] > 5 && counts[2] > 50);
+    HK_CHECK(counts[0] > 10 && counts[1] > 5 && counts[2] > 50 && counts[3] > 3);
     for (unsigned i = 0; i < MREGS; i++)
         if (md.r[i].live)
             HK_CHECK_EQ(hk_vm_unmap(s.vm, wbase + md.r[i].first * PG), 0);
@@ -796,6 +894,210 @@ static void test_vm_model_sv39(void)
 {
     model_run(1, 0x39);
     model_run(1, 0x5339);
+}
+
+/* Physical regions with large pages: a 1 GiB + 2 MiB + 8 KiB range at a
+ * 1 GiB-aligned address becomes one 1 GiB leaf, one 2 MiB leaf and two
+ * pages (x86-64 PS in the PDPT and PD; Sv39 gigapage and megapage), each
+ * translated by the reference walkers; a range whose physical address is
+ * only page aligned gets pages only; unmap prunes every table. */
+static void test_vm_phys_large(void)
+{
+    for (unsigned f = 0; f < 2; f++) {
+        sim_mem_t m;
+        static sim_as_t s;
+        hk_test_capture_errors();
+        if (!sim_mem_init(&m, 16)) {
+            hk_test_skip("arena too small");
+            return;
+        }
+        uint64_t free0 = hk_pages_free_frames(m.pages);
+        const uint64_t G = 1ull << 30, M2 = 2ull << 20;
+        HK_REQUIRE(sim_as_init(&s, &m, fmts[f], kernel_va[f], kernel_va[f] + 8 * G, false));
+        hk_paddr_t pa = SIM_PHYS_BASE; /* 6 GiB: 1 GiB aligned */
+        hk_vaddr_t va = kernel_va[f];
+        HK_CHECK_EQ(hk_vm_map_phys(s.vm, &va, pa, G + M2 + 2 * PG, 0, HK_VM_READ | HK_VM_WRITE,
+                                   HK_VM_FIXED | HK_VM_LARGE), 0);
+        HK_CHECK_EQ(s.pt.leaves, 4);
+        hk_vaddr_t probes[5] = {va, va + G - PG, va + G + 0x12345, va + G + M2, va + G + M2 + PG + 8};
+        for (unsigned i = 0; i < 5; i++) {
+            hk_paddr_t got = 0;
+            unsigned prot = 0;
+            HK_CHECK(ref_walk(&m, &s.pt, probes[i], &got, &prot));
+            HK_CHECK_EQ(got, pa + ((probes[i] - va) & ~(uint64_t)(PG - 1u)));
+            HK_CHECK_EQ(prot & (HK_VM_WRITE | HK_VM_EXEC | HK_VM_USER), HK_VM_WRITE);
+        }
+        /* the 1 GiB leaf sits in the top-level table's child: entry 0 there */
+        uint64_t top = sim_entry(&m, hk_pt_root(&s.pt), (unsigned)(va >> (f == 0 ? 39 : 30)) & 511u);
+        if (f == 0) {
+            hk_paddr_t pdpt = top & 0x000ffffffffff000ull;
+            HK_CHECK(sim_entry(&m, pdpt, 0) & 0x80u); /* PS */
+        } else {
+            HK_CHECK(top & 0xeu); /* R/W/X in a root entry: a gigapage */
+        }
+        hk_vm_region_info_t ri;
+        HK_CHECK_EQ(hk_vm_lookup(s.vm, va + G, &ri), 0);
+        HK_CHECK_EQ(ri.kind, HK_VM_PHYS);
+        HK_CHECK_EQ(ri.phys, pa);
+        hk_vm_stats_t st;
+        hk_vm_get_stats(s.vm, &st);
+        HK_CHECK_EQ(st.mapped_pages, (G + M2) / PG + 2u);
+        HK_CHECK_EQ(st.own_frames, 0);
+        HK_CHECK_EQ(hk_vm_validate(s.vm), 0);
+        /* a fault on a physical page is spurious; a forbidden access is refused */
+        HK_CHECK_EQ(hk_vm_fault(s.vm, va + 5 * PG, HK_VM_WRITE), HK_VM_FAULT_HANDLED);
+        HK_CHECK_EQ(hk_vm_fault(s.vm, va + 5 * PG, HK_VM_EXEC), HK_VM_FAULT_PROTECTION);
+        /* co-alignment: va 2 MiB aligned, pa not: pages only */
+        hk_vaddr_t vb = kernel_va[f] + 4 * G;
+        HK_CHECK_EQ(hk_vm_map_phys(s.vm, &vb, pa + PG, M2, 0, HK_VM_READ, HK_VM_FIXED | HK_VM_LARGE), 0);
+        HK_CHECK_EQ(s.pt.leaves, 4u + 512u);
+        HK_CHECK_EQ(hk_vm_validate(s.vm), 0);
+        /* misuse */
+        hk_vaddr_t vc = 0;
+        HK_CHECK_EQ(hk_vm_map_phys(s.vm, &vc, pa + 1, PG, 0, HK_VM_READ, 0), HK_EINVAL);
+        HK_CHECK_EQ(hk_vm_map_phys(s.vm, &vc, pa, PG, 0, 0, 0), HK_EINVAL);
+        HK_CHECK_EQ(hk_vm_map_phys(s.vm, &vc, pa, PG, 0, HK_VM_READ, HK_VM_CONTIG), HK_EINVAL);
+        vc = va + PG;
+        HK_CHECK_EQ(hk_vm_map_phys(s.vm, &vc, pa, PG, 0, HK_VM_READ, HK_VM_FIXED), HK_EOVERLAP);
+        HK_CHECK_EQ(hk_vm_share(s.vm, va, s.vm, &vc, HK_VM_READ, 0), HK_EINVAL);
+        HK_CHECK_EQ(hk_vm_unmap(s.vm, vb), 0);
+        HK_CHECK_EQ(hk_vm_unmap(s.vm, va), 0);
+        HK_CHECK_EQ(s.pt.leaves, 0);
+        HK_CHECK_EQ(s.pt.tables, 1);
+        HK_CHECK(!ref_walk(&m, &s.pt, va, &pa, &ri.prot));
+        HK_CHECK_EQ(hk_vm_destroy(s.vm), 0);
+        HK_CHECK_EQ(hk_pt_destroy(&s.pt), 0);
+        HK_CHECK_EQ(hk_pages_free_frames(m.pages), free0);
+        HK_CHECK_EQ(hk_pages_validate(m.pages), 0);
+    }
+}
+
+/* Partial unmap and protection change: regions cut at the range ends, pages
+ * inside remapped or unmapped (checked by the reference walkers), frames
+ * freed exactly for the pages removed, the zero frame kept read-only. */
+static void test_vm_split(void)
+{
+    for (unsigned f = 0; f < 2; f++) {
+        sim_mem_t m;
+        static sim_as_t s, t;
+        hk_test_capture_errors();
+        if (!sim_mem_init(&m, 40)) {
+            hk_test_skip("arena too small");
+            return;
+        }
+        uint64_t free0 = hk_pages_free_frames(m.pages);
+        HK_REQUIRE(sim_as_init(&s, &m, fmts[f], kernel_va[f], kernel_va[f] + 0x1000000ull, true));
+        const unsigned RW = HK_VM_READ | HK_VM_WRITE;
+        hk_vaddr_t d = 0;
+        HK_CHECK_EQ(hk_vm_map(s.vm, &d, 8 * PG, 0, RW, HK_VM_DEMAND, 0), 0);
+        for (unsigned i = 0; i < 8; i++)
+            if (i != 6)
+                HK_CHECK_EQ(hk_vm_fault(s.vm, d + i * PG, HK_VM_WRITE), HK_VM_FAULT_HANDLED);
+        HK_CHECK_EQ(hk_vm_fault(s.vm, d + 6 * PG, HK_VM_READ), HK_VM_FAULT_HANDLED); /* zero frame */
+        uint64_t free1 = hk_pages_free_frames(m.pages);
+        /* mprotect the middle read-only: three regions */
+        HK_CHECK_EQ(hk_vm_protect(s.vm, d + 2 * PG, 3 * PG, HK_VM_READ), 0);
+        hk_vm_stats_t st;
+        hk_vm_get_stats(s.vm, &st);
+        HK_CHECK_EQ(st.regions, 3);
+        for (unsigned i = 0; i < 8; i++) {
+            hk_paddr_t pa;
+            unsigned prot;
+            HK_CHECK(ref_walk(&m, &s.pt, d + i * PG, &pa, &prot));
+            bool ro = (i >= 2 && i < 5) || i == 6;
+            HK_CHECK_EQ((prot & HK_VM_WRITE) != 0, !ro);
+        }
+        HK_CHECK_EQ(hk_vm_fault(s.vm, d + 3 * PG, HK_VM_WRITE), HK_VM_FAULT_PROTECTION);
+        hk_vm_region_info_t ri;
+        HK_CHECK_EQ(hk_vm_lookup(s.vm, d + 4 * PG, &ri), 0);
+        HK_CHECK_EQ(ri.base, d + 2 * PG);
+        HK_CHECK_EQ(ri.length, 3 * PG);
+        HK_CHECK_EQ(ri.prot, HK_VM_READ);
+        HK_CHECK_EQ(hk_vm_validate(s.vm), 0);
+        /* back to read-write across all three; the zero frame stays read-only */
+        HK_CHECK_EQ(hk_vm_protect(s.vm, d, 8 * PG, RW | HK_VM_EXEC), 0);
+        hk_paddr_t zpa;
+        unsigned zprot;
+        HK_CHECK(ref_walk(&m, &s.pt, d + 6 * PG, &zpa, &zprot));
+        HK_CHECK_EQ(zpa, hk_vm_zero_frame(s.vm));
+        HK_CHECK_EQ(zprot & HK_VM_WRITE, 0);
+        HK_CHECK(ref_walk(&m, &s.pt, d + 3 * PG, &zpa, &zprot));
+        HK_CHECK_EQ(zprot & (HK_VM_WRITE | HK_VM_EXEC), HK_VM_WRITE | HK_VM_EXEC);
+        HK_CHECK_EQ(hk_vm_validate(s.vm), 0);
+        /* munmap two pages across a region boundary: both frames freed */
+        HK_CHECK_EQ(hk_vm_unmap_range(s.vm, d + PG, 2 * PG), 0);
+        HK_CHECK_EQ(hk_pages_free_frames(m.pages), free1 + 2u);
+        HK_CHECK(!ref_walk(&m, &s.pt, d + PG, &zpa, &zprot));
+        HK_CHECK(!ref_walk(&m, &s.pt, d + 2 * PG, &zpa, &zprot));
+        HK_CHECK(ref_walk(&m, &s.pt, d, &zpa, &zprot));
+        HK_CHECK(ref_walk(&m, &s.pt, d + 3 * PG, &zpa, &zprot));
+        HK_CHECK_EQ(hk_vm_fault(s.vm, d + PG, HK_VM_READ), HK_VM_FAULT_NO_REGION);
+        HK_CHECK_EQ(hk_vm_validate(s.vm), 0);
+        /* protect over the hole: refused, nothing changes */
+        HK_CHECK_EQ(hk_vm_protect(s.vm, d, 4 * PG, HK_VM_READ), HK_EFAULT);
+        HK_CHECK(ref_walk(&m, &s.pt, d, &zpa, &zprot) && (zprot & HK_VM_WRITE));
+        HK_CHECK_EQ(hk_vm_protect(s.vm, d, PG, 0), HK_EINVAL);
+        HK_CHECK_EQ(hk_vm_protect(s.vm, d + 1, PG, HK_VM_READ), HK_EINVAL);
+        HK_CHECK_EQ(hk_vm_unmap_range(s.vm, d, 0), HK_EINVAL);
+        /* contiguous and shared-out regions are cut whole or not at all */
+        hk_vaddr_t c = 0;
+        HK_CHECK_EQ(hk_vm_map(s.vm, &c, 4 * PG, 0, RW, HK_VM_IMMEDIATE, HK_VM_CONTIG), 0);
+        HK_CHECK_EQ(hk_vm_unmap_range(s.vm, c + PG, PG), HK_EINVAL);
+        HK_CHECK_EQ(hk_vm_protect(s.vm, c, PG, HK_VM_READ), HK_EINVAL);
+        HK_CHECK_EQ(hk_vm_protect(s.vm, c, 4 * PG, HK_VM_READ), 0);
+        HK_REQUIRE(sim_as_init(&t, &m, fmts[f], 0x10000000ull, 0x20000000ull, false));
+        hk_vaddr_t sh = 0;
+        HK_CHECK_EQ(hk_vm_share(s.vm, d + 3 * PG, t.vm, &sh, HK_VM_READ, 0), 0);
+        HK_CHECK_EQ(hk_vm_unmap_range(s.vm, d + 3 * PG, PG), HK_EBUSY);
+        HK_CHECK_EQ(hk_vm_protect(t.vm, sh, PG, HK_VM_READ), HK_EINVAL); /* would cut a sharer */
+        HK_CHECK_EQ(hk_vm_unmap_range(t.vm, sh, 16 * PG), 0);
+        HK_CHECK_EQ(hk_vm_validate(s.vm), 0);
+        /* everything: the range covers regions and holes */
+        HK_CHECK_EQ(hk_vm_unmap_range(s.vm, d, 0x100000), 0);
+        hk_vm_get_stats(s.vm, &st);
+        HK_CHECK_EQ(st.regions, 0);
+        HK_CHECK_EQ(st.own_frames, 0);
+        HK_CHECK_EQ(hk_vm_destroy(t.vm), 0);
+        HK_CHECK_EQ(hk_pt_destroy(&t.pt), 0);
+        HK_CHECK_EQ(hk_vm_destroy(s.vm), 0);
+        HK_CHECK_EQ(hk_pt_destroy(&s.pt), 0);
+        HK_CHECK_EQ(hk_pages_free_frames(m.pages), free0);
+        HK_CHECK_EQ(hk_pages_validate(m.pages), 0);
+    }
+}
+
+/* A guard region allows nothing, and says so: mapped with READ, lookup and
+ * walk report prot 0. */
+static void guard_walk(const hk_vm_region_info_t *r, void *ctx)
+{
+    unsigned *p = ctx;
+    if (r->kind == HK_VM_GUARD)
+        *p = r->prot;
+}
+
+static void test_vm_guard_prot(void)
+{
+    sim_mem_t m;
+    static sim_as_t s;
+    hk_test_capture_errors();
+    if (!sim_mem_init(&m, 8)) {
+        hk_test_skip("arena too small");
+        return;
+    }
+    HK_REQUIRE(sim_as_init(&s, &m, HK_PT_X86_64, kernel_va[0], kernel_va[0] + 0x100000ull, false));
+    hk_vaddr_t g = 0;
+    HK_CHECK_EQ(hk_vm_map(s.vm, &g, 2 * PG, 0, HK_VM_READ, HK_VM_GUARD, 0), 0);
+    hk_vm_region_info_t ri;
+    HK_CHECK_EQ(hk_vm_lookup(s.vm, g + PG, &ri), 0);
+    HK_CHECK_EQ(ri.kind, HK_VM_GUARD);
+    HK_CHECK_EQ(ri.prot, 0);
+    HK_CHECK_EQ(ri.phys, HK_PADDR_NONE);
+    unsigned wp = 99;
+    hk_vm_walk(s.vm, guard_walk, &wp);
+    HK_CHECK_EQ(wp, 0);
+    HK_CHECK_EQ(hk_vm_fault(s.vm, g, HK_VM_READ), HK_VM_FAULT_PROTECTION);
+    HK_CHECK_EQ(hk_vm_destroy(s.vm), 0);
+    HK_CHECK_EQ(hk_pt_destroy(&s.pt), 0);
 }
 
 /* ---- the kernel heap over the simulated x86-64 tables -------------------- */
@@ -889,6 +1191,8 @@ HK_SUITE(vm_kheap) {
 
 HK_SUITE(vm_pt) {
     HK_RUN(test_pt_formats);
+    HK_RUN(test_vm_phys_large);
+    HK_RUN(test_vm_guard_prot);
 }
 
 HK_SUITE(vm) {
@@ -896,6 +1200,7 @@ HK_SUITE(vm) {
     HK_RUN(test_vm_kinds);
     HK_RUN(test_vm_errors);
     HK_RUN(test_vm_share);
+    HK_RUN(test_vm_split);
 }
 
 HK_SUITE(vm_model) {

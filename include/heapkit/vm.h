@@ -8,9 +8,16 @@
  *   HK_VM_DEMAND     nothing is mapped until the first fault on each page; a
  *                    read fault may map the shared zero frame read-only, and
  *                    the first write then gives the page a frame of its own;
- *   HK_VM_GUARD      reserved address space that every access faults on;
+ *   HK_VM_GUARD      reserved address space that every access faults on (its
+ *                    protection is recorded as 0, whatever the map call gave);
  *   HK_VM_SHARED     made by hk_vm_share: the pages of a region of another
- *                    address space, seen through this one.
+ *                    address space, seen through this one;
+ *   HK_VM_PHYS       made by hk_vm_map_phys: a given range of physical memory
+ *                    (a kernel's direct map, its image, device memory),
+ *                    mapped now, never owned: unmapping frees no frame. With
+ *                    HK_VM_LARGE it uses 2 MiB / 1 GiB pages (x86-64 PS,
+ *                    Sv39 megapages and gigapages) where both addresses are
+ *                    aligned and the port offers them.
  * Frames come from an hk_pages allocator; page tables are behind a port
  * (hk_vm_port_t: map, unmap, query, flush, zero) with back ends for x86-64
  * four-level paging and RISC-V Sv39 (heapkit/vm_pt.h) and for the real MMU
@@ -57,12 +64,14 @@ typedef enum {
     HK_VM_IMMEDIATE = 0,
     HK_VM_DEMAND = 1,
     HK_VM_GUARD = 2,
-    HK_VM_SHARED = 3 /* only made by hk_vm_share */
+    HK_VM_SHARED = 3, /* only made by hk_vm_share */
+    HK_VM_PHYS = 4    /* only made by hk_vm_map_phys */
 } hk_vm_kind_t;
 
 /* hk_vm_map flags */
 #define HK_VM_FIXED 1u  /* *addr is the exact base, else it is ignored */
 #define HK_VM_CONTIG 2u /* HK_VM_IMMEDIATE only: physically contiguous frames */
+#define HK_VM_LARGE 4u  /* hk_vm_map_phys only: large pages where alignment allows */
 
 typedef enum {
     HK_VM_FAULT_HANDLED = 0,    /* mapped (or already mapped): retry the access */
@@ -79,7 +88,14 @@ typedef enum {
  *          express it (x86-64 reports READ for every present page).
  *   flush  drops stale translations of [va, va + len) (invlpg, sfence.vma);
  *          may be NULL.
- *   zero   clears len bytes of physical memory at pa (frame aligned). */
+ *   zero   clears len bytes of physical memory at pa (frame aligned).
+ *   map_large  optional (NULL: none): installs one leaf of size bytes (one
+ *          of large_sizes; va and pa aligned to it); returns 0, HK_ENOMEM,
+ *          HK_EINVAL or HK_EBUSY (smaller pages already mapped there). unmap
+ *          of any address inside a large leaf removes the whole leaf, and
+ *          query of any page inside it answers for that page.
+ *   large_sizes  the leaf sizes map_large takes, one bit per size
+ *          (e.g. (1 << 21) | (1 << 30)); 0 with map_large NULL. */
 typedef struct {
     int (*map)(void *ctx, hk_vaddr_t va, hk_paddr_t pa, unsigned prot);
     void (*unmap)(void *ctx, hk_vaddr_t va);
@@ -87,6 +103,8 @@ typedef struct {
     void (*flush)(void *ctx, hk_vaddr_t va, uint64_t len);
     void (*zero)(void *ctx, hk_paddr_t pa, size_t len);
     void *ctx;
+    int (*map_large)(void *ctx, hk_vaddr_t va, hk_paddr_t pa, unsigned prot, uint64_t size);
+    uint64_t large_sizes;
 } hk_vm_port_t;
 
 typedef struct {
@@ -99,12 +117,18 @@ typedef struct {
 
 typedef struct hk_vm hk_vm_t; /* opaque, lives at the start of the caller's memory */
 
+/* A region as lookup and walk report it. prot is what the region allows:
+ * always 0 for a guard region, whatever protection it was mapped with (a
+ * guard allows nothing, and reporting the bits it was given would suggest
+ * otherwise). phys is the first physical address of an HK_VM_PHYS region
+ * and of an HK_VM_CONTIG one, else HK_PADDR_NONE. */
 typedef struct {
     hk_vaddr_t base;
     uint64_t length;
     unsigned prot;
     hk_vm_kind_t kind;
     unsigned flags;
+    hk_paddr_t phys;
 } hk_vm_region_info_t;
 
 typedef struct {
@@ -151,11 +175,46 @@ size_t hk_vm_page_size(const hk_vm_t *as);
 int hk_vm_map(hk_vm_t *as, hk_vaddr_t *addr, uint64_t len, uint64_t align, unsigned prot,
               hk_vm_kind_t kind, unsigned flags);
 
+/* Maps the physical range [pa, pa + len) at *addr (HK_VM_FIXED) or at the
+ * lowest free range aligned to align (0: the page size; give 2 MiB or 1 GiB
+ * to make large pages possible), as a region of kind HK_VM_PHYS with prot.
+ * len is rounded up to pages; pa must be page aligned. With HK_VM_LARGE
+ * every piece of the range whose virtual and physical addresses are both
+ * aligned to a size in the port's large_sizes (and long enough) is one large
+ * leaf; the rest are normal pages. The frames are the caller's (they need
+ * not be managed by the pages allocator): unmap removes the mappings and
+ * frees nothing. Returns 0 or an error as for hk_vm_map (HK_EINVAL also for
+ * a misaligned pa or a range that wraps). O(regions + leaves mapped). */
+int hk_vm_map_phys(hk_vm_t *as, hk_vaddr_t *addr, hk_paddr_t pa, uint64_t len, uint64_t align,
+                   unsigned prot, unsigned flags);
+
 /* Removes the region that starts at addr: unmaps its pages, frees the frames
  * it owns, flushes. Returns 0, HK_EINVAL (no region starts at addr) or
  * HK_EBUSY (the region is shared into another address space; unmap the
  * sharers first). O(regions + pages of the region). */
 int hk_vm_unmap(hk_vm_t *as, hk_vaddr_t addr);
+
+/* Unmaps every page of [addr, addr + len) (len rounded up to pages), like
+ * munmap: regions wholly inside go, regions that straddle an end are cut
+ * there and keep their outside part (with its frames and mappings); holes
+ * in the range are fine. Returns 0, HK_EINVAL (addr not page aligned, len 0,
+ * or the cut would fall inside a shared, physical or contiguous region:
+ * those go whole or not at all), HK_ERANGE (the range wraps), HK_EBUSY (a
+ * region in the range is shared into another space) or HK_ENOMEM (no free
+ * region slot for a cut: unmapping the middle of a region makes two); on
+ * error nothing changes. O(regions + pages of the range's regions). */
+int hk_vm_unmap_range(hk_vm_t *as, hk_vaddr_t addr, uint64_t len);
+
+/* Changes the protection of [addr, addr + len) to prot, like mprotect:
+ * regions that straddle an end are cut there, the mapped pages inside are
+ * remapped with prot (the zero frame stays read-only) and flushed. The
+ * range must be covered by regions without holes. Returns 0, HK_EINVAL (as
+ * for hk_vm_unmap_range; also unknown bits, no access bit, a guard region,
+ * or a shared region asking for more than its source allows), HK_EFAULT (a
+ * hole in the range), HK_ERANGE, HK_EBUSY (a region of the range is shared
+ * out), HK_ENOMEM (no region slot); on error nothing changes.
+ * O(regions + pages of the range's regions). */
+int hk_vm_protect(hk_vm_t *as, hk_vaddr_t addr, uint64_t len, unsigned prot);
 
 /* Shares the region of src that starts at src_addr into dst, as a region of
  * kind HK_VM_SHARED with prot (a subset of the source's), at *dst_addr

@@ -6,7 +6,9 @@
  * space, keeps its own small record at the start of it and builds an hk_heap
  * in the rest. When the heap runs out, its growth hook maps another region
  * of at least what the failed allocation needs (and at least grow_min) and
- * hands it to the heap, up to max_bytes in all. hk_kheap_destroy unmaps
+ * hands it to the heap, up to max_bytes in all (the number of regions is
+ * limited only by max_bytes and the address space's region slots; each
+ * later region starts with a two-address link that keeps the list of regions). hk_kheap_destroy unmaps
  * every region, so all frames go back to the page allocator.
  *
  * The heap writes into the memory it gets, so the addresses must be usable
@@ -31,8 +33,6 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define HK_KHEAP_MAX_REGIONS 32
 
 /* Turns [va, va + len) of the address space into a pointer the CPU can use;
  * NULL if it cannot. */

@@ -5,7 +5,10 @@
  *                 canonical virtual addresses; Intel SDM vol. 3A, 4.5)
  *   HK_PT_SV39    RISC-V Sv39 (three levels, 39-bit virtual addresses;
  *                 RISC-V privileged spec, 4.4)
- * Both map 4 KiB pages. Table frames come from an hk_pages allocator and are
+ * Both map 4 KiB pages, and 2 MiB and 1 GiB large pages through the port's
+ * map_large (x86-64 PS bit in the PD and PDPT; Sv39 megapages and
+ * gigapages). 1 GiB pages on x86-64 need CPUID pdpe1gb: clear
+ * HK_PT_LARGE_1G from large_sizes before hk_pt_port when it is missing. Table frames come from an hk_pages allocator and are
  * read and written at phys + direct_map: in a kernel that is its direct map
  * of physical memory; in host tests it points at an array that plays
  * physical memory. Entries are stored as native 64-bit words (on a
@@ -36,6 +39,9 @@ extern "C" {
 
 typedef enum { HK_PT_X86_64 = 0, HK_PT_SV39 = 1 } hk_pt_format_t;
 
+#define HK_PT_LARGE_2M ((uint64_t)1 << 21)
+#define HK_PT_LARGE_1G ((uint64_t)1 << 30)
+
 /* A page-table tree. Fill it with hk_pt_init; the fields are private. */
 typedef struct {
     hk_pt_format_t format;
@@ -49,6 +55,9 @@ typedef struct {
     void (*flush_hook)(void *ctx, hk_vaddr_t va, uint64_t len);
     void *flush_ctx;
     uint64_t flushes; /* flush calls (monotonic) */
+    /* Large leaf sizes offered through the port (HK_PT_LARGE_2M | _1G after
+     * hk_pt_init); a kernel may clear bits before calling hk_pt_port. */
+    uint64_t large_sizes;
 } hk_pt_t;
 
 /* Creates an empty tree (a zeroed root table). pages must have 4 KiB
@@ -56,7 +65,8 @@ typedef struct {
  * HK_ENOMEM (no frame for the root). */
 int hk_pt_init(hk_pt_t *pt, hk_pt_format_t format, hk_pages_t *pages, uintptr_t direct_map);
 
-/* Fills *out with the port functions for hk_vm_config_t.port. */
+/* Fills *out with the port functions for hk_vm_config_t.port (map_large
+ * and large_sizes from pt->large_sizes). */
 void hk_pt_port(hk_pt_t *pt, hk_vm_port_t *out);
 
 /* The physical address of the root table (CR3 without flags on x86-64). */

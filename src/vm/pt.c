@@ -26,6 +26,11 @@
  *           PPN in 53..10 (= pa >> 12 << 10); R=W=X=0 means "next level"
  *                                          (RISC-V privileged spec, 4.3-4.4)
  *
+ * Large leaves: an entry at level 2 (2 MiB) or 3 (1 GiB) that maps instead
+ * of pointing further: x86-64 sets PS (bit 7); Sv39 just sets R/W/X there
+ * (and the PPN must be aligned to the leaf, else the MMU faults). A walk
+ * stops at the first leaf, so query, unmap and prune work at any level.
+ *
  * Table pages are freed when they become empty (prune), so a tree whose
  * leaves were all removed is back to a single root table.
  */
@@ -37,6 +42,7 @@
 #define PT_SHIFT 12u
 
 typedef struct {
+    uint64_t (*large)(uint64_t leaf); /* a leaf entry made a large leaf */
     unsigned levels;
     unsigned va_bits;
     unsigned pa_bits; /* physical addresses the entry format can hold */
@@ -62,6 +68,7 @@ static uint64_t x86_leaf(hk_paddr_t pa, unsigned prot)
            ((prot & HK_VM_USER) ? X86_US : 0u) | ((prot & HK_VM_EXEC) ? 0u : X86_NX);
 }
 static uint64_t x86_table(hk_paddr_t pa) { return X86_P | X86_RW | X86_US | (pa & X86_ADDR); }
+static uint64_t x86_large(uint64_t leaf) { return leaf | X86_PS; }
 static bool x86_present(uint64_t e) { return (e & X86_P) != 0; }
 static bool x86_is_leaf(uint64_t e, unsigned level) { return level == 1 || (e & X86_PS); }
 static hk_paddr_t x86_addr(uint64_t e) { return e & X86_ADDR; }
@@ -88,6 +95,7 @@ static uint64_t sv_leaf(hk_paddr_t pa, unsigned prot)
            ((prot & HK_VM_WRITE) ? SV_W : 0u) | ((prot & HK_VM_EXEC) ? SV_X : 0u) |
            ((prot & HK_VM_USER) ? SV_U : 0u);
 }
+static uint64_t sv_large(uint64_t leaf) { return leaf; } /* R/W/X at any level is a leaf */
 static uint64_t sv_table(hk_paddr_t pa) { return SV_V | sv_ppn(pa); }
 static bool sv_present(uint64_t e) { return (e & SV_V) != 0; }
 static bool sv_is_leaf(uint64_t e, unsigned level) { (void)level; return (e & (SV_R | SV_X)) != 0; }
@@ -99,8 +107,8 @@ static unsigned sv_prot(uint64_t e)
 }
 
 static const fmt_t formats[2] = {
-    {4, 48, 52, x86_leaf, x86_table, x86_present, x86_is_leaf, x86_addr, x86_prot},
-    {3, 39, 56, sv_leaf, sv_table, sv_present, sv_is_leaf, sv_addr, sv_prot},
+    {x86_large, 4, 48, 52, x86_leaf, x86_table, x86_present, x86_is_leaf, x86_addr, x86_prot},
+    {sv_large, 3, 39, 56, sv_leaf, sv_table, sv_present, sv_is_leaf, sv_addr, sv_prot},
 };
 
 /* ---- small accessors -------------------------------------------------------- */
@@ -179,15 +187,17 @@ static void prune(hk_pt_t *pt, hk_vaddr_t va)
 
 /* ---- the port ------------------------------------------------------------- */
 
-static int pt_map(void *ctx, hk_vaddr_t va, hk_paddr_t pa, unsigned prot)
+/* Installs a leaf for va at level (1: a 4 KiB page, 2: 2 MiB, 3: 1 GiB),
+ * making the tables above it. */
+static int pt_map_at(hk_pt_t *pt, hk_vaddr_t va, hk_paddr_t pa, unsigned prot, unsigned level)
 {
-    hk_pt_t *pt = ctx;
     const fmt_t *f = pt_fmt(pt);
-    if (!hk_pt_canonical(pt, va) || ((va | pa) & ((1u << PT_SHIFT) - 1u)) || (pa >> f->pa_bits))
+    uint64_t span = (uint64_t)1 << (PT_SHIFT + 9u * (level - 1u));
+    if (!hk_pt_canonical(pt, va) || ((va | pa) & (span - 1u)) || (pa >> f->pa_bits))
         return HK_EINVAL;
     hk_paddr_t t = pt->root;
-    for (unsigned level = f->levels; level > 1; level--) {
-        uint64_t *e = &table_at(pt, t)[va_index(va, level)];
+    for (unsigned l = f->levels; l > level; l--) {
+        uint64_t *e = &table_at(pt, t)[va_index(va, l)];
         if (!f->present(*e)) {
             hk_paddr_t nt = table_new(pt);
             if (nt == HK_PADDR_NONE) {
@@ -195,16 +205,32 @@ static int pt_map(void *ctx, hk_vaddr_t va, hk_paddr_t pa, unsigned prot)
                 return HK_ENOMEM;
             }
             *e = f->table(nt);
-        } else if (f->is_leaf(*e, level)) {
-            return HK_EBUSY; /* a large page someone else put there */
+        } else if (f->is_leaf(*e, l)) {
+            return HK_EBUSY; /* inside a large page */
         }
         t = f->addr(*e);
     }
-    uint64_t *leaf = &table_at(pt, t)[va_index(va, 1)];
+    uint64_t *leaf = &table_at(pt, t)[va_index(va, level)];
+    if (f->present(*leaf) && !f->is_leaf(*leaf, level))
+        return HK_EBUSY; /* a table of smaller pages is there */
     if (!f->present(*leaf))
         pt->leaves++;
-    *leaf = f->leaf(pa, prot);
+    *leaf = level > 1 ? f->large(f->leaf(pa, prot)) : f->leaf(pa, prot);
     return 0;
+}
+
+static int pt_map(void *ctx, hk_vaddr_t va, hk_paddr_t pa, unsigned prot)
+{
+    return pt_map_at(ctx, va, pa, prot, 1);
+}
+
+static int pt_map_large(void *ctx, hk_vaddr_t va, hk_paddr_t pa, unsigned prot, uint64_t size)
+{
+    hk_pt_t *pt = ctx;
+    for (unsigned level = 2; level <= 3; level++)
+        if (size == (uint64_t)1 << (PT_SHIFT + 9u * (level - 1u)) && (pt->large_sizes & size))
+            return pt_map_at(pt, va, pa, prot, level);
+    return HK_EINVAL;
 }
 
 static void pt_unmap(void *ctx, hk_vaddr_t va)
@@ -212,12 +238,12 @@ static void pt_unmap(void *ctx, hk_vaddr_t va)
     hk_pt_t *pt = ctx;
     if (!hk_pt_canonical(pt, va))
         return;
+    const fmt_t *f = pt_fmt(pt);
     hk_paddr_t path[5];
-    if (walk(pt, va, path) != 1)
-        return;
-    uint64_t *leaf = &table_at(pt, path[1])[va_index(va, 1)];
-    if (!pt_fmt(pt)->present(*leaf))
-        return;
+    unsigned level = walk(pt, va, path);
+    uint64_t *leaf = &table_at(pt, path[level])[va_index(va, level)];
+    if (!f->present(*leaf) || !f->is_leaf(*leaf, level))
+        return; /* not mapped (a large leaf is removed whole) */
     *leaf = 0;
     pt->leaves--;
     prune(pt, va);
@@ -267,6 +293,7 @@ int hk_pt_init(hk_pt_t *pt, hk_pt_format_t format, hk_pages_t *pages, uintptr_t 
     pt->format = format;
     pt->pages = pages;
     pt->direct_map = direct_map;
+    pt->large_sizes = HK_PT_LARGE_2M | HK_PT_LARGE_1G;
     pt->root = table_new(pt);
     if (pt->root == HK_PADDR_NONE) {
         hk__report(HK_ENOMEM, pt, "pt: no frame for the root table");
@@ -285,6 +312,8 @@ void hk_pt_port(hk_pt_t *pt, hk_vm_port_t *out)
     out->flush = pt_flush;
     out->zero = pt_zero;
     out->ctx = pt;
+    out->map_large = pt->large_sizes ? pt_map_large : NULL;
+    out->large_sizes = pt->large_sizes;
 }
 
 hk_paddr_t hk_pt_root(const hk_pt_t *pt)

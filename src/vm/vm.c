@@ -34,6 +34,20 @@
  * A source region cannot be unmapped while it is shared (HK_EBUSY), so a
  * sharer never holds a stale frame.
  *
+ * Physical regions (HK_VM_PHYS: a direct map, a kernel image) map a range
+ * the caller names and own nothing. Their layout in leaves is a pure
+ * function of (base, phys, len, the port's large sizes), phys_leaf below,
+ * so populate, clear and validate walk the same leaves without storing them:
+ * a 3 GiB direct map is three 1 GiB leaves, not 786432 page walks.
+ *
+ * Partial unmap and protection change (hk_vm_unmap_range, hk_vm_protect,
+ * like munmap and mprotect) cut a region at the range ends into regions of
+ * the same kind; then the pieces inside are removed or given the new
+ * protection. A cut is sound because frames are owned per page: each piece
+ * owns exactly the frames its pages map. The exceptions are refused: a
+ * contiguous run is freed as one run, a physical region's large leaves may
+ * straddle the cut, and a shared region names its source by base.
+ *
  * Memory layout: [hk_vm_t][region_t x cap] in the caller's buffer.
  */
 #include "heapkit/vm.h"
@@ -47,7 +61,7 @@ typedef struct {
     uint64_t len;
     hk_vm_t *src;        /* HK_VM_SHARED: the source address space */
     hk_vaddr_t src_base; /* HK_VM_SHARED: the base of the source region */
-    hk_paddr_t contig;   /* HK_VM_CONTIG: the first frame of the run */
+    hk_paddr_t contig;   /* HK_VM_CONTIG, HK_VM_PHYS: the first frame of the run */
     uint32_t shares;     /* regions elsewhere that share this one */
     uint8_t prot;
     uint8_t kind;
@@ -138,10 +152,69 @@ static hk_paddr_t map_new_frame(hk_vm_t *as, hk_vaddr_t va, unsigned prot)
     return pa;
 }
 
+/* The size of the leaf that maps va in the physical region r: the largest
+ * of the port's large sizes that va and its physical address are aligned
+ * to and that fits in what is left of r (HK_VM_LARGE), else a page. */
+static uint64_t phys_leaf(const hk_vm_t *as, const region_t *r, hk_vaddr_t va)
+{
+    uint64_t off = va - r->base, left = r->len - off;
+    uint64_t pa = r->contig + off;
+    if ((r->flags & HK_VM_LARGE) && as->port.map_large) {
+        for (unsigned b = 63; b > as->shift; b--) {
+            uint64_t s = (uint64_t)1 << b;
+            if ((as->port.large_sizes & s) && !((va | pa) & (s - 1u)) && left >= s)
+                return s;
+        }
+    }
+    return page_size(as);
+}
+
+static int phys_map_leaf(hk_vm_t *as, const region_t *r, hk_vaddr_t va, uint64_t size)
+{
+    hk_paddr_t pa = r->contig + (va - r->base);
+    if (size == page_size(as))
+        return as->port.map(as->port.ctx, va, pa, r->prot);
+    return as->port.map_large(as->port.ctx, va, pa, r->prot, size);
+}
+
+/* Unmaps every leaf of a physical region (nothing is freed). */
+static void phys_clear(hk_vm_t *as, const region_t *r)
+{
+    for (hk_vaddr_t va = r->base; va < region_end(r);) {
+        uint64_t size = phys_leaf(as, r, va);
+        hk_paddr_t pa;
+        unsigned prot;
+        if (port_query(as, va, &pa, &prot)) {
+            as->port.unmap(as->port.ctx, va);
+            as->st.mapped_pages -= size >> as->shift;
+        }
+        va += size;
+    }
+    port_flush(as, r->base, r->len);
+}
+
+static int phys_populate(hk_vm_t *as, region_t *r)
+{
+    for (hk_vaddr_t va = r->base; va < region_end(r);) {
+        uint64_t size = phys_leaf(as, r, va);
+        if (phys_map_leaf(as, r, va, size) != 0) {
+            phys_clear(as, r);
+            return HK_ENOMEM;
+        }
+        as->st.mapped_pages += size >> as->shift;
+        va += size;
+    }
+    return 0;
+}
+
 /* Unmaps every page of r, freeing what r owns. */
 static void region_clear(hk_vm_t *as, const region_t *r)
 {
     uint64_t ps = page_size(as);
+    if (r->kind == HK_VM_PHYS) {
+        phys_clear(as, r);
+        return;
+    }
     for (hk_vaddr_t va = r->base; va < region_end(r); va += ps) {
         hk_paddr_t pa;
         unsigned prot;
@@ -423,6 +496,54 @@ int hk_vm_map(hk_vm_t *as, hk_vaddr_t *addr, uint64_t len, uint64_t align, unsig
     return rc;
 }
 
+int hk_vm_map_phys(hk_vm_t *as, hk_vaddr_t *addr, hk_paddr_t pa, uint64_t len, uint64_t align,
+                   unsigned prot, unsigned flags)
+{
+    if (!vm_ok(as))
+        return HK_EINVAL;
+    const char *why = NULL;
+    int rc = HK_EINVAL;
+    if (!addr)
+        why = "vm: NULL address pointer";
+    else if (prot & ~HK_VM_PROT_MASK)
+        why = "vm: unknown protection bits";
+    else if (!(prot & (HK_VM_READ | HK_VM_WRITE | HK_VM_EXEC)))
+        why = "vm: no access bits for a physical mapping";
+    else if (flags & ~(HK_VM_FIXED | HK_VM_LARGE))
+        why = "vm: unknown flags for a physical mapping";
+    else if ((pa & (page_size(as) - 1u)) || pa == HK_PADDR_NONE)
+        why = "vm: physical address not page aligned";
+    else if (len > UINT64_MAX - page_size(as) || pa > UINT64_MAX - len - page_size(as))
+        why = "vm: physical range wraps";
+    if (why) {
+        hk__report(rc, addr, why);
+        return rc;
+    }
+    uintptr_t lk_saved = hk__lock(&as->lock);
+    hk_vaddr_t base = 0;
+    rc = place(as, *addr, &len, align, flags & HK_VM_FIXED, &base, &why);
+    if (!rc) {
+        region_t nr = {0};
+        nr.base = base;
+        nr.len = len;
+        nr.prot = (uint8_t)prot;
+        nr.kind = HK_VM_PHYS;
+        nr.flags = (uint8_t)(flags & HK_VM_LARGE);
+        nr.contig = pa;
+        region_t *r = region_insert(as, &nr);
+        if ((rc = phys_populate(as, r)) != 0) {
+            region_erase(as, r);
+            why = "vm: out of frames for the page tables of a physical mapping";
+        } else {
+            *addr = base;
+        }
+    }
+    hk__unlock(&as->lock, lk_saved);
+    if (rc)
+        hk__report(rc, (const void *)(uintptr_t)*addr, why);
+    return rc;
+}
+
 /* The region a shared region looks at (always exists while shared). */
 static region_t *source_of(const region_t *r)
 {
@@ -458,6 +579,189 @@ int hk_vm_unmap(hk_vm_t *as, hk_vaddr_t addr)
     return rc;
 }
 
+/* ---- partial unmap and protection change ------------------------------------ */
+
+/* Splits region i at a (page aligned, strictly inside it): [base, a) stays
+ * at i, [a, end) becomes i + 1. The caller checked for a free slot and that
+ * the region may be split (its frames are per page, so both halves own
+ * exactly the frames of their pages). */
+static void region_split(hk_vm_t *as, uint32_t i, hk_vaddr_t a)
+{
+    region_t second = as->r[i];
+    second.base = a;
+    second.len = region_end(&as->r[i]) - a;
+    as->r[i].len = a - as->r[i].base;
+    hk__memmove(&as->r[i + 2u], &as->r[i + 1u], (size_t)(as->n - i - 1u) * sizeof(region_t));
+    as->r[i + 1u] = second;
+    as->n++;
+    as->st.regions++;
+}
+
+/* Why r cannot be cut at a boundary inside it, or NULL. A contiguous run
+ * is freed as one run, a physical region's large leaves would straddle the
+ * cut, and a shared region names its source by the source's base. */
+static const char *split_refusal(const region_t *r)
+{
+    if (r->kind == HK_VM_SHARED)
+        return "vm: a shared region can only be unmapped or changed whole";
+    if (r->kind == HK_VM_PHYS)
+        return "vm: a physical region can only be unmapped or changed whole";
+    if (r->flags & HK_VM_CONTIG)
+        return "vm: a contiguous region can only be unmapped or changed whole";
+    return NULL;
+}
+
+/* Checks [a, e) against the regions it touches and cuts them at a and e.
+ * covered: the range must have no hole. Returns 0 or an error with *why. */
+static int range_cut(hk_vm_t *as, hk_vaddr_t a, hk_vaddr_t e, bool covered, const char **why)
+{
+    unsigned cuts = 0;
+    hk_vaddr_t next = a;
+    for (uint32_t i = region_search(as, a); i < as->n && as->r[i].base < e; i++) {
+        const region_t *r = &as->r[i];
+        if (covered && r->base > next) {
+            *why = "vm: range not fully covered by regions";
+            return HK_EFAULT;
+        }
+        next = region_end(r);
+        if (r->shares) {
+            *why = "vm: region shared into another address space (unmap the sharers first)";
+            return HK_EBUSY;
+        }
+        unsigned c = (r->base < a ? 1u : 0u) + (region_end(r) > e ? 1u : 0u);
+        if (c && split_refusal(r)) {
+            *why = split_refusal(r);
+            return HK_EINVAL;
+        }
+        cuts += c;
+    }
+    if (covered && next < e) {
+        *why = "vm: range not fully covered by regions";
+        return HK_EFAULT;
+    }
+    if (as->cap - as->n < cuts) {
+        *why = "vm: no free region slot to split a region";
+        return HK_ENOMEM;
+    }
+    uint32_t i = region_search(as, a);
+    if (i < as->n && as->r[i].base < a && region_end(&as->r[i]) > a)
+        region_split(as, i, a);
+    i = region_search(as, e);
+    if (i < as->n && as->r[i].base < e && region_end(&as->r[i]) > e)
+        region_split(as, i, e);
+    return 0;
+}
+
+static int range_args(const hk_vm_t *as, hk_vaddr_t addr, uint64_t len, hk_vaddr_t *end, const char **why)
+{
+    uint64_t ps = page_size(as);
+    if (!len || (addr & (ps - 1u))) {
+        *why = "vm: length 0 or address not page aligned";
+        return HK_EINVAL;
+    }
+    if (len > UINT64_MAX - (ps - 1u) || addr > UINT64_MAX - ((len + ps - 1u) & ~(ps - 1u))) {
+        *why = "vm: range wraps";
+        return HK_ERANGE;
+    }
+    *end = addr + ((len + ps - 1u) & ~(ps - 1u));
+    return 0;
+}
+
+int hk_vm_unmap_range(hk_vm_t *as, hk_vaddr_t addr, uint64_t len)
+{
+    if (!vm_ok(as))
+        return HK_EINVAL;
+    const char *why = NULL;
+    hk_vaddr_t e = 0;
+    int rc = range_args(as, addr, len, &e, &why);
+    if (rc) {
+        hk__report(rc, (const void *)(uintptr_t)addr, why);
+        return rc;
+    }
+    uintptr_t lk_saved = hk__lock(&as->lock);
+    rc = range_cut(as, addr, e, false, &why);
+    while (!rc) {
+        uint32_t i = region_search(as, addr);
+        if (i >= as->n || as->r[i].base >= e)
+            break;
+        region_t *r = &as->r[i];
+        region_clear(as, r);
+        if (r->kind == HK_VM_SHARED) {
+            uintptr_t lk_src = hk__lock(&r->src->lock);
+            source_of(r)->shares--;
+            hk__unlock(&r->src->lock, lk_src);
+        }
+        region_erase(as, r);
+    }
+    hk__unlock(&as->lock, lk_saved);
+    if (rc)
+        hk__report(rc, (const void *)(uintptr_t)addr, why);
+    return rc;
+}
+
+/* Rewrites the translations of r after its protection changed. */
+static void region_reprotect(hk_vm_t *as, const region_t *r)
+{
+    if (r->kind == HK_VM_PHYS) {
+        for (hk_vaddr_t va = r->base; va < region_end(r);) {
+            uint64_t size = phys_leaf(as, r, va);
+            (void)phys_map_leaf(as, r, va, size); /* replaces a leaf: needs no new table */
+            va += size;
+        }
+    } else {
+        for (hk_vaddr_t va = r->base; va < region_end(r); va += page_size(as)) {
+            hk_paddr_t pa;
+            unsigned prot;
+            if (!port_query(as, va, &pa, &prot))
+                continue;
+            (void)as->port.map(as->port.ctx, va, pa, pa == as->zero ? (unsigned)r->prot & ~HK_VM_WRITE : r->prot);
+        }
+    }
+    port_flush(as, r->base, r->len);
+}
+
+int hk_vm_protect(hk_vm_t *as, hk_vaddr_t addr, uint64_t len, unsigned prot)
+{
+    if (!vm_ok(as))
+        return HK_EINVAL;
+    const char *why = NULL;
+    hk_vaddr_t e = 0;
+    int rc = range_args(as, addr, len, &e, &why);
+    if (!rc && (prot & ~HK_VM_PROT_MASK)) {
+        rc = HK_EINVAL;
+        why = "vm: unknown protection bits";
+    } else if (!rc && !(prot & (HK_VM_READ | HK_VM_WRITE | HK_VM_EXEC))) {
+        rc = HK_EINVAL;
+        why = "vm: no access bits (unmap the range or map a guard region instead)";
+    }
+    if (rc) {
+        hk__report(rc, (const void *)(uintptr_t)addr, why);
+        return rc;
+    }
+    uintptr_t lk_saved = hk__lock(&as->lock);
+    /* regions that cannot take the new protection, before anything is cut */
+    for (uint32_t i = region_search(as, addr); !rc && i < as->n && as->r[i].base < e; i++) {
+        const region_t *r = &as->r[i];
+        if (r->kind == HK_VM_GUARD) {
+            rc = HK_EINVAL;
+            why = "vm: a guard region allows nothing (unmap it and map a region)";
+        } else if (r->kind == HK_VM_SHARED && (prot & ~(unsigned)source_of(r)->prot)) {
+            rc = HK_EINVAL;
+            why = "vm: a shared region's protection must stay a subset of its source's";
+        }
+    }
+    if (!rc)
+        rc = range_cut(as, addr, e, true, &why);
+    for (uint32_t i = region_search(as, addr); !rc && i < as->n && as->r[i].base < e; i++) {
+        as->r[i].prot = (uint8_t)prot;
+        region_reprotect(as, &as->r[i]);
+    }
+    hk__unlock(&as->lock, lk_saved);
+    if (rc)
+        hk__report(rc, (const void *)(uintptr_t)addr, why);
+    return rc;
+}
+
 int hk_vm_share(hk_vm_t *src, hk_vaddr_t src_addr, hk_vm_t *dst, hk_vaddr_t *dst_addr,
                 unsigned prot, unsigned flags)
 {
@@ -474,7 +778,7 @@ int hk_vm_share(hk_vm_t *src, hk_vaddr_t src_addr, hk_vm_t *dst, hk_vaddr_t *dst
     region_t *s = region_find(src, src_addr);
     if (!s || s->base != src_addr)
         why = "vm: share of an address where no region starts";
-    else if (s->kind == HK_VM_SHARED || s->kind == HK_VM_GUARD)
+    else if (s->kind == HK_VM_SHARED || s->kind == HK_VM_GUARD || s->kind == HK_VM_PHYS)
         why = "vm: only immediate and demand regions can be shared";
     else if (!prot || (prot & ~(unsigned)s->prot))
         why = "vm: shared protection must be a non-empty subset of the source's";
@@ -611,6 +915,7 @@ static void region_info(const region_t *r, hk_vm_region_info_t *out)
     out->prot = r->prot;
     out->kind = (hk_vm_kind_t)r->kind;
     out->flags = r->flags;
+    out->phys = (r->kind == HK_VM_PHYS || (r->flags & HK_VM_CONTIG)) ? r->contig : HK_PADDR_NONE;
 }
 
 int hk_vm_lookup(const hk_vm_t *as, hk_vaddr_t addr, hk_vm_region_info_t *out)
@@ -699,6 +1004,29 @@ static const char *validate_page(const hk_vm_t *as, const region_t *r, hk_vaddr_
     return NULL;
 }
 
+/* A physical region: every leaf mapped to its place with the region's
+ * write permission (first and last page of each leaf are queried). */
+static const char *validate_phys(const hk_vm_t *as, const region_t *r, uint64_t *mapped)
+{
+    for (hk_vaddr_t va = r->base; va < region_end(r);) {
+        uint64_t size = phys_leaf(as, r, va);
+        hk_vaddr_t probe[2] = {va, va + size - page_size(as)};
+        for (unsigned k = 0; k < 2; k++) {
+            hk_paddr_t pa;
+            unsigned prot;
+            if (!port_query(as, probe[k], &pa, &prot))
+                return "vm: page of a physical region not mapped";
+            if (pa != r->contig + (probe[k] - r->base))
+                return "vm: physical region maps the wrong frame";
+            if (((prot ^ r->prot) & HK_VM_WRITE) != 0)
+                return "vm: physical region page with the wrong write permission";
+        }
+        *mapped += size >> as->shift;
+        va += size;
+    }
+    return NULL;
+}
+
 int hk_vm_validate(const hk_vm_t *as)
 {
     if (!vm_ok(as))
@@ -716,11 +1044,15 @@ int hk_vm_validate(const hk_vm_t *as)
             why = "vm: region outside the address space";
         else if (i && region_end(&as->r[i - 1u]) > r->base)
             why = "vm: regions out of order or overlapping";
-        else if (r->kind > HK_VM_SHARED)
+        else if (r->kind > HK_VM_PHYS)
             why = "vm: bad region kind";
         else if (r->kind == HK_VM_SHARED &&
                  (!source_of(r) || source_of(r)->len != r->len || !source_of(r)->shares))
             why = "vm: shared region without a matching source";
+        if (!why && r->kind == HK_VM_PHYS) {
+            why = validate_phys(as, r, &mapped);
+            continue;
+        }
         if (r->flags & HK_VM_CONTIG)
             own += region_pages(as, r);
         for (hk_vaddr_t va = r->base; !why && va < region_end(r); va += page_size(as))
