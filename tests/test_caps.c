@@ -273,12 +273,16 @@ static void test_calloc_realloc_aligned(void)
     HK_REQUIRE(a != NULL);
     HK_CHECK_EQ((uintptr_t)a & 255u, 0);
     HK_CHECK(in(&mem[1], a));
+    unsigned errs = hk_test_errors.count;
     HK_CHECK(hk_caps_aligned_alloc(24, 100, HK_MALLOC_CAP_SPIRAM) == NULL); /* not a power of 2 */
+    HK_CHECK_EQ(hk_test_errors.count, errs + 1u);
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_EINVAL);
+    HK_CHECK_EQ(failed_calls, 1); /* misuse, not a failed allocation */
     hk_caps_aligned_free(a);
     hk_caps_free(r);
     hk_caps_free(z);
     HK_CHECK(hk_caps_check_integrity_all(true));
-    HK_CHECK_EQ(hk_test_errors.count, 0);
+    HK_CHECK_EQ(hk_test_errors.count, errs + 1u); /* the alignment only */
 }
 
 static void test_figures(void)

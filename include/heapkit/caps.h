@@ -75,7 +75,7 @@ typedef struct {
  * the summaries and integrity messages. Clears the failed-allocation
  * callback and the minimum-free monitor. Returns 0 or HK_EINVAL (chain
  * NULL, reported). Until it succeeds, every call below fails: NULL, 0 or
- * false, and the allocation calls report HK_EINVAL. */
+ * false (or HK_EINVAL), and the allocation and free calls report HK_EINVAL. */
 int hk_caps_init(hk_chain_t *chain, hk_caps_putc_fn putc, void *putc_ctx);
 
 /* heap_caps_malloc: size bytes (HK_ALIGN-aligned) from the first heap, in
@@ -96,8 +96,9 @@ void *hk_caps_calloc(size_t n, size_t size, uint32_t caps);
 void *hk_caps_realloc(void *p, size_t size, uint32_t caps);
 
 /* heap_caps_aligned_alloc: size bytes aligned to align (a power of two);
- * NULL if align is not one, size is 0 or nothing fits. Free with
- * hk_caps_free (or hk_caps_aligned_free). */
+ * NULL if size is 0 or nothing fits, or align is not a power of two
+ * (reported: HK_EINVAL, not a failed allocation). Free with hk_caps_free
+ * (or hk_caps_aligned_free). */
 void *hk_caps_aligned_alloc(size_t align, size_t size, uint32_t caps);
 
 /* heap_caps_malloc_prefer: tries num caps masks (uint32_t arguments) in

@@ -121,6 +121,10 @@ void *hk_caps_aligned_alloc(size_t align, size_t size, uint32_t c)
     hk_chain_t *ch = chain_or_report("caps aligned alloc: hk_caps_init not called");
     if (!ch || size == 0)
         return NULL;
+    if (!hk__is_pow2(align)) {
+        hk__report(HK_EINVAL, NULL, "caps aligned alloc: alignment is not a power of two");
+        return NULL;
+    }
     void *p = hk_chain_aligned_alloc(ch, align, size, c, INT_MIN);
     if (!p)
         alloc_failed(size, c, "hk_caps_aligned_alloc");
