@@ -136,7 +136,9 @@ int32_t __divsi3(int32_t n, int32_t d);
 uint64_t __udivdi3(uint64_t n, uint64_t d);
 uint64_t __umoddi3(uint64_t n, uint64_t d);
 int64_t __divdi3(int64_t n, int64_t d);
+int64_t __moddi3(int64_t n, int64_t d);
 uint64_t __muldi3(uint64_t a, uint64_t b);
+uint64_t __umulsidi3(uint32_t a, uint32_t b);
 
 static uint32_t udivmod32(uint32_t n, uint32_t d, uint32_t *rem)
 {
@@ -222,6 +224,17 @@ int64_t __divdi3(int64_t n, int64_t d)
     return (int64_t)((n < 0) != (d < 0) ? 0u - q : q);
 }
 
+/* libgcc's own __moddi3 would call __udivmoddi4, which needs __umulsidi3:
+ * also absent from that libgcc. The remainder takes the dividend's sign. */
+int64_t __moddi3(int64_t n, int64_t d)
+{
+    uint64_t un = n < 0 ? 0u - (uint64_t)n : (uint64_t)n;
+    uint64_t ud = d < 0 ? 0u - (uint64_t)d : (uint64_t)d;
+    uint64_t r;
+    udivmod64(un, ud, &r);
+    return (int64_t)(n < 0 ? 0u - r : r);
+}
+
 /* The low 64 bits of a * b from 16-bit pieces of the low words (each
  * partial product fits 32 bits) plus the two cross terms, which only reach
  * the high word. */
@@ -233,6 +246,11 @@ static uint64_t mul32x32(uint32_t a, uint32_t b)
     uint32_t lo = (ll & 0xffffu) | (mid << 16);
     uint32_t hi = hh + (lh >> 16) + (hl >> 16) + (mid >> 16);
     return ((uint64_t)hi << 32) | lo;
+}
+
+uint64_t __umulsidi3(uint32_t a, uint32_t b)
+{
+    return mul32x32(a, b);
 }
 
 uint64_t __muldi3(uint64_t a, uint64_t b)

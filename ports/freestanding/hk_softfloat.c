@@ -7,7 +7,9 @@
  * provides them on the chip. heapkit's library uses no floating point;
  * the target-sanity suite checks that the toolchain's floating point works,
  * and on that target these routines are what it checks. Only the LX106
- * toolchain file builds this file.
+ * toolchain file links this file under the libgcc names; the gcc_helpers
+ * suite (tests/test_gcc_helpers.c) compiles it on every target under names
+ * of its own and compares it with the target's floating point.
  *
  * Results are correctly rounded (round to nearest, ties to even) for every
  * finite input, subnormals included; infinities, zeros and NaNs follow IEEE
@@ -25,15 +27,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
-float __addsf3(float a, float b);
-float __subsf3(float a, float b);
-float __mulsf3(float a, float b);
-double __adddf3(double a, double b);
-double __subdf3(double a, double b);
-double __muldf3(double a, double b);
-double __divdf3(double a, double b);
-double __extendsfdf2(float a);
-float __truncdfsf2(double a);
+/* The symbol names; tests/test_gcc_helpers.c includes this file with its
+ * own names to compare the routines with the target's floating point. */
+#ifndef HK_SF_NAME
+#define HK_SF_NAME(name) name
+#endif
+
+float HK_SF_NAME(__addsf3)(float a, float b);
+float HK_SF_NAME(__subsf3)(float a, float b);
+float HK_SF_NAME(__mulsf3)(float a, float b);
+double HK_SF_NAME(__adddf3)(double a, double b);
+double HK_SF_NAME(__subdf3)(double a, double b);
+double HK_SF_NAME(__muldf3)(double a, double b);
+double HK_SF_NAME(__divdf3)(double a, double b);
+double HK_SF_NAME(__extendsfdf2)(float a);
+float HK_SF_NAME(__truncdfsf2)(double a);
 
 #define D_FRAC 52
 #define D_EMAX 0x7ff
@@ -282,24 +290,24 @@ static uint32_t narrow(uint64_t d)
     return (uint32_t)round_pack(sign, e, shr_sticky(m, D_FRAC - 23 - 3), 23, 0xff);
 }
 
-double __adddf3(double a, double b) { return dval(add64(dbits(a), dbits(b))); }
-double __subdf3(double a, double b) { return dval(add64(dbits(a), dbits(b) ^ D_SIGN)); }
-double __muldf3(double a, double b) { return dval(mul64(dbits(a), dbits(b))); }
-double __divdf3(double a, double b) { return dval(div64(dbits(a), dbits(b))); }
-double __extendsfdf2(float a) { return dval(widen(fbits(a))); }
-float __truncdfsf2(double a) { return fval(narrow(dbits(a))); }
+double HK_SF_NAME(__adddf3)(double a, double b) { return dval(add64(dbits(a), dbits(b))); }
+double HK_SF_NAME(__subdf3)(double a, double b) { return dval(add64(dbits(a), dbits(b) ^ D_SIGN)); }
+double HK_SF_NAME(__muldf3)(double a, double b) { return dval(mul64(dbits(a), dbits(b))); }
+double HK_SF_NAME(__divdf3)(double a, double b) { return dval(div64(dbits(a), dbits(b))); }
+double HK_SF_NAME(__extendsfdf2)(float a) { return dval(widen(fbits(a))); }
+float HK_SF_NAME(__truncdfsf2)(double a) { return fval(narrow(dbits(a))); }
 
-float __addsf3(float a, float b)
+float HK_SF_NAME(__addsf3)(float a, float b)
 {
     return fval(narrow(add64(widen(fbits(a)), widen(fbits(b)))));
 }
 
-float __subsf3(float a, float b)
+float HK_SF_NAME(__subsf3)(float a, float b)
 {
     return fval(narrow(add64(widen(fbits(a)), widen(fbits(b) ^ 0x80000000u))));
 }
 
-float __mulsf3(float a, float b)
+float HK_SF_NAME(__mulsf3)(float a, float b)
 {
     return fval(narrow(mul64(widen(fbits(a)), widen(fbits(b)))));
 }
