@@ -11,6 +11,7 @@
 #    helpers it pulls, counted separately) are summed, from the linker map.
 # 2. Each component (src/<name>/*.c, all features) as object files: the
 #    upper bound, before the linker drops unused functions.
+# 3. The probe again for Xtensa LX106, linked without libgcc (no helpers).
 # Goals (issue 4): TLSF-only core <= 1300 bytes of text on Cortex-M4, all
 # three policies <= 2000.
 # Needs gcc-arm-none-eabi. Exit 77 (with the reason) if it is missing.
@@ -86,6 +87,53 @@ for cpu in cortex-m0 cortex-m4; do
     R[$cpu,all,2]=$(link_probe "$out/$cpu-all" $cpu 2) || exit 1
 done
 
+# ---- Xtensa LX106 (the ESP8266's core) -----------------------------------
+# The same probe, linked with -nostdlib and without libgcc: Debian's lx106
+# libgcc has no division or 64-bit multiply helpers (the chip's ROM does),
+# so the link itself proves the heap needs none. Also lists, per component,
+# the helpers the whole library calls there (nm), which an LX106 image must
+# bring (ports/freestanding/hk_libc.c, HK_LIBC_GCC_HELPERS).
+XCC=xtensa-lx106-elf-gcc
+declare -A X
+xt_helpers=""
+if command -v $XCC >/dev/null 2>&1; then
+    xt_lib() {  # dir extra-flags...
+        local dir=$1 f o; shift
+        local objs=()
+        mkdir -p "$dir"
+        for f in "${sources[@]}"; do
+            o=$dir/$(echo "$f" | tr / _).o
+            $XCC -mtext-section-literals $CFLAGS "$@" -c "$f" -o "$o" || return 1
+            objs+=("$o")
+        done
+        rm -f "$dir/libheapkit.a"
+        xtensa-lx106-elf-ar rcs "$dir/libheapkit.a" "${objs[@]}"
+    }
+    xt_probe() {  # dir api extra-flags -> "text data bss", or "link failed: SYMBOLS"
+        local dir=$1 api=$2 elf=$1/probe$2.elf
+        if $XCC -mtext-section-literals $CFLAGS -DHK_SIZE_API="$api" ${3:-} ports/size/size_probe.c \
+               ports/freestanding/hk_libc.c -nostdlib -Wl,-e,entry -Wl,--gc-sections \
+               -Wl,-Map="$elf.map" "$dir/libheapkit.a" -o "$elf" 2>"$elf.err"; then
+            map_sizes "$elf.map" 'libheapkit\.a'
+        else
+            echo "link failed: $(grep -o "undefined reference to \`[^']*" "$elf.err" |
+                                 sed 's/.*`//' | sort -u | tr '\n' ' ')"
+        fi
+    }
+    xt_lib "$out/lx106-tlsf" $tlsf_only || exit 1
+    xt_lib "$out/lx106-all" || exit 1
+    X[tlsf,1]=$(xt_probe "$out/lx106-tlsf" 1 "$tlsf_only")
+    X[tlsf,2]=$(xt_probe "$out/lx106-tlsf" 2 "$tlsf_only")
+    X[all,1]=$(xt_probe "$out/lx106-all" 1)
+    X[all,2]=$(xt_probe "$out/lx106-all" 2)
+    for f in "$out"/lx106-all/src_*.o; do
+        h=$(xtensa-lx106-elf-nm -u "$f" | awk '$2 ~ /^__(u?div|u?mod|mul)[sd]i3$|^__udivmoddi4$/ { print $2 }' |
+            sort -u | tr '\n' ' ')
+        [ -n "$h" ] && xt_helpers+="- \`${f##*/src_}\`: ${h% }"$'\n'
+    done
+    xt_helpers=$(printf '%s' "$xt_helpers" | sed 's/\.c\.o`/.c`/; s/^- `\([a-z]*\)_/- `src\/\1\//')
+fi
+
 goal_note() {  # text goal
     if [ "$1" -le "$2" ]; then echo "≤ $2: met"; else echo "≤ $2: **over by $(($1 - $2))**"; fi
 }
@@ -137,6 +185,43 @@ awk '
             printf "%d %s (%s)\n", hex(size), name, file
         }
     }' "$out/cortex-m4-tlsf/probe1.elf.map" | sort -rn | head -8 | awk '{ printf "- %s: %s %s\n", $1, $2, $3 }'
+echo
+echo "## Xtensa LX106 (ESP8266)"
+echo
+if [ ${#X[@]} -eq 0 ]; then
+    echo "Not measured: $XCC not found (apt-get install --no-install-recommends gcc-xtensa-lx106)."
+else
+    echo "$($XCC --version | head -1), \`-Os -mtext-section-literals\`, the same flags and probe,"
+    echo "linked with \`-nostdlib\` and **without libgcc**: a configuration that links needs no"
+    echo "division or multiply helper (LX106 has no divider; Debian's libgcc for it leaves the"
+    echo "helpers to the chip's ROM). Cortex-M text from the table above, for comparison."
+    echo
+    echo "| configuration | API used | LX106 text | LX106 data | LX106 bss | M0 text | M4 text |"
+    echo "|---|---|--:|--:|--:|--:|--:|"
+    for cfg in tlsf all; do
+        for api in 1 2; do
+            name=$([ $cfg = tlsf ] && echo "TLSF only" || echo "TLSF + first fit + best fit")
+            apin=$([ $api = 1 ] && echo "core: init, alloc, free, realloc" || echo "every heap call")
+            read -r t0 _ <<<"${R[cortex-m0,$cfg,$api]}"
+            read -r t4 _ <<<"${R[cortex-m4,$cfg,$api]}"
+            case ${X[$cfg,$api]} in
+            link*) echo "| $name | $apin | ${X[$cfg,$api]} | | | $t0 | $t4 |" ;;
+            *) read -r xt xd xb <<<"${X[$cfg,$api]}"
+               echo "| $name | $apin | $xt | $xd | $xb | $t0 | $t4 |" ;;
+            esac
+        done
+    done
+    echo
+    if [ -n "$xt_helpers" ]; then
+        echo "Division and multiply helpers the other components call on LX106 (an image that"
+        echo "links them brings these, e.g. \`ports/freestanding/hk_libc.c\` with"
+        echo "\`HK_LIBC_GCC_HELPERS\`):"
+        echo
+        echo "$xt_helpers"
+    else
+        echo "No component calls a division or multiply helper on LX106."
+    fi
+fi
 echo
 echo "## Each component, all features, before the linker drops unused code"
 echo
