@@ -23,6 +23,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -891,32 +892,65 @@ int main(int argc, char **argv)
         self_exe[sl] = 0;
     const char **paths = calloc((size_t)argc, sizeof *paths);
     size_t npaths = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-#define NEXT() (i + 1 < argc ? argv[++i] : (die("%s needs a value", a), ""))
-        if (!strcmp(a, "--alloc")) opt.allocs = NEXT();
-        else if (!strcmp(a, "--mem")) opt.mem = true;
-        else if (!strcmp(a, "--mem-res")) opt.mem_res = parse_size(NEXT(), "resolution");
-        else if (!strcmp(a, "--instr")) opt.instr = true;
-        else if (!strcmp(a, "--worst")) opt.worst = true;
-        else if (!strcmp(a, "--prefix")) opt.prefix = parse_size(NEXT(), "prefix");
-        else if (!strcmp(a, "--cycles")) opt.cycles = true;
-        else if (!strcmp(a, "--no-cycles")) opt.cycles = false;
-        else if (!strcmp(a, "--validate-every")) opt.validate_every = parse_size(NEXT(), "count");
-        else if (!strcmp(a, "--frag")) opt.frag_path = NEXT();
-        else if (!strcmp(a, "--maps")) opt.maps_dir = NEXT();
-        else if (!strcmp(a, "--json")) opt.json = true;
-        else if (!strcmp(a, "--csv")) opt.csv = true;
-        else if (!strcmp(a, "--quiet")) opt.quiet = true;
-        else if (!strcmp(a, "--brief")) opt.brief = true;
-        else if (!strcmp(a, "--valgrind")) opt.valgrind = NEXT();
-        else if (!strcmp(a, "--worker")) opt.worker = NEXT();
-        else if (!strcmp(a, "--worker-rss")) opt.worker_rss = true;
-        else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(); return 0; }
-        else if (a[0] == '-' && a[1]) die("unknown option %s (see --help)", a);
-        else paths[npaths++] = a;
-#undef NEXT
+    enum {
+        O_ALLOC = 256, O_MEM, O_MEM_RES, O_INSTR, O_WORST, O_PREFIX, O_CYCLES, O_NO_CYCLES,
+        O_VALIDATE, O_FRAG, O_MAPS, O_JSON, O_CSV, O_QUIET, O_BRIEF, O_VALGRIND, O_WORKER,
+        O_WORKER_RSS
+    };
+    static const struct option longs[] = {
+        {"alloc", required_argument, NULL, O_ALLOC},
+        {"mem", no_argument, NULL, O_MEM},
+        {"mem-res", required_argument, NULL, O_MEM_RES},
+        {"instr", no_argument, NULL, O_INSTR},
+        {"worst", no_argument, NULL, O_WORST},
+        {"prefix", required_argument, NULL, O_PREFIX},
+        {"cycles", no_argument, NULL, O_CYCLES},
+        {"no-cycles", no_argument, NULL, O_NO_CYCLES},
+        {"validate-every", required_argument, NULL, O_VALIDATE},
+        {"frag", required_argument, NULL, O_FRAG},
+        {"maps", required_argument, NULL, O_MAPS},
+        {"json", no_argument, NULL, O_JSON},
+        {"csv", no_argument, NULL, O_CSV},
+        {"quiet", no_argument, NULL, O_QUIET},
+        {"brief", no_argument, NULL, O_BRIEF},
+        {"valgrind", required_argument, NULL, O_VALGRIND},
+        {"worker", required_argument, NULL, O_WORKER},
+        {"worker-rss", no_argument, NULL, O_WORKER_RSS},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+        switch (c) {
+        case O_ALLOC: opt.allocs = optarg; break;
+        case O_MEM: opt.mem = true; break;
+        case O_MEM_RES: opt.mem_res = parse_size(optarg, "resolution"); break;
+        case O_INSTR: opt.instr = true; break;
+        case O_WORST: opt.worst = true; break;
+        case O_PREFIX: opt.prefix = parse_size(optarg, "prefix"); break;
+        case O_CYCLES: opt.cycles = true; break;
+        case O_NO_CYCLES: opt.cycles = false; break;
+        case O_VALIDATE: opt.validate_every = parse_size(optarg, "count"); break;
+        case O_FRAG: opt.frag_path = optarg; break;
+        case O_MAPS: opt.maps_dir = optarg; break;
+        case O_JSON: opt.json = true; break;
+        case O_CSV: opt.csv = true; break;
+        case O_QUIET: opt.quiet = true; break;
+        case O_BRIEF: opt.brief = true; break;
+        case O_VALGRIND: opt.valgrind = optarg; break;
+        case O_WORKER: opt.worker = optarg; break;
+        case O_WORKER_RSS: opt.worker_rss = true; break;
+        case 'h': usage(); free(paths); return 0;
+        case ':':
+            die("%s needs a value", argv[optind - 1]);
+        default:
+            if (optopt >= O_ALLOC) /* a long option given without its value */
+                die("%s needs a value", argv[optind - 1]);
+            die("unknown option %s (see --help)", argv[optind - 1]);
+        }
     }
+    for (int i = optind; i < argc; i++)
+        paths[npaths++] = argv[i];
     if (npaths == 0) {
         usage();
         return 2;
