@@ -310,7 +310,11 @@ static void print_table(const hkt_trace_t *t, const char *name, const cfg_t *sel
     for (size_t i = 0; i < ncfg; i++) {
         const cfg_t *c = &cfgs[i];
         int p = c->word == sel->word && c->ok ? best_pol(c) : -1;
-        if (p >= 0 && c->pol[p].recommended < bc->pol[bp].recommended)
+        /* strictly smaller; among equals, the one that changes fewer knobs */
+        if (p >= 0 && (c->pol[p].recommended < bc->pol[bp].recommended ||
+                       (bc != sel && c->pol[p].recommended == bc->pol[bp].recommended &&
+                        (c->align == sel->align) + (c->sli == sel->sli) >
+                            (bc->align == sel->align) + (bc->sli == sel->sli))))
             bc = c, bp = p;
     }
     if (bc != sel)
