@@ -361,6 +361,8 @@ static int feed_ring_dump(const unsigned char *buf, size_t len)
     if (tail != 0)
         fprintf(stderr, "hk-trace-conv: %s: the ring was drained before (tail %u): only the "
                         "records after the last drain are in the dump\n", in_name, tail);
+    else
+        have_seq = true; /* never drained: the first record is event 0 */
     int rc = feed_ring_run(lin, n);
     free(lin);
     (void)seq;
@@ -417,6 +419,7 @@ static int try_ring(FILE *f, int *rc)
     if (dump) {
         *rc = feed_ring_dump(buf, len);
     } else {
+        have_seq = true; /* a log from the start: its first event is event 0 */
         if (len % 16)
             fprintf(stderr, "hk-trace-conv: %s: %zu trailing bytes ignored (a cut-off record)\n",
                     in_name, len % 16);
