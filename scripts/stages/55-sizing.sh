@@ -30,13 +30,22 @@ fi
 
 mkdir -p "$build" "$img"
 rm -rf "$out"; mkdir -p "$out"
-echo "55-sizing: building the tools in $build"
-if ! nice -n 10 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHK_BUILD_TESTS=OFF \
-        >"$build.log" 2>&1 ||
-   ! nice -n 10 cmake --build "$build" -j2 --target hk-size hk-trace-conv >>"$build.log" 2>&1; then
-    tail -30 "$build.log"; echo "55-sizing: FAILED to build the tools"; exit 1
+# The tools: from make test's release build when it is there (an incremental
+# build, usually nothing to do), else a build of their own.
+tools_build=$build/tools-build
+if [ -f "$root/build/release/CMakeCache.txt" ]; then
+    tools_build=$root/build/release
+else
+    nice -n 10 cmake -S "$root" -B "$tools_build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DHK_BUILD_TESTS=OFF >"$build/tools.log" 2>&1 ||
+        { tail -30 "$build/tools.log"; echo "55-sizing: FAILED to configure the tools"; exit 1; }
 fi
-bin=$build/tools
+echo "55-sizing: building the tools in $tools_build"
+if ! nice -n 10 cmake --build "$tools_build" -j2 --target hk-size hk-trace-conv \
+        >>"$build/tools.log" 2>&1; then
+    tail -30 "$build/tools.log"; echo "55-sizing: FAILED to build the tools"; exit 1
+fi
+bin=$tools_build/tools
 
 echo "55-sizing: building the Cortex-M4 image"
 arch=(-mcpu=cortex-m4 -mthumb -mfpu=fpv4-sp-d16 -mfloat-abi=hard)
