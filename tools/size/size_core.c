@@ -11,10 +11,11 @@
  *              which the whole trace succeeds with every block pattern-
  *              checked: hk-replay's memory bisection over forked trials;
  *   control    the control-structure bytes hk_heap_overhead reports for it;
- *   stranded   the most free bytes that were not in the largest free block
- *              at any op of a replay in that smallest arena (sampled after
- *              every op): the fragmentation the run showed, from which the
- *              driver derives its safety margin;
+ *   min_free   the fewest free bytes after any op of a replay in that
+ *              smallest arena (looked at after every op): what fragmentation
+ *              cost the run, from which the driver derives its margin;
+ *   stranded   the most free bytes outside the largest free block at any op
+ *              of that replay (for the JSON report);
  *   tight_op   the op after which the free bytes were lowest, and the block
  *              list at that point (offsets from the arena's start), for the
  *              heap map.
