@@ -41,7 +41,6 @@
 
 #define NPOL 3
 #define MAXCFG 16
-#define REC_ROUND 256u
 
 static const char *const pol_names[NPOL] = {"tlsf", "first", "best"};
 static const char *const pol_long[NPOL] = {"TLSF", "first fit", "best fit"};
@@ -53,7 +52,9 @@ typedef struct {
 
 typedef struct {
     bool ok, below_fails;
-    size_t smallest, control, stranded, min_free, tight_op, margin, recommended;
+    size_t smallest, bisected, control, stranded, min_free, tight_op, margin, recommended;
+    unsigned raised;
+    bool exact;
     blk_t *blocks;
     size_t nblocks;
 } pol_t;
@@ -90,6 +91,8 @@ static size_t round_up(size_t x, size_t a)
 static char self_dir[PATH_MAX];
 
 /* Starts `core trace` with its stdout on a pipe; returns the read end. */
+static char budget_arg[32] = "20000000";
+
 static FILE *core_start(const char *core, const char *trace, pid_t *pid)
 {
     int fds[2];
@@ -103,7 +106,7 @@ static FILE *core_start(const char *core, const char *trace, pid_t *pid)
         close(fds[0]);
         dup2(fds[1], 1);
         close(fds[1]);
-        execl(core, core, trace, (char *)NULL);
+        execl(core, core, trace, budget_arg, (char *)NULL);
         fprintf(stderr, "hk-size: cannot run %s: %s\n", core, strerror(errno));
         _exit(127);
     }
@@ -164,6 +167,11 @@ static void core_read(FILE *f, cfg_t *c)
         else if (!strcmp(key, "min_heap")) c->min_heap = (size_t)v;
         else if (p && !strcmp(key, "smallest")) p->smallest = (size_t)v;
         else if (p && !strcmp(key, "below_fails")) p->below_fails = v != 0;
+        else if (p && !strcmp(key, "bisected")) p->bisected = (size_t)v;
+        else if (p && !strcmp(key, "exact")) p->exact = v != 0;
+        else if (p && !strcmp(key, "margin")) p->margin = (size_t)v;
+        else if (p && !strcmp(key, "recommended")) p->recommended = (size_t)v;
+        else if (p && !strcmp(key, "raised")) p->raised = (unsigned)v;
         else if (p && !strcmp(key, "control")) p->control = (size_t)v;
         else if (p && !strcmp(key, "stranded")) p->stranded = (size_t)v;
         else if (p && !strcmp(key, "min_free")) p->min_free = (size_t)v;
@@ -215,11 +223,7 @@ static void run_cores(const char *trace, unsigned word, unsigned jobs)
                         WIFEXITED(st) ? WEXITSTATUS(st) : -1);
             for (int p = 0; p < NPOL; p++) {
                 pol_t *q = &c->pol[p];
-                q->ok = q->smallest > 0;
-                if (!q->ok)
-                    continue;
-                q->margin = round_up(q->min_free, c->granule ? c->granule : 8);
-                q->recommended = round_up(q->smallest + q->margin, REC_ROUND);
+                q->ok = q->smallest > 0 && q->recommended >= q->smallest;
             }
         }
     }
@@ -292,6 +296,19 @@ static void print_table(const hkt_trace_t *t, const char *name, const cfg_t *sel
                    t->peak_live ? (double)q->smallest / (double)t->peak_live : 0.0);
         }
     }
+    bool inexact = false, raised = false;
+    for (size_t i = 0; i < ncfg; i++)
+        for (int p = 0; p < NPOL; p++)
+            if (cfgs[i].word == sel->word && cfgs[i].pol[p].ok) {
+                inexact |= !cfgs[i].pol[p].exact;
+                raised |= cfgs[i].pol[p].raised > 0;
+            }
+    if (inexact)
+        printf("(some smallest sizes are from the bisection only, which can miss a smaller size "
+               "that works: the trace is too long to try every size; raise --scan-budget)\n");
+    if (raised)
+        printf("(some recommendations were raised above smallest + margin: the rounded size "
+               "itself failed, as heap sizes do not fail monotonically)\n");
     printf("(* the configuration of the plain lines above; control: the heap's own structure; "
            "frag: the fewest free bytes during the run, as a share of the smallest heap - what "
            "fragmentation cost; vs peak: smallest / peak live requested bytes)\n");
@@ -322,36 +339,38 @@ static void print_table(const hkt_trace_t *t, const char *name, const cfg_t *sel
                bc->pol[bp].recommended, pol_long[bp], bc->align, bc->sli);
 }
 
-static void print_json(const hkt_trace_t *t, const char *name, const cfg_t *sel)
+static void print_json(FILE *o, const hkt_trace_t *t, const char *name, const cfg_t *sel)
 {
-    printf("{\n  \"trace\": \"");
+    fprintf(o, "{\n  \"trace\": \"");
     for (const char *s = name; *s; s++)
-        printf((*s == '"' || *s == '\\') ? "\\%c" : "%c", *s);
-    printf("\",\n  \"ops\": %zu, \"peak_live\": %llu, \"max_request\": %llu, \"word\": %u,\n",
+        fprintf(o, (*s == '"' || *s == '\\') ? "\\%c" : "%c", *s);
+    fprintf(o, "\",\n  \"ops\": %zu, \"peak_live\": %llu, \"max_request\": %llu, \"word\": %u,\n",
            t->nops, (unsigned long long)t->peak_live, (unsigned long long)t->max_size,
            sel->word);
     int b = best_pol(sel);
-    printf("  \"selected\": {\"align\": %u, \"sli\": %u},\n", sel->align, sel->sli);
+    fprintf(o, "  \"selected\": {\"align\": %u, \"sli\": %u},\n", sel->align, sel->sli);
     if (b >= 0)
-        printf("  \"recommendation\": {\"policy\": \"%s\", \"bytes\": %zu, \"smallest\": %zu},\n",
+        fprintf(o, "  \"recommendation\": {\"policy\": \"%s\", \"bytes\": %zu, \"smallest\": %zu},\n",
                pol_names[b], sel->pol[b].recommended, sel->pol[b].smallest);
-    printf("  \"results\": [\n");
+    fprintf(o, "  \"results\": [\n");
     bool first = true;
     for (size_t i = 0; i < ncfg; i++) {
         const cfg_t *c = &cfgs[i];
         for (int p = 0; p < NPOL; p++) {
             const pol_t *q = &c->pol[p];
-            printf("%s    {\"align\": %u, \"sli\": %u, \"policy\": \"%s\", \"ok\": %s, "
-                   "\"smallest\": %zu, \"smallest_minus_granule_fails\": %s, \"granule\": %u, "
+            fprintf(o, "%s    {\"align\": %u, \"sli\": %u, \"policy\": \"%s\", \"ok\": %s, "
+                   "\"smallest\": %zu, \"exact\": %s, \"bisected\": %zu, "
+                   "\"smallest_minus_granule_fails\": %s, \"granule\": %u, \"raised\": %u, "
                    "\"control\": %zu, \"stranded\": %zu, \"margin\": %zu, \"recommended\": %zu, "
                    "\"min_free\": %zu, \"tight_op\": %zu}",
                    first ? "" : ",\n", c->align, c->sli, pol_names[p], q->ok ? "true" : "false",
-                   q->smallest, q->below_fails ? "true" : "false", c->granule, q->control,
+                   q->smallest, q->exact ? "true" : "false", q->bisected,
+                   q->below_fails ? "true" : "false", c->granule, q->raised, q->control,
                    q->stranded, q->margin, q->recommended, q->min_free, q->tight_op);
             first = false;
         }
     }
-    printf("\n  ]\n}\n");
+    fprintf(o, "\n  ]\n}\n");
 }
 
 /* ---- the picture ------------------------------------------------------------
@@ -519,6 +538,9 @@ static void usage(FILE *o)
             "  --plain       only the lines '<policy> smallest=<bytes> recommended=<bytes>'\n"
             "  --json        JSON instead of the table\n"
             "  --svg FILE    the picture: size needed per policy, heap map at the tightest point\n"
+            "  --json-file F also write the JSON to F\n"
+            "  --scan-budget N  try every size below the bisection's when sizes x ops <= N\n"
+            "                (default 20000000; 0: bisection only, faster, may miss smaller)\n"
             "  --jobs N      cores run at once (default 2)\n"
             "Exit status: 0, 1 when a measurement failed, 2 on bad usage or input.\n");
 }
@@ -537,12 +559,13 @@ int main(int argc, char **argv)
 {
     unsigned word = 4, align = 8, sli = 4, jobs = 2;
     bool plain = false, json = false;
-    const char *svg = NULL;
+    const char *svg = NULL, *json_file = NULL;
     static const struct option longs[] = {
         {"word", required_argument, NULL, 'w'}, {"align", required_argument, NULL, 'a'},
         {"sli", required_argument, NULL, 's'},  {"plain", no_argument, NULL, 'p'},
         {"json", no_argument, NULL, 'j'},       {"svg", required_argument, NULL, 'g'},
         {"jobs", required_argument, NULL, 'J'}, {"help", no_argument, NULL, 'h'},
+        {"json-file", required_argument, NULL, 'F'}, {"scan-budget", required_argument, NULL, 'B'},
         {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
@@ -554,6 +577,16 @@ int main(int argc, char **argv)
         case 'j': json = true; break;
         case 'g': svg = optarg; break;
         case 'J': jobs = parse_uint(optarg, "job count"); break;
+        case 'F': json_file = optarg; break;
+        case 'B': {
+            char *e;
+            errno = 0;
+            unsigned long long v = strtoull(optarg, &e, 10);
+            if (errno || *e || e == optarg)
+                die("bad scan budget '%s'", optarg);
+            snprintf(budget_arg, sizeof budget_arg, "%llu", v);
+            break;
+        }
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -604,8 +637,16 @@ int main(int argc, char **argv)
         for (int p = 0; p < NPOL; p++)
             if (!cfgs[i].ok || !cfgs[i].pol[p].ok)
                 status = 1;
+    if (json_file) {
+        FILE *jf = fopen(json_file, "w");
+        if (!jf)
+            die("cannot write %s: %s", json_file, strerror(errno));
+        print_json(jf, &t, name, sel);
+        if (fclose(jf) != 0)
+            status = 1;
+    }
     if (json) {
-        print_json(&t, name, sel);
+        print_json(stdout, &t, name, sel);
     } else {
         print_plain(sel);
         if (!plain)

@@ -9,7 +9,11 @@
  * For each fit policy it prints, as key=value lines the driver parses:
  *   smallest   the smallest arena (to HK_ALIGN bytes, the heap's granule) in
  *              which the whole trace succeeds with every block pattern-
- *              checked: hk-replay's memory bisection over forked trials;
+ *              checked: hk-replay's memory bisection over forked trials,
+ *              then, for traces small enough, every size below it tried
+ *              (see measure: success is not monotonic in the size);
+ *   recommended  smallest + margin rounded up to 256 bytes, proven by a
+ *              trial (raised by granules until one succeeds);
  *   control    the control-structure bytes hk_heap_overhead reports for it;
  *   min_free   the fewest free bytes after any op of a replay in that
  *              smallest arena (looked at after every op): what fragmentation
@@ -151,11 +155,26 @@ static void walk_at_end(void *sctx)
 }
 
 static const char *const fit_names[3] = {"tlsf", "first", "best"};
+#define REC_ROUND 256u
+
+/* Heap success is not monotonic in the heap's size: TLSF's class table
+ * grows with the region, and every size places blocks at other addresses,
+ * so a heap can fit a trace in N bytes and fail in N + 1000 (seen on real
+ * traces). The bisection (hk-replay's) therefore finds *a* size that works
+ * with one granule less failing, not always the smallest. When the trace is
+ * small enough (scan_budget: trials x ops), every size from a lower bound up
+ * is tried, and the first that works is the true minimum. */
+static size_t scan_budget = 20000000;
 
 static int measure(const hkt_trace_t *t, hk_fit_t fit)
 {
     const size_t g = HK_ALIGN;
-    size_t lo = (size_t)t->peak_live;
+    hk_heap_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.fit = fit;
+    /* no heap holds the trace in less than its peak live bytes plus a
+     * control structure (which only grows with the size) */
+    size_t lo = (size_t)t->peak_live + hk_heap_overhead((size_t)t->peak_live, &cfg);
     if (lo < hk_heap_min_size())
         lo = hk_heap_min_size();
     lo -= lo % g;
@@ -167,13 +186,20 @@ static int measure(const hkt_trace_t *t, hk_fit_t fit)
         printf("smallest 0\n");
         return -1;
     }
-    /* the bisection leaves smallest - g failing; say so only if a trial agrees */
+    size_t bisected = smallest;
+    int exact = 0;
+    if ((smallest - lo) / g * (t->nops ? t->nops : 1) <= scan_budget) {
+        for (size_t s = lo; s < smallest; s += g)
+            if (hkr_trial(t, make, &fit, s)) {
+                smallest = s;
+                break;
+            }
+        exact = 1;
+    }
+    /* smallest - g fails: by the scan, or by the bisection; a trial agrees */
     int below_fails = smallest < g + hk_heap_min_size() || !hkr_trial(t, make, &fit, smallest - g);
-    hk_heap_config_t cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.fit = fit;
-    printf("smallest %zu\nbelow_fails %d\ncontrol %zu\n", smallest, below_fails,
-           hk_heap_overhead(smallest, &cfg));
+    printf("smallest %zu\nbisected %zu\nexact %d\nbelow_fails %d\ncontrol %zu\n", smallest,
+           bisected, exact, below_fails, hk_heap_overhead(smallest, &cfg));
     /* watch the run in the smallest arena */
     arena_t a;
     hkr_alloc_t al;
@@ -195,6 +221,17 @@ static int measure(const hkt_trace_t *t, hk_fit_t fit)
     }
     printf("stranded %zu\nstranded_op %zu\nmin_free %zu\ntight_op %zu\n", w.stranded,
            w.stranded_op, w.min_free, w.tight_op);
+    /* the recommendation: smallest + the slack this run needed, rounded up
+     * to 256 bytes; then proven by a trial, and raised granule by granule
+     * until one succeeds (success is not monotonic, see above) */
+    size_t margin = (w.min_free + g - 1) / g * g;
+    size_t rec = (smallest + margin + REC_ROUND - 1) / REC_ROUND * REC_ROUND;
+    unsigned raised = 0;
+    while (!hkr_trial(t, make, &fit, rec) && raised < 4096) {
+        rec += g;
+        raised++;
+    }
+    printf("margin %zu\nrecommended %zu\nraised %u\n", margin, rec, raised);
     /* the heap map at the tightest point: replay up to it and walk */
     if (arena_open(&a, fit, smallest, &al) != 0)
         return -1;
@@ -211,10 +248,13 @@ static int measure(const hkt_trace_t *t, hk_fit_t fit)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: hk-size-core-%s TRACE.rep (run by hk-size)\n", HK_SIZE_CONFIG);
+    if (argc != 2 && argc != 3) {
+        fprintf(stderr, "usage: hk-size-core-%s TRACE.rep [SCAN-BUDGET] (run by hk-size)\n",
+                HK_SIZE_CONFIG);
         return 2;
     }
+    if (argc == 3)
+        scan_budget = (size_t)strtoull(argv[2], NULL, 10);
     hk_set_error_hook(on_error, NULL);
     hkt_trace_t t;
     char err[300];
