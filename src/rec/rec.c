@@ -72,7 +72,11 @@ void hk_rec_event(void *ctx, const hk_event_t *ev)
         return;
     }
     uint32_t stamp = r->clock ? r->clock(r->clock_ctx) : seq;
-    uint8_t lg = (uint8_t)(align > 1u ? __builtin_ctzl((unsigned long)align) : 0);
+    uint8_t lg = 0; /* log2(align), without a count-trailing-zeros helper (ARMv6-M) */
+    while (align > 1u) {
+        align >>= 1;
+        lg++;
+    }
     for (;;) {
         hk_rec_record_t *s = rec_slot(r, h);
         s->stamp = stamp;
