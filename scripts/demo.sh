@@ -69,7 +69,8 @@ How to read this:
   checks   after the replay hk_heap_validate passed and freeing everything left one free block.
 
 Pictures:
-  heap maps (used / free / overhead, at peak and at the end), one per policy:
+  heap maps (used / free / overhead at peak, at the most fragmented op and at the end, with
+  a byte scale), one per policy:
 $(ls "$out"/heapmap-*.svg | sed 's/^/    /')
 EOF
 if [ -n "$plot" ]; then

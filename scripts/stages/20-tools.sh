@@ -18,7 +18,7 @@ out=$build/out
 if [ ! -d "$traces" ]; then
     echo "20-tools: skipped: no traces at $traces"; exit 77
 fi
-for tool in cmake xz sort; do
+for tool in cmake sort; do
     command -v $tool >/dev/null || { echo "20-tools: skipped: $tool not installed"; exit 77; }
 done
 

@@ -23,6 +23,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -98,14 +99,47 @@ static void on_hk_error(int code, const void *ptr, const char *reason, void *ctx
 }
 
 /* ---- one heapkit run: cycles, validate, fragmentation, maps ------------- */
+/* One point of the fragmentation curve. */
+typedef struct {
+    size_t done;
+    uint64_t live;
+    size_t used, free, largest;
+    double frag;
+} fragpt_t;
+
 typedef struct {
     const hkt_trace_t *t;
     const char *trace_name;
     rp_heap_t *rh;
     row_t *row;
-    rp_blocks_t snaps[3]; /* at peak live bytes, at the end, most fragmented sample */
+    rp_blocks_t snaps[3]; /* at peak live bytes, at the end, most fragmented op */
     bool progress;
+    /* the curve: every `grid` ops, plus the op right after the peak and the
+     * most fragmented op (the heap is looked at after every op) */
+    size_t grid;
+    fragpt_t *pts;
+    size_t npts, cap;
+    fragpt_t worst;
 } heaprun_t;
+
+static void frag_push(heaprun_t *hr, const fragpt_t *p)
+{
+    if (hr->npts == hr->cap) {
+        size_t nc = hr->cap ? hr->cap * 2 : 256;
+        fragpt_t *nv = realloc(hr->pts, nc * sizeof *nv);
+        if (!nv)
+            return; /* the curve is then thinner; nothing else depends on it */
+        hr->pts = nv;
+        hr->cap = nc;
+    }
+    hr->pts[hr->npts++] = *p;
+}
+
+static int frag_cmp(const void *a, const void *b)
+{
+    size_t x = ((const fragpt_t *)a)->done, y = ((const fragpt_t *)b)->done;
+    return (x > y) - (x < y);
+}
 
 static void heap_sample(void *sctx, size_t done, uint64_t live)
 {
@@ -113,16 +147,16 @@ static void heap_sample(void *sctx, size_t done, uint64_t live)
     hk_stats_t st;
     hk_heap_get_stats(hr->rh->h, &st);
     double frag = st.free ? 1.0 - (double)st.largest_free / (double)st.free : 0.0;
+    fragpt_t pt = {done, live, st.used, st.free, st.largest_free, frag};
+    bool on_grid = done % hr->grid == 0 || done == hr->t->nops;
     if (frag > hr->row->frag_max) {
         hr->row->frag_max = frag;
-        if (opt.maps_dir)
-            rp_blocks_collect(hr->rh->h, &hr->snaps[2]);
+        hr->worst = pt;
     }
     hr->row->frag_end = frag;
-    if (frag_out)
-        fprintf(frag_out, "%s,%s,%zu,%llu,%zu,%zu,%zu,%.5f\n", hr->trace_name, hr->row->alloc,
-                done, (unsigned long long)live, st.used, st.free, st.largest_free, frag);
-    if (hr->progress) {
+    if (frag_out && (on_grid || done == hr->t->peak_op + 1))
+        frag_push(hr, &pt);
+    if (hr->progress && on_grid) {
         int pct = (int)(100.0 * (double)done / (double)hr->t->nops);
         int bar = pct / 4;
         fprintf(stderr, "\r  %-18.18s %-8s [%.*s%*s] %3d%%", hr->trace_name, hr->row->alloc,
@@ -130,6 +164,34 @@ static void heap_sample(void *sctx, size_t done, uint64_t live)
         if (done == hr->t->nops)
             fprintf(stderr, "\r%*s\r", 70, "");
     }
+}
+
+/* Writes the curve, with the most fragmented point, in op order. */
+static void frag_flush(heaprun_t *hr)
+{
+    if (!frag_out)
+        return;
+    if (hr->worst.done) {
+        bool have = false;
+        for (size_t i = 0; i < hr->npts; i++)
+            have |= hr->pts[i].done == hr->worst.done;
+        if (!have)
+            frag_push(hr, &hr->worst);
+    }
+    qsort(hr->pts, hr->npts, sizeof *hr->pts, frag_cmp);
+    for (size_t i = 0; i < hr->npts; i++) {
+        const fragpt_t *p = &hr->pts[i];
+        fprintf(frag_out, "%s,%s,%zu,%llu,%zu,%zu,%zu,%.5f\n", hr->trace_name, hr->row->alloc,
+                p->done, (unsigned long long)p->live, p->used, p->free, p->largest, p->frag);
+    }
+}
+
+static rp_blocks_t *frag_snap;
+static hk_heap_t *frag_snap_heap;
+static void heap_at_worst(void *sctx)
+{
+    (void)sctx;
+    rp_blocks_collect(frag_snap_heap, frag_snap);
 }
 
 static void heap_at_peak(void *sctx)
@@ -218,7 +280,8 @@ static void run_heap(const hkt_trace_t *t, const char *label, const rp_allocdef_
     o.free_leftovers = true;
     o.fill = true; /* as the system allocators' runs do */
     o.sample = heap_sample;
-    o.sample_every = t->nops >= 200 ? t->nops / 200 : 1;
+    o.sample_every = 1;
+    hr.grid = t->nops >= 200 ? t->nops / 200 : 1;
     o.at_peak = heap_at_peak;
     o.at_end = heap_at_end;
     o.sctx = &hr;
@@ -268,6 +331,28 @@ static void run_heap(const hkt_trace_t *t, const char *label, const rp_allocdef_
         snprintf(row->why, sizeof row->why, "heapkit reported %lu errors",
                  n_hk_errors - errs0);
     }
+    frag_flush(&hr);
+    free(hr.pts);
+    /* the most fragmented point's map: the same arena, replayed up to it */
+    if (opt.maps_dir && r.ok && hr.worst.done) {
+        rp_heap_t wh;
+        hkr_alloc_t wa;
+        if (rp_heap_open(&wh, fit, arena, &wa) == 0) {
+            hkr_opts_t wo;
+            memset(&wo, 0, sizeof wo);
+            wo.max_ops = hr.worst.done;
+            wo.at_end = heap_at_worst;
+            frag_snap = &hr.snaps[2];
+            frag_snap_heap = wh.h;
+            hkr_result_t wr;
+            hkr_run(t, &wa, &wo, &wr);
+            /* rebase the blocks onto the main run's arena for the picture */
+            uintptr_t from = (uintptr_t)wh.mem, to = (uintptr_t)rh.mem;
+            for (size_t k = 0; k < hr.snaps[2].n; k++)
+                hr.snaps[2].v[k].ptr = hr.snaps[2].v[k].ptr - from + to;
+            rp_heap_close(&wh);
+        }
+    }
     if (opt.maps_dir && r.ok) {
         char path[PATH_MAX], title[256];
         snprintf(path, sizeof path, "%s/heapmap-%s-%s.svg", opt.maps_dir, label, ad->name);
@@ -276,7 +361,8 @@ static void run_heap(const hkt_trace_t *t, const char *label, const rp_allocdef_
                  ad->name, label, arena, (unsigned long long)t->peak_live);
         char frag_label[96];
         snprintf(frag_label, sizeof frag_label,
-                 "most fragmented (1 - largest/free %.2f)", row->frag_max);
+                 "most fragmented, after op %zu (1 - largest/free %.2f)", hr.worst.done,
+                 row->frag_max);
         const char *labels[3] = {"at peak live bytes", frag_label, "at the end of the trace"};
         rp_blocks_t order[3] = {hr.snaps[0], hr.snaps[2], hr.snaps[1]};
         size_t nsnaps = 3;
@@ -891,32 +977,65 @@ int main(int argc, char **argv)
         self_exe[sl] = 0;
     const char **paths = calloc((size_t)argc, sizeof *paths);
     size_t npaths = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-#define NEXT() (i + 1 < argc ? argv[++i] : (die("%s needs a value", a), ""))
-        if (!strcmp(a, "--alloc")) opt.allocs = NEXT();
-        else if (!strcmp(a, "--mem")) opt.mem = true;
-        else if (!strcmp(a, "--mem-res")) opt.mem_res = parse_size(NEXT(), "resolution");
-        else if (!strcmp(a, "--instr")) opt.instr = true;
-        else if (!strcmp(a, "--worst")) opt.worst = true;
-        else if (!strcmp(a, "--prefix")) opt.prefix = parse_size(NEXT(), "prefix");
-        else if (!strcmp(a, "--cycles")) opt.cycles = true;
-        else if (!strcmp(a, "--no-cycles")) opt.cycles = false;
-        else if (!strcmp(a, "--validate-every")) opt.validate_every = parse_size(NEXT(), "count");
-        else if (!strcmp(a, "--frag")) opt.frag_path = NEXT();
-        else if (!strcmp(a, "--maps")) opt.maps_dir = NEXT();
-        else if (!strcmp(a, "--json")) opt.json = true;
-        else if (!strcmp(a, "--csv")) opt.csv = true;
-        else if (!strcmp(a, "--quiet")) opt.quiet = true;
-        else if (!strcmp(a, "--brief")) opt.brief = true;
-        else if (!strcmp(a, "--valgrind")) opt.valgrind = NEXT();
-        else if (!strcmp(a, "--worker")) opt.worker = NEXT();
-        else if (!strcmp(a, "--worker-rss")) opt.worker_rss = true;
-        else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(); return 0; }
-        else if (a[0] == '-' && a[1]) die("unknown option %s (see --help)", a);
-        else paths[npaths++] = a;
-#undef NEXT
+    enum {
+        O_ALLOC = 256, O_MEM, O_MEM_RES, O_INSTR, O_WORST, O_PREFIX, O_CYCLES, O_NO_CYCLES,
+        O_VALIDATE, O_FRAG, O_MAPS, O_JSON, O_CSV, O_QUIET, O_BRIEF, O_VALGRIND, O_WORKER,
+        O_WORKER_RSS
+    };
+    static const struct option longs[] = {
+        {"alloc", required_argument, NULL, O_ALLOC},
+        {"mem", no_argument, NULL, O_MEM},
+        {"mem-res", required_argument, NULL, O_MEM_RES},
+        {"instr", no_argument, NULL, O_INSTR},
+        {"worst", no_argument, NULL, O_WORST},
+        {"prefix", required_argument, NULL, O_PREFIX},
+        {"cycles", no_argument, NULL, O_CYCLES},
+        {"no-cycles", no_argument, NULL, O_NO_CYCLES},
+        {"validate-every", required_argument, NULL, O_VALIDATE},
+        {"frag", required_argument, NULL, O_FRAG},
+        {"maps", required_argument, NULL, O_MAPS},
+        {"json", no_argument, NULL, O_JSON},
+        {"csv", no_argument, NULL, O_CSV},
+        {"quiet", no_argument, NULL, O_QUIET},
+        {"brief", no_argument, NULL, O_BRIEF},
+        {"valgrind", required_argument, NULL, O_VALGRIND},
+        {"worker", required_argument, NULL, O_WORKER},
+        {"worker-rss", no_argument, NULL, O_WORKER_RSS},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+        switch (c) {
+        case O_ALLOC: opt.allocs = optarg; break;
+        case O_MEM: opt.mem = true; break;
+        case O_MEM_RES: opt.mem_res = parse_size(optarg, "resolution"); break;
+        case O_INSTR: opt.instr = true; break;
+        case O_WORST: opt.worst = true; break;
+        case O_PREFIX: opt.prefix = parse_size(optarg, "prefix"); break;
+        case O_CYCLES: opt.cycles = true; break;
+        case O_NO_CYCLES: opt.cycles = false; break;
+        case O_VALIDATE: opt.validate_every = parse_size(optarg, "count"); break;
+        case O_FRAG: opt.frag_path = optarg; break;
+        case O_MAPS: opt.maps_dir = optarg; break;
+        case O_JSON: opt.json = true; break;
+        case O_CSV: opt.csv = true; break;
+        case O_QUIET: opt.quiet = true; break;
+        case O_BRIEF: opt.brief = true; break;
+        case O_VALGRIND: opt.valgrind = optarg; break;
+        case O_WORKER: opt.worker = optarg; break;
+        case O_WORKER_RSS: opt.worker_rss = true; break;
+        case 'h': usage(); free(paths); return 0;
+        case ':':
+            die("%s needs a value", argv[optind - 1]);
+        default:
+            if (optopt >= O_ALLOC) /* a long option given without its value */
+                die("%s needs a value", argv[optind - 1]);
+            die("unknown option %s (see --help)", argv[optind - 1]);
+        }
     }
+    for (int i = optind; i < argc; i++)
+        paths[npaths++] = argv[i];
     if (npaths == 0) {
         usage();
         return 2;

@@ -13,6 +13,9 @@
 #include "hk_trace.h"
 
 #include <errno.h>
+#if defined(HK_TRACE_LZMA) && HK_TRACE_LZMA
+#include <lzma.h>
+#endif
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -307,70 +310,121 @@ out:
     return rc;
 }
 
+/* Appends bytes to a growing buffer; returns 0 or -1 (out of memory). */
+typedef struct {
+    char *p;
+    size_t len, cap;
+} buf_t;
+
+static int buf_reserve(buf_t *b, size_t more)
+{
+    if (b->cap - b->len >= more)
+        return 0;
+    size_t cap = b->cap ? b->cap : 1 << 20;
+    while (cap - b->len < more) {
+        if (cap > SIZE_MAX / 2)
+            return -1;
+        cap *= 2;
+    }
+    char *np = realloc(b->p, cap);
+    if (!np)
+        return -1;
+    b->p = np;
+    b->cap = cap;
+    return 0;
+}
+
+#if defined(HK_TRACE_LZMA) && HK_TRACE_LZMA
+/* .xz through liblzma's stream decoder (no xz binary, no shell). */
+static int read_xz(FILE *f, buf_t *b, const char **why)
+{
+    lzma_stream z = LZMA_STREAM_INIT;
+    if (lzma_stream_decoder(&z, UINT64_MAX, LZMA_CONCATENATED) != LZMA_OK) {
+        *why = "cannot start the xz decoder";
+        return -1;
+    }
+    uint8_t in[1 << 16];
+    lzma_action act = LZMA_RUN;
+    int rc = -1;
+    for (;;) {
+        if (z.avail_in == 0 && act == LZMA_RUN) {
+            z.next_in = in;
+            z.avail_in = fread(in, 1, sizeof in, f);
+            if (ferror(f)) {
+                *why = "read error";
+                break;
+            }
+            if (feof(f))
+                act = LZMA_FINISH;
+        }
+        if (buf_reserve(b, 1 << 16) != 0) {
+            *why = "out of memory";
+            break;
+        }
+        z.next_out = (uint8_t *)b->p + b->len;
+        z.avail_out = b->cap - b->len;
+        lzma_ret r = lzma_code(&z, act);
+        b->len = b->cap - z.avail_out;
+        if (r == LZMA_STREAM_END) {
+            rc = 0;
+            break;
+        }
+        if (r != LZMA_OK) {
+            *why = r == LZMA_FORMAT_ERROR ? "not an xz file"
+                   : r == LZMA_DATA_ERROR ? "corrupt xz data"
+                   : r == LZMA_BUF_ERROR  ? "truncated xz file"
+                   : r == LZMA_MEM_ERROR  ? "out of memory"
+                                          : "xz decoding failed";
+            break;
+        }
+    }
+    lzma_end(&z);
+    return rc;
+}
+#endif
+
 int hkt_load(const char *path, hkt_trace_t *t, char *err, size_t errlen)
 {
     memset(t, 0, sizeof *t);
     size_t n = strlen(path);
     bool xz = n > 3 && strcmp(path + n - 3, ".xz") == 0;
-    FILE *f;
-    if (xz) {
-        /* The path goes to the shell quoted; refuse a quote in it. */
-        if (strchr(path, '\'')) {
-            snprintf(err, errlen, "%.400s: a quote in the file name is not supported", path);
-            return -1;
-        }
-        FILE *probe = fopen(path, "rb");
-        if (!probe) {
-            snprintf(err, errlen, "%.400s: %s", path, strerror(errno));
-            return -1;
-        }
-        fclose(probe);
-        char *cmd = malloc(n + 32);
-        if (!cmd) {
-            snprintf(err, errlen, "%.400s: out of memory", path);
-            return -1;
-        }
-        snprintf(cmd, n + 32, "xz -dc '%s'", path);
-        f = popen(cmd, "r");
-        free(cmd);
-    } else {
-        f = fopen(path, "rb");
-    }
+    FILE *f = fopen(path, "rb");
     if (!f) {
         snprintf(err, errlen, "%.400s: %s", path, strerror(errno));
         return -1;
     }
-    size_t cap = 1 << 20, len = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        if (len == cap) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
+    buf_t b = {NULL, 0, 0};
+    const char *why = NULL;
+    if (xz) {
+#if defined(HK_TRACE_LZMA) && HK_TRACE_LZMA
+        if (read_xz(f, &b, &why) != 0 && !why)
+            why = "xz decoding failed";
+#else
+        why = "this build reads no .xz files (built without liblzma): decompress it first";
+#endif
+    } else {
+        for (;;) {
+            if (buf_reserve(&b, 1 << 16) != 0) {
+                why = "out of memory";
                 break;
             }
-            buf = nb;
-            cap *= 2;
+            size_t got = fread(b.p + b.len, 1, b.cap - b.len, f);
+            b.len += got;
+            if (got == 0) {
+                if (ferror(f))
+                    why = "read error";
+                break;
+            }
         }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0)
-            break;
     }
-    int bad = ferror(f);
-    int st = xz ? pclose(f) : fclose(f);
-    if (!buf) {
-        snprintf(err, errlen, "%.400s: out of memory", path);
+    fclose(f);
+    if (why) {
+        snprintf(err, errlen, "%.400s: %s", path, why);
+        free(b.p);
         return -1;
     }
-    if (bad || st != 0) {
-        snprintf(err, errlen, "%.400s: read error%s", path, xz ? " (is xz installed?)" : "");
-        free(buf);
-        return -1;
-    }
-    int rc = hkt_parse(buf, len, path, t, err, errlen);
-    free(buf);
+    int rc = hkt_parse(b.p ? b.p : "", b.len, path, t, err, errlen);
+    free(b.p);
     return rc;
 }
 

@@ -68,7 +68,9 @@ uint64_t hkt_op_bytes(const hkt_op_t *op);
 int hkt_parse(const char *text, size_t len, const char *name, hkt_trace_t *t,
               char *err, size_t errlen);
 
-/* Reads and parses a file; names ending in .xz are read through `xz -dc`.
+/* Reads and parses a file; names ending in .xz are decompressed with liblzma
+ * when built with HK_TRACE_LZMA=1 (the tools' build does so when it finds
+ * liblzma; without it a .xz name is an error that says so).
  * Same results as hkt_parse (errors also for unreadable files). */
 int hkt_load(const char *path, hkt_trace_t *t, char *err, size_t errlen);
 
