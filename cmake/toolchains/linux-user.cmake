@@ -7,7 +7,8 @@
 # gcc-multilib, so installing one removes the -m32 host build. clang is one
 # compiler for every target (--target=<triple>); it needs only Debian's cross
 # libc, libgcc and binutils packages, which install alongside gcc-multilib.
-# Binaries are static, so qemu-<arch> needs no target root file system.
+# heapkit's test binaries are static (cmake/hk_test_target.cmake), so
+# qemu-<arch> needs no target root file system.
 #
 # Inputs: HK_LU_TRIPLE (mips-linux-gnu), HK_LU_QEMU (qemu-mips),
 #         HK_LU_PTR (4 or 8), HK_LU_ARCH (processor name for CMake)
@@ -20,13 +21,5 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 
-set(CMAKE_C_FLAGS_INIT "-DHK_EXPECT_PTR_SIZE=${HK_LU_PTR} -DHK_EXPECT_BIG_ENDIAN=1 \
--DHK_TEST_SCALE_DIV=2")
-set(CMAKE_EXE_LINKER_FLAGS_INIT "-static")
-get_filename_component(HK_ROOT "${CMAKE_CURRENT_LIST_DIR}/../.." ABSOLUTE)
-set(CMAKE_CROSSCOMPILING_EMULATOR "${HK_ROOT}/ports/qemu-run.sh;${HK_LU_QEMU}")
-
-# ports/selftest: exit statuses, a trap and abort() must reach the caller.
-get_filename_component(HK_ROOT "${CMAKE_CURRENT_LIST_DIR}/../.." ABSOLUTE)
-set(HK_PORT_SELFTEST_MAIN "${HK_ROOT}/ports/hosted/selftest.c")
-set(HK_PORT_SELFTEST_CASES "1:0;2:1;3:nonzero;4:nonzero")
+set(HK_TARGET_KIND linux-user)
+# heapkit's test programs (static, run under ${HK_LU_QEMU}): cmake/hk_test_target.cmake

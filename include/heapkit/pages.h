@@ -53,8 +53,8 @@ extern "C" {
 #define HK_PAGES_MAX_ORDER 18
 #endif
 #define HK_PAGES_ORDERS (HK_PAGES_MAX_ORDER + 1)
-_Static_assert(HK_PAGES_MAX_ORDER >= 0 && HK_PAGES_MAX_ORDER <= 30,
-               "HK_PAGES_MAX_ORDER must be 0..30");
+HK_STATIC_ASSERT(HK_PAGES_MAX_ORDER >= 0 && HK_PAGES_MAX_ORDER <= 30,
+                 "HK_PAGES_MAX_ORDER must be 0..30");
 
 typedef uint64_t hk_paddr_t;
 #define HK_PADDR_NONE ((hk_paddr_t)UINT64_MAX)
