@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heapkit_freertos.c - heapkit as the FreeRTOS heap: a drop-in for heap_4.c
  * and heap_5.c (compile this file instead of portable/MemMang/heap_N.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heapkit_picolibc.c - heapkit as picolibc's allocator (heapkit/port/libc.h).
  *
