@@ -80,8 +80,9 @@ void fake_exit_critical_from_isr(UBaseType_t saved)
 }
 
 #if defined(configUSE_MALLOC_FAILED_HOOK) && configUSE_MALLOC_FAILED_HOOK == 1
+/* weak: an application (examples/freertos) may define its own */
 void vApplicationMallocFailedHook(void);
-void vApplicationMallocFailedHook(void)
+__attribute__((weak)) void vApplicationMallocFailedHook(void)
 {
     fake_malloc_failed_calls++;
 }
