@@ -31,6 +31,10 @@
  *
  * Thread safety: none unless a lock is given in the configuration; then
  * every function below that takes a hk_pages_t runs under that lock.
+ *
+ * Interrupts: alloc and free walk at most HK_PAGES_ORDERS orders and never
+ * block; from an interrupt handler only with a lock that masks it (a page
+ * fault handler in a kernel usually runs with interrupts masked already).
  */
 #ifndef HEAPKIT_PAGES_H
 #define HEAPKIT_PAGES_H

@@ -26,6 +26,12 @@
  *
  * The struct is public only so pools can be defined statically and embedded;
  * its fields are private: use the functions.
+ *
+ * Interrupts: alloc and free are O(1) with no loop and no growth, so a
+ * pool is the allocator for interrupt handlers. Shared between an ISR and
+ * tasks it needs a lock that masks that interrupt (heapkit/port/
+ * lock_cortexm.h, lock_riscv.h, or HK_FREERTOS_ISR_LOCK under FreeRTOS);
+ * used by one ISR alone (or only with that interrupt masked) it needs none.
  */
 #ifndef HEAPKIT_POOL_H
 #define HEAPKIT_POOL_H
