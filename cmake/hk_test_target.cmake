@@ -8,7 +8,7 @@
 # Reads the HK_TARGET_KIND and HK_CM_* / HK_RV_* / HK_LU_* variables the
 # toolchain file set, and sets:
 #   HK_TEST_DEFS           compile definitions of the test sources (;-list)
-#   HK_TEST_COMPILE_OPTIONS, HK_TEST_LINK_OPTIONS
+#   HK_TEST_COMPILE_OPTIONS, HK_TEST_LINK_OPTIONS, HK_TEST_INCLUDE_DIRS
 #   HK_TARGET_MAIN, HK_TARGET_SOURCES, HK_TARGET_LIBS   the test image's main,
 #                          its other port sources, its libraries (a value
 #                          given on the command line wins)
@@ -22,6 +22,7 @@ set(HK_TEST_DEFS "")
 set(HK_TEST_COMPILE_OPTIONS "")
 set(HK_TEST_LINK_OPTIONS "")
 set(HK_TEST_NEWLIB OFF)
+set(HK_TEST_INCLUDE_DIRS "")
 
 macro(_hk_default var)
   if(NOT ${var})
@@ -47,6 +48,12 @@ if(HK_TARGET_KIND STREQUAL "cortex-m")
     list(APPEND HK_TEST_LINK_OPTIONS -nostartfiles --specs=nano.specs --specs=rdimon.specs
          -u _printf_float)
     list(APPEND _src "${HK_PORT}/test_newlib.c")
+    # the FreeRTOS heap port on the target too (against the test double)
+    list(APPEND _src "${_hk_root}/tests/freertos/test_freertos_heap.c"
+         "${_hk_root}/tests/freertos/fake/fake_freertos.c" "${_hk_root}/ports/freertos/heapkit_freertos.c")
+    list(APPEND HK_TEST_INCLUDE_DIRS "${_hk_root}/tests/freertos/fake")
+    list(APPEND HK_TEST_DEFS FAKE_VARIANT_HEAP4 configTOTAL_HEAP_SIZE=16384
+         configUSE_MALLOC_FAILED_HOOK=1 configHEAP_CLEAR_MEMORY_ON_FREE=1)
     set(_libs "heapkit_newlib;c;rdimon;gcc")
   else()
     list(APPEND HK_TEST_COMPILE_OPTIONS -ffreestanding)
@@ -113,5 +120,6 @@ endif()
 function(hk_apply_test_target t)
   target_compile_definitions(${t} PRIVATE ${HK_TEST_DEFS})
   target_compile_options(${t} PRIVATE ${HK_TEST_COMPILE_OPTIONS})
+  target_include_directories(${t} PRIVATE ${HK_TEST_INCLUDE_DIRS})
   target_link_options(${t} PRIVATE ${HK_TEST_LINK_OPTIONS})
 endfunction()
