@@ -105,7 +105,6 @@ elseif(HK_TARGET_KIND STREQUAL "riscv")
 
 elseif(HK_TARGET_KIND STREQUAL "linux-user")
   list(APPEND HK_TEST_DEFS HK_EXPECT_PTR_SIZE=${HK_LU_PTR} HK_EXPECT_BIG_ENDIAN=1 HK_TEST_SCALE_DIV=2)
-  list(APPEND HK_TEST_LINK_OPTIONS -static)
   set(CMAKE_CROSSCOMPILING_EMULATOR "${_hk_root}/ports/qemu-run.sh;${HK_LU_QEMU}")
   set(HK_PORT_SELFTEST_MAIN "${_hk_root}/ports/hosted/selftest.c")
   set(HK_PORT_SELFTEST_CASES "1:0;2:1;3:nonzero;4:nonzero")

@@ -7,8 +7,7 @@
 # gcc-multilib, so installing one removes the -m32 host build. clang is one
 # compiler for every target (--target=<triple>); it needs only Debian's cross
 # libc, libgcc and binutils packages, which install alongside gcc-multilib.
-# heapkit's test binaries are static (cmake/hk_test_target.cmake), so
-# qemu-<arch> needs no target root file system.
+# Binaries are static, so qemu-<arch> needs no target root file system.
 #
 # Inputs: HK_LU_TRIPLE (mips-linux-gnu), HK_LU_QEMU (qemu-mips),
 #         HK_LU_PTR (4 or 8), HK_LU_ARCH (processor name for CMake)
@@ -21,5 +20,8 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 
+# static: with Debian's cross C libraries under --sysroot only static links
+# work (the dynamic ones name host paths), and qemu-user then needs no root
+set(CMAKE_EXE_LINKER_FLAGS_INIT "-static")
 set(HK_TARGET_KIND linux-user)
 # heapkit's test programs (static, run under ${HK_LU_QEMU}): cmake/hk_test_target.cmake

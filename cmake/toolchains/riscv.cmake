@@ -16,5 +16,7 @@ if(HK_RV_XLEN EQUAL 64)
 else()
   set(_arch "-march=rv32imac -mabi=ilp32 -mcmodel=medany")
 endif()
-set(CMAKE_C_FLAGS_INIT "${_arch} -ffunction-sections -fdata-sections")
+# -ffreestanding: Debian's riscv64-unknown-elf-gcc comes without a C library
+# (no <stdint.h> beyond the compiler's freestanding headers)
+set(CMAKE_C_FLAGS_INIT "${_arch} -ffreestanding -ffunction-sections -fdata-sections")
 set(CMAKE_EXE_LINKER_FLAGS_INIT "${_arch} -Wl,--gc-sections")
