@@ -16,13 +16,14 @@ for tool in cmake xz; do
     command -v $tool >/dev/null || { echo "demo: needs $tool (apt-get install $tool)"; exit 1; }
 done
 
-echo "== building hk-replay (build/release)"
-cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHK_BUILD_TESTS=OFF >/dev/null
-cmake --build build/release -j2 --target hk-replay >/dev/null
-replay=$root/build/release/tools/hk-replay
+# its own build directory: the test builds (build/release ...) keep their tests
+echo "== building hk-replay (build/demo-tools)"
+cmake -S . -B build/demo-tools -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHK_BUILD_TESTS=OFF >/dev/null
+cmake --build build/demo-tools -j2 --target hk-replay >/dev/null
+replay=$root/build/demo-tools/tools/hk-replay
 # heapkit's drop-in malloc (src/malloc), preloaded like the system allocators
 hkmalloc=""
-if cmake --build build/release -j2 --target heapkit_malloc >/dev/null 2>&1; then
+if cmake --build build/demo-tools -j2 --target heapkit_malloc >/dev/null 2>&1; then
     hkmalloc=,hkmalloc
 fi
 

@@ -223,7 +223,10 @@ echo "=== targets: ${runnable[*]:-none} ($jobs at a time)"
 T0=$(now)
 running=0
 for t in "${runnable[@]}"; do
-    run_target "$t" &
+    # progress: a line when a target starts and one when it ends
+    echo "--- $t: started at $(secs "$T0" "$(now)")s"
+    { run_target "$t"; r=$(cat "$out/$t.result" 2>/dev/null || echo "FAILED|$t no result")
+      echo "--- ${r#*|}"; } &
     running=$((running + 1))
     if [ $running -ge "$jobs" ]; then wait -n; running=$((running - 1)); fi
 done

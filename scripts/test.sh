@@ -9,6 +9,10 @@
 # 2. Every stage in scripts/stages/*.sh, in name order. A stage exits 0 on
 #    success, 77 when it cannot run here (it prints why), anything else on
 #    failure. Under CI=true a skipped stage counts as a failure.
+# Each host build has its own directory (build/<name>) configured with
+# HK_BUILD_TESTS=ON whatever an earlier configuration there cached (make
+# demo and make build use build/demo-tools and build/release), and CTest runs
+# with --no-tests=error: a build that registers no test fails, never passes.
 # Ends with "N passed, N failed" over builds and stages; exit 1 on any failure.
 set -u
 cd "$(dirname "$0")/.."
@@ -25,15 +29,18 @@ host_build() {  # name cmake-args...
     [ -n "$only" ] && [[ ",$only," != *",$name,"* ]] && return
     local dir=$root/build/$name t0=$SECONDS
     echo "=== build $name"
-    if ! cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >"$dir.log" 2>&1 \
+    if ! cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHK_BUILD_TESTS=ON "$@" \
+           >"$dir.log" 2>&1 \
        || ! cmake --build "$dir" -j "$jobs" >>"$dir.log" 2>&1; then
         tail -40 "$dir.log"; fail=$((fail+1)); note "build:$name" FAILED "(see build/$name.log)"; return
     fi
-    echo "=== test $name"
-    if (cd "$dir" && ctest --output-on-failure -j "$jobs" --timeout 900); then
-        pass=$((pass+1)); note "build:$name" ok "$((SECONDS-t0))s"
+    local ntests
+    ntests=$(cd "$dir" && ctest -N | sed -n 's/^Total Tests: //p')
+    echo "=== test $name: ${ntests:-0} tests (built in $((SECONDS-t0))s)"
+    if (cd "$dir" && ctest --output-on-failure --no-tests=error -j "$jobs" --timeout 900); then
+        pass=$((pass+1)); note "build:$name" ok "$((SECONDS-t0))s, ${ntests} tests"
     else
-        fail=$((fail+1)); note "build:$name" FAILED "$((SECONDS-t0))s"
+        fail=$((fail+1)); note "build:$name" FAILED "$((SECONDS-t0))s, ${ntests:-0} tests"
     fi
 }
 

@@ -1,8 +1,9 @@
 # cortex-m4f.cmake - ARMv7E-M with the single-precision FPU, hard-float ABI,
-# on QEMU's mps2-an386 (4 MiB code, 4 MiB RAM), linked with newlib-nano: the
-# C library's malloc/free/calloc/realloc are served by heapkit
-# (ports/cortexm/newlib_heap.c), proven by the newlib_heap suite. newlib's
-# prebuilt code makes unaligned accesses, so the unaligned trap stays off.
+# on QEMU's mps2-an386 (4 MiB code, 4 MiB RAM). heapkit's test image for it
+# (cmake/hk_test_target.cmake) is linked with newlib-nano, whose malloc family
+# is served by heapkit (ports/newlib, heapkit::newlib), proven by the
+# newlib_heap suite. newlib's prebuilt code makes unaligned accesses, so the
+# unaligned trap stays off.
 #   cmake -S . -B build/cortex-m4f -DCMAKE_TOOLCHAIN_FILE=cmake/toolchains/cortex-m4f.cmake
 set(HK_CM_CPU cortex-m4)
 set(HK_CM_FPU_FLAGS "-mfpu=fpv4-sp-d16 -mfloat-abi=hard")

@@ -20,13 +20,8 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 
-set(CMAKE_C_FLAGS_INIT "-DHK_EXPECT_PTR_SIZE=${HK_LU_PTR} -DHK_EXPECT_BIG_ENDIAN=1 \
--DHK_TEST_SCALE_DIV=2")
+# static: with Debian's cross C libraries under --sysroot only static links
+# work (the dynamic ones name host paths), and qemu-user then needs no root
 set(CMAKE_EXE_LINKER_FLAGS_INIT "-static")
-get_filename_component(HK_ROOT "${CMAKE_CURRENT_LIST_DIR}/../.." ABSOLUTE)
-set(CMAKE_CROSSCOMPILING_EMULATOR "${HK_ROOT}/ports/qemu-run.sh;${HK_LU_QEMU}")
-
-# ports/selftest: exit statuses, a trap and abort() must reach the caller.
-get_filename_component(HK_ROOT "${CMAKE_CURRENT_LIST_DIR}/../.." ABSOLUTE)
-set(HK_PORT_SELFTEST_MAIN "${HK_ROOT}/ports/hosted/selftest.c")
-set(HK_PORT_SELFTEST_CASES "1:0;2:1;3:nonzero;4:nonzero")
+set(HK_TARGET_KIND linux-user)
+# heapkit's test programs (static, run under ${HK_LU_QEMU}): cmake/hk_test_target.cmake

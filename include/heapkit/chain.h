@@ -17,6 +17,10 @@
  * runs under it. Heaps may have locks of their own (taken inside).
  *
  * The struct is public so a chain can be static; its fields are private.
+ *
+ * Interrupts: an allocation tries up to HK_CHAIN_MAX_HEAPS heaps, each a
+ * heap call; ISR use needs a lock that masks the interrupt (on the chain
+ * and on heaps reachable directly), and the cost is the sum of the tries.
  */
 #ifndef HEAPKIT_CHAIN_H
 #define HEAPKIT_CHAIN_H

@@ -4,7 +4,7 @@
  * Each option is `#ifndef HK_X / #define HK_X default`, so an integrator may set
  * it on the command line (-DHK_ALIGN=8) or in a header of their own named by
  * HK_CONFIG_FILE (-DHK_CONFIG_FILE='"my_heapkit_config.h"'), which is included
- * first. Derived constants are checked with _Static_assert at the bottom.
+ * first. Derived constants are checked with HK_STATIC_ASSERT at the bottom.
  */
 #ifndef HEAPKIT_CONFIG_H
 #define HEAPKIT_CONFIG_H
@@ -21,7 +21,13 @@
  * it. 16 on x86-64 and 8 on 32-bit ARM by default; 8 on a 64-bit host saves
  * memory on small blocks at the cost of not meeting max_align_t. */
 #ifndef HK_ALIGN
+#if defined(__cplusplus)
+#define HK_ALIGN alignof(max_align_t)
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
 #define HK_ALIGN _Alignof(max_align_t)
+#else
+#error "heapkit: C99 has no max_align_t; define HK_ALIGN to the value the library was built with"
+#endif
 #endif
 
 /* log2 of the number of second-level classes per power of two in the
@@ -68,10 +74,35 @@
 #define HK_ASSERTS (HK_DEBUG >= 2)
 #endif
 
-_Static_assert((HK_ALIGN & (HK_ALIGN - 1)) == 0, "HK_ALIGN must be a power of two");
-_Static_assert(HK_ALIGN >= sizeof(void *), "HK_ALIGN must be at least sizeof(void *)");
-_Static_assert(HK_ALIGN <= 128, "HK_ALIGN above 128 is not supported; use aligned_alloc");
-_Static_assert(HK_TLSF_SLI >= 3 && HK_TLSF_SLI <= 5, "HK_TLSF_SLI must be 3, 4 or 5");
-_Static_assert(HK_TLSF_SCAN >= 0 && HK_TLSF_SCAN <= 64, "HK_TLSF_SCAN must be 0..64");
+/* HK_STATIC_ASSERT(cond, msg): a compile-time check usable at file scope
+ * from C11 (_Static_assert), C++11 (static_assert) and C99 (a negative array
+ * size; msg is then only in the source). */
+#ifndef HK_STATIC_ASSERT
+#if defined(__cplusplus)
+#define HK_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#define HK_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#else
+#define HK_STATIC_ASSERT__(cond, line) typedef char hk_static_assert_##line[(cond) ? 1 : -1]
+#define HK_STATIC_ASSERT_(cond, line) HK_STATIC_ASSERT__(cond, line)
+#define HK_STATIC_ASSERT(cond, msg) HK_STATIC_ASSERT_(cond, __LINE__)
+#endif
+#endif
+
+/* HK_ALIGNAS(n): C11 _Alignas / C++11 alignas, for the static definitions in
+ * the public headers (HK_POOL_DEFINE). */
+#ifndef HK_ALIGNAS
+#ifdef __cplusplus
+#define HK_ALIGNAS(n) alignas(n)
+#else
+#define HK_ALIGNAS(n) _Alignas(n)
+#endif
+#endif
+
+HK_STATIC_ASSERT((HK_ALIGN & (HK_ALIGN - 1)) == 0, "HK_ALIGN must be a power of two");
+HK_STATIC_ASSERT(HK_ALIGN >= sizeof(void *), "HK_ALIGN must be at least sizeof(void *)");
+HK_STATIC_ASSERT(HK_ALIGN <= 128, "HK_ALIGN above 128 is not supported; use aligned_alloc");
+HK_STATIC_ASSERT(HK_TLSF_SLI >= 3 && HK_TLSF_SLI <= 5, "HK_TLSF_SLI must be 3, 4 or 5");
+HK_STATIC_ASSERT(HK_TLSF_SCAN >= 0 && HK_TLSF_SCAN <= 64, "HK_TLSF_SCAN must be 0..64");
 
 #endif /* HEAPKIT_CONFIG_H */

@@ -32,6 +32,11 @@
  * runs, hk_debug_error_site() tells where the block concerned was allocated,
  * when that is known. hk_debug_policy_hook is a ready-made hook that logs,
  * panics or ignores, as configured.
+ *
+ * Interrupts: the checks add work per call (level 1: O(block) canary
+ * checks and poisoning; level 3: a full validate, O(blocks)), so the
+ * interrupt latency under the heap's lock grows with the level; leak and
+ * report walks are O(blocks) and belong in thread context.
  */
 #ifndef HEAPKIT_DEBUG_H
 #define HEAPKIT_DEBUG_H

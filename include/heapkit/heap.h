@@ -16,6 +16,14 @@
  *
  * Thread safety: none unless a lock is given in the configuration; then
  * every function below that takes a heap runs under that lock.
+ *
+ * Interrupts: every call is O(1) for TLSF (O(free blocks) for first and
+ * best fit) and never blocks, so a heap may be used from an ISR when its
+ * lock masks that interrupt (heapkit/port/lock_cortexm.h PRIMASK/BASEPRI,
+ * lock_riscv.h mstatus.MIE, or FreeRTOS's HK_FREERTOS_ISR_LOCK) and every
+ * other user takes the same lock; with an RTOS scheduler lock or a mutex
+ * it must not be called from an ISR. The growth hook and the event hook
+ * run inside the lock, so in ISR use they must be ISR-safe too.
  */
 #ifndef HEAPKIT_HEAP_H
 #define HEAPKIT_HEAP_H

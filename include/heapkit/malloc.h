@@ -22,6 +22,10 @@
  *   HEAPKIT_DEBUG=N               debug level, see docs/malloc.md
  *   HEAPKIT_MMAP_THRESHOLD=BYTES  requests above this are mapped on their own
  *   HEAPKIT_SPANS=0               small objects from the heap, not from spans
+ *
+ * Interrupts and signals: like glibc's malloc it is not async-signal-safe
+ * (it takes per-thread and arena locks); do not call it from a signal
+ * handler.
  */
 #ifndef HEAPKIT_MALLOC_H
 #define HEAPKIT_MALLOC_H

@@ -31,6 +31,10 @@
  *
  * Thread safety: none unless a lock is given in the configuration; then
  * every function below that takes a hk_pages_t runs under that lock.
+ *
+ * Interrupts: alloc and free walk at most HK_PAGES_ORDERS orders and never
+ * block; from an interrupt handler only with a lock that masks it (a page
+ * fault handler in a kernel usually runs with interrupts masked already).
  */
 #ifndef HEAPKIT_PAGES_H
 #define HEAPKIT_PAGES_H
@@ -53,8 +57,8 @@ extern "C" {
 #define HK_PAGES_MAX_ORDER 18
 #endif
 #define HK_PAGES_ORDERS (HK_PAGES_MAX_ORDER + 1)
-_Static_assert(HK_PAGES_MAX_ORDER >= 0 && HK_PAGES_MAX_ORDER <= 30,
-               "HK_PAGES_MAX_ORDER must be 0..30");
+HK_STATIC_ASSERT(HK_PAGES_MAX_ORDER >= 0 && HK_PAGES_MAX_ORDER <= 30,
+                 "HK_PAGES_MAX_ORDER must be 0..30");
 
 typedef uint64_t hk_paddr_t;
 #define HK_PADDR_NONE ((hk_paddr_t)UINT64_MAX)

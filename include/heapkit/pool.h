@@ -26,6 +26,12 @@
  *
  * The struct is public only so pools can be defined statically and embedded;
  * its fields are private: use the functions.
+ *
+ * Interrupts: alloc and free are O(1) with no loop and no growth, so a
+ * pool is the allocator for interrupt handlers. Shared between an ISR and
+ * tasks it needs a lock that masks that interrupt (heapkit/port/
+ * lock_cortexm.h, lock_riscv.h, or HK_FREERTOS_ISR_LOCK under FreeRTOS);
+ * used by one ISR alone (or only with that interrupt masked) it needs none.
  */
 #ifndef HEAPKIT_POOL_H
 #define HEAPKIT_POOL_H
@@ -85,13 +91,13 @@ typedef struct {
 #define HK_POOL_DEFINE_STATIC(name, block_size, count, align) \
     HK_POOL_DEFINE__(static, name, block_size, count, align)
 #define HK_POOL_DEFINE__(storage, name, block_size, count, align)                            \
-    _Static_assert((block_size) >= sizeof(void *), "HK_POOL_DEFINE: block_size < pointer");  \
-    _Static_assert((align) > 0 && ((align) & ((align) - 1)) == 0,                            \
+    HK_STATIC_ASSERT((block_size) >= sizeof(void *), "HK_POOL_DEFINE: block_size < pointer");  \
+    HK_STATIC_ASSERT((align) > 0 && ((align) & ((align) - 1)) == 0,                            \
                    "HK_POOL_DEFINE: align must be a power of two");                          \
-    _Static_assert((count) >= 1, "HK_POOL_DEFINE: count must be at least 1");               \
-    _Static_assert((size_t)(count) <= SIZE_MAX / HK_POOL_STRIDE(block_size, align),          \
+    HK_STATIC_ASSERT((count) >= 1, "HK_POOL_DEFINE: count must be at least 1");               \
+    HK_STATIC_ASSERT((size_t)(count) <= SIZE_MAX / HK_POOL_STRIDE(block_size, align),          \
                    "HK_POOL_DEFINE: count * stride overflows");                              \
-    static _Alignas(HK_POOL_ALIGN_OF(align))                                                 \
+    HK_ALIGNAS(HK_POOL_ALIGN_OF(align)) static                                               \
         unsigned char name##_hk_buf[HK_POOL_BUF_SIZE(block_size, count, align)];             \
     storage hk_pool_t name = { name##_hk_buf,                                                \
                                name##_hk_buf + HK_POOL_BUF_SIZE(block_size, count, align),   \

@@ -19,6 +19,10 @@
  *
  * The struct is public so rings can be embedded and defined statically; its
  * fields are private.
+ *
+ * Interrupts: every call is O(1), so a ring suits a producer in an ISR and
+ * a consumer in a task, each call under a lock that masks that interrupt
+ * (heapkit/port/lock_cortexm.h, lock_riscv.h, HK_FREERTOS_ISR_LOCK).
  */
 #ifndef HEAPKIT_RING_H
 #define HEAPKIT_RING_H

@@ -20,6 +20,11 @@
  * that are at least inside memory the program may read.
  *
  * The struct is public so caches can be static or embedded; fields private.
+ *
+ * Interrupts: alloc from a slab with a free object is O(1); taking a new
+ * slab or giving an empty one back calls the backing heap, so ISR use
+ * needs a lock that masks the interrupt on both the slab cache and that
+ * heap, and the heap's time on the slow path.
  */
 #ifndef HEAPKIT_SLAB_H
 #define HEAPKIT_SLAB_H

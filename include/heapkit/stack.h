@@ -24,6 +24,11 @@
  * takes the pool runs under it (painting on acquire excepted: the stack is
  * the caller's by then). high_water may be called while the stack's thread
  * runs; it then reads memory that thread writes, which gives a lower bound.
+ *
+ * Interrupts: acquire paints the whole stack (O(stack size)) and the
+ * high-water scan reads it; acquire and release belong in thread context,
+ * not in an ISR. hk_stack_check reads only the guard and may run from a
+ * fault handler with interrupts masked.
  */
 #ifndef HEAPKIT_STACK_H
 #define HEAPKIT_STACK_H

@@ -21,6 +21,10 @@
  * Thread safety: none unless a lock is given; then every call below that
  * takes a tiered allocator runs under it, including its calls into the
  * fallback heap (which may have a lock of its own, taken inside).
+ *
+ * Interrupts: the class pools are O(1); a request that falls through to
+ * the fallback heap costs a heap call. ISR use needs a lock that masks the
+ * interrupt here and, when there is a fallback, on that heap too.
  */
 #ifndef HEAPKIT_TIERED_H
 #define HEAPKIT_TIERED_H

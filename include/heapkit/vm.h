@@ -36,6 +36,10 @@
  * a fault on or unmap of a shared region) also take the source space's lock,
  * inside their own: so with real locks, do not share regions both ways
  * between two spaces (A into B and B into A), which could deadlock.
+ *
+ * Interrupts: hk_vm_fault is meant for the page-fault handler (O(log
+ * regions + page-table levels), under the lock); the other calls allocate
+ * page tables and belong in thread context.
  */
 #ifndef HEAPKIT_VM_H
 #define HEAPKIT_VM_H

@@ -20,6 +20,10 @@
  *
  * Thread safety: as hk_heap (give the heap a lock); growth takes the
  * address space's lock inside the heap's.
+ *
+ * Interrupts: as hk_heap, except that a growth step maps pages through
+ * hk_vm (allocating page tables): not from an ISR unless the heap never
+ * needs to grow.
  */
 #ifndef HEAPKIT_VM_KHEAP_H
 #define HEAPKIT_VM_KHEAP_H

@@ -1,6 +1,6 @@
 /*
  * test_newlib.c - proves that newlib's allocator is heapkit on the Cortex-M4F
- * image (newlib_heap.c): the C library's own printf, asprintf, strdup,
+ * image (ports/newlib/heapkit_newlib.c): the C library's own printf, asprintf, strdup,
  * calloc, realloc and memalign run, and heapkit's statistics move by exactly
  * what they allocated and freed. Target-only suite (needs newlib), listed in
  * the toolchain file's HK_TARGET_SOURCES.
@@ -15,7 +15,7 @@
 
 #include "heapkit/heap.h"
 #include "hk_test.h"
-#include "newlib_heap.h"
+#include "heapkit/port/libc.h"
 
 extern char __heap_start[], __heap_end[];
 
@@ -163,6 +163,45 @@ static void test_calloc_realloc_memalign(void)
     HK_CHECK_EQ(hk_heap_validate(hk_newlib_heap()), 0);
 }
 
+/* The port's own lock: by default every call runs with PRIMASK set (an
+ * event hook on the heap sees the mask from inside the allocation), and it
+ * is restored afterwards. */
+static unsigned masked_events, unmasked_events;
+static void on_event(void *ctx, const hk_event_t *ev)
+{
+    (void)ctx;
+    (void)ev;
+    uint32_t primask;
+    __asm__ volatile("mrs %0, primask" : "=r"(primask));
+    if (primask & 1u)
+        masked_events++;
+    else
+        unmasked_events++;
+}
+
+static void test_own_lock_and_init_once(void)
+{
+    hk_heap_t *h = hk_newlib_heap();
+    HK_REQUIRE(h != NULL);
+    masked_events = unmasked_events = 0;
+    HK_REQUIRE(hk_heap_set_event_hook(h, on_event, NULL) == 0);
+    void *p = malloc(40);
+    p = realloc(p, 400);
+    free(p);
+    hk_heap_set_event_hook(h, NULL, NULL);
+    HK_CHECK_EQ(masked_events, 3);
+    HK_CHECK_EQ(unmasked_events, 0);
+    uint32_t primask;
+    __asm__ volatile("mrs %0, primask" : "=r"(primask));
+    HK_CHECK_EQ(primask & 1u, 0); /* interrupts enabled again */
+    /* the heap exists, so a late init is refused and changes nothing */
+    static unsigned char other[4096];
+    hk_libc_heap_config_t cfg = { other, sizeof other, NULL, NULL };
+    HK_CHECK_EQ(hk_newlib_init(&cfg), HK_EBUSY);
+    HK_CHECK(hk_newlib_heap() == h);
+    HK_CHECK_EQ(hk_newlib_init(NULL), HK_EINVAL);
+}
+
 static void test_float_formatting(void)
 {
     char buf[32];
@@ -178,4 +217,5 @@ HK_SUITE(newlib_heap)
     HK_RUN(test_strdup_heavy);
     HK_RUN(test_calloc_realloc_memalign);
     HK_RUN(test_float_formatting);
+    HK_RUN(test_own_lock_and_init_once);
 }

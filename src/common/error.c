@@ -9,7 +9,45 @@
 
 static hk_error_fn error_hook;
 static void *error_ctx;
-static uint64_t error_count;
+
+/* ---- the error counter -------------------------------------------------
+ * Reports may come from several threads and from interrupts at once, so the
+ * increment must not lose counts. It is an unsigned long (32 bits on every
+ * ILP32 target, 64 on LP64 hosts), read through a uint64_t. 64-bit atomics
+ * do not exist on ARMv6-M, RV32 or Xtensa LX106, and a torn 64-bit read
+ * would be wrong too, so the counter is the machine's natural word:
+ *   - where that word has lock-free atomic add (__GCC_ATOMIC_LONG_LOCK_FREE
+ *     == 2: x86, ARMv7-M and up with LDREX/STREX, RISC-V with A, ...): a
+ *     relaxed atomic fetch-add, safe between threads, cores and interrupts;
+ *   - on cores without one: the increment runs with interrupts masked
+ *     (ARMv6-M PRIMASK, RISC-V M-mode mstatus.MIE, Xtensa PS.INTLEVEL 15),
+ *     which is exact on these single-core parts;
+ *   - anywhere else the integrator defines HK_ERROR_COUNT_INC(p) (e.g. with
+ *     an OS's atomic), or gets a plain increment (documented as not
+ *     interrupt-safe there).
+ * A 32-bit count wraps after 4,294,967,295 reports. */
+static unsigned long error_count;
+
+#if !defined(HK_ERROR_COUNT_INC)
+#if defined(__GCC_ATOMIC_LONG_LOCK_FREE) && __GCC_ATOMIC_LONG_LOCK_FREE == 2
+#define HK_ERROR_COUNT_INC(p) ((void)__atomic_fetch_add((p), 1ul, __ATOMIC_RELAXED))
+#elif defined(__arm__) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
+#include "heapkit/port/lock_cortexm.h"
+#define HK_ERROR_COUNT_INC(p) do { uintptr_t s_ = hk_lock_cortexm_primask(NULL); \
+    (*(volatile unsigned long *)(p))++; hk_unlock_cortexm_primask(NULL, s_); } while (0)
+#elif defined(__riscv)
+#include "heapkit/port/lock_riscv.h"
+#define HK_ERROR_COUNT_INC(p) do { uintptr_t s_ = hk_lock_riscv_mie(NULL); \
+    (*(volatile unsigned long *)(p))++; hk_unlock_riscv_mie(NULL, s_); } while (0)
+#elif defined(__XTENSA__)
+#define HK_ERROR_COUNT_INC(p) do { unsigned s_; \
+    __asm__ volatile("rsil %0, 15" : "=a"(s_) : : "memory"); \
+    (*(volatile unsigned long *)(p))++; \
+    __asm__ volatile("wsr %0, ps\n\trsync" : : "a"(s_) : "memory"); } while (0)
+#else
+#define HK_ERROR_COUNT_INC(p) ((void)(*(volatile unsigned long *)(p))++)
+#endif
+#endif
 
 void hk_set_error_hook(hk_error_fn fn, void *ctx)
 {
@@ -19,12 +57,13 @@ void hk_set_error_hook(hk_error_fn fn, void *ctx)
 
 uint64_t hk_error_count(void)
 {
-    return error_count;
+    /* one aligned word: a single load on every target, never torn */
+    return (uint64_t)*(volatile const unsigned long *)&error_count;
 }
 
 void hk__report(int code, const void *ptr, const char *reason)
 {
-    error_count++;
+    HK_ERROR_COUNT_INC(&error_count);
     if (error_hook)
         error_hook(code, ptr, reason, error_ctx);
 #if HK_DEBUG >= 1

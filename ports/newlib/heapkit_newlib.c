@@ -1,5 +1,5 @@
 /*
- * newlib_heap.c - heapkit as newlib's allocator (see newlib_heap.h).
+ * heapkit_newlib.c - heapkit as newlib's allocator (heapkit/port/libc.h).
  *
  * How newlib is wired (newlib 4.x, libc/stdlib): the public malloc(n) is a
  * one-line wrapper, `_malloc_r(_REENT, n)`, in its own archive member, and
@@ -8,7 +8,8 @@
  * forms. Each `_r` function lives in its own member of libc.a / libc_nano.a,
  * so an image that defines them gets the linker's first definition, ours,
  * and newlib's allocator is never linked. (The other way, `-Wl,--wrap=malloc`,
- * misses the library's internal `_malloc_r` calls.)
+ * misses the library's internal `_malloc_r` calls.) The public aligned_alloc
+ * and posix_memalign call _memalign_r, so they come with it.
  *
  * struct _reent carries the thread's errno; a failed allocation sets it to
  * ENOMEM there, as newlib's own allocator does.
@@ -20,42 +21,24 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/lock.h>
 
-#include "newlib_heap.h"
-
-/* newlib's lock hooks (libc/stdlib/mlock.c: recursive, no-ops by default). */
-void __malloc_lock(struct _reent *r);
-void __malloc_unlock(struct _reent *r);
-
-/* The linker script's free RAM (link.ld). */
-extern char __heap_start[], __heap_end[];
+#include "../libc/hk_libc_common.h"
 
 __attribute__((weak)) void hk_newlib_region(void **base, size_t *bytes)
 {
-    *base = __heap_start;
-    *bytes = (size_t)(__heap_end - __heap_start);
+    port_default_region(base, bytes);
 }
 
-static hk_heap_t *heap;
-
-/* Runs under __malloc_lock. */
-static hk_heap_t *heap_get(void)
+int hk_newlib_init(const hk_libc_heap_config_t *cfg)
 {
-    if (!heap) {
-        void *base = NULL;
-        size_t bytes = 0;
-        hk_newlib_region(&base, &bytes);
-        heap = hk_heap_init(base, bytes, NULL);
-    }
-    return heap;
+    return port_init(cfg);
 }
 
 hk_heap_t *hk_newlib_heap(void)
 {
-    __malloc_lock(_REENT);
-    hk_heap_t *h = heap_get();
-    __malloc_unlock(_REENT);
+    uintptr_t s = port_lock();
+    hk_heap_t *h = port_heap_locked(hk_newlib_region);
+    port_unlock(s);
     return h;
 }
 
@@ -67,39 +50,40 @@ static void *out_of_memory(struct _reent *r)
 
 void *_malloc_r(struct _reent *r, size_t n)
 {
-    __malloc_lock(r);
-    hk_heap_t *h = heap_get();
+    uintptr_t s = port_lock();
+    hk_heap_t *h = port_heap_locked(hk_newlib_region);
     void *p = h ? hk_heap_alloc(h, n) : NULL;
-    __malloc_unlock(r);
+    port_unlock(s);
     return p ? p : out_of_memory(r);
 }
 
 void _free_r(struct _reent *r, void *p)
 {
+    (void)r;
     if (!p)
         return;
-    __malloc_lock(r);
-    hk_heap_t *h = heap_get();
+    uintptr_t s = port_lock();
+    hk_heap_t *h = port_heap_locked(hk_newlib_region);
     if (h)
         hk_heap_free(h, p); /* a foreign or double free is reported there */
-    __malloc_unlock(r);
+    port_unlock(s);
 }
 
 void *_calloc_r(struct _reent *r, size_t n, size_t size)
 {
-    __malloc_lock(r);
-    hk_heap_t *h = heap_get();
+    uintptr_t s = port_lock();
+    hk_heap_t *h = port_heap_locked(hk_newlib_region);
     void *p = h ? hk_heap_calloc(h, n, size) : NULL; /* checks n * size overflow */
-    __malloc_unlock(r);
+    port_unlock(s);
     return p ? p : out_of_memory(r);
 }
 
 void *_realloc_r(struct _reent *r, void *p, size_t n)
 {
-    __malloc_lock(r);
-    hk_heap_t *h = heap_get();
+    uintptr_t s = port_lock();
+    hk_heap_t *h = port_heap_locked(hk_newlib_region);
     void *q = h ? hk_heap_realloc(h, p, n) : NULL;
-    __malloc_unlock(r);
+    port_unlock(s);
     /* realloc(p, 0) frees p and returns NULL: that is not a failure */
     if (!q && (n != 0 || p == NULL))
         return out_of_memory(r);
@@ -108,10 +92,10 @@ void *_realloc_r(struct _reent *r, void *p, size_t n)
 
 void *_memalign_r(struct _reent *r, size_t align, size_t n)
 {
-    __malloc_lock(r);
-    hk_heap_t *h = heap_get();
+    uintptr_t s = port_lock();
+    hk_heap_t *h = port_heap_locked(hk_newlib_region);
     void *p = h ? hk_heap_aligned_alloc(h, align, n) : NULL;
-    __malloc_unlock(r);
+    port_unlock(s);
     if (!p)
         r->_errno = (align & (align - 1)) ? EINVAL : ENOMEM;
     return p;
@@ -119,31 +103,38 @@ void *_memalign_r(struct _reent *r, size_t align, size_t n)
 
 size_t _malloc_usable_size_r(struct _reent *r, void *p)
 {
+    (void)r;
     if (!p)
         return 0;
-    __malloc_lock(r);
-    hk_heap_t *h = heap_get();
+    uintptr_t s = port_lock();
+    hk_heap_t *h = port_heap_locked(hk_newlib_region);
     size_t n = h ? hk_heap_usable_size(h, p) : 0;
-    __malloc_unlock(r);
+    port_unlock(s);
     return n;
+}
+
+static hk_stats_t stats_now(void)
+{
+    hk_stats_t st = { 0 };
+    uintptr_t s = port_lock();
+    hk_heap_t *h = port_heap_locked(hk_newlib_region);
+    if (h)
+        hk_heap_get_stats(h, &st);
+    port_unlock(s);
+    return st;
 }
 
 struct mallinfo _mallinfo_r(struct _reent *r)
 {
+    (void)r;
+    hk_stats_t st = stats_now();
     struct mallinfo mi = { 0 };
-    hk_stats_t st;
-    __malloc_lock(r);
-    hk_heap_t *h = heap_get();
-    if (h) {
-        hk_heap_get_stats(h, &st);
-        mi.arena = st.total;
-        mi.ordblks = st.free_blocks;
-        mi.uordblks = st.used;
-        mi.fordblks = st.free;
-        mi.usmblks = st.peak_used;
-        mi.keepcost = st.largest_free;
-    }
-    __malloc_unlock(r);
+    mi.arena = st.total;
+    mi.ordblks = st.free_blocks;
+    mi.uordblks = st.used;
+    mi.fordblks = st.free;
+    mi.usmblks = st.peak_used;
+    mi.keepcost = st.largest_free;
     return mi;
 }
 
@@ -152,15 +143,11 @@ struct mallinfo _mallinfo_r(struct _reent *r)
  * otherwise newlib's allocator would be pulled in beside heapkit. */
 void _malloc_stats_r(struct _reent *r)
 {
-    hk_stats_t st = { 0 };
-    __malloc_lock(r);
-    hk_heap_t *h = heap_get();
-    if (h)
-        hk_heap_get_stats(h, &st);
-    __malloc_unlock(r);
+    (void)r;
+    hk_stats_t st = stats_now(); /* printed outside the lock: stdio may allocate */
     fprintf(stderr, "heapkit: total %lu used %lu free %lu largest free %lu peak %lu\n",
-             (unsigned long)st.total, (unsigned long)st.used, (unsigned long)st.free,
-             (unsigned long)st.largest_free, (unsigned long)st.peak_used);
+            (unsigned long)st.total, (unsigned long)st.used, (unsigned long)st.free,
+            (unsigned long)st.largest_free, (unsigned long)st.peak_used);
 }
 
 /* heapkit has no run-time tunables of this kind: every option fails. */
