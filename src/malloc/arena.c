@@ -57,7 +57,7 @@
 
 __thread hkm_thread_t hkm_self __attribute__((tls_model("initial-exec")));
 hkm_arena_t hkm_arenas[HKM_MAX_ARENAS];
-static atomic_uint n_arenas;
+static unsigned n_arenas;
 static hkm_lock_t bind_lock;
 static pthread_key_t exit_key;
 
@@ -70,8 +70,8 @@ static pthread_key_t exit_key;
 void hkm_lock_slow(hkm_lock_t *l)
 {
     for (unsigned spins = 0;; spins++) {
-        if (atomic_load_explicit(&l->v, memory_order_relaxed) == 0 &&
-            !atomic_exchange_explicit(&l->v, 1, memory_order_acquire))
+        if (__atomic_load_n(&l->v, __ATOMIC_RELAXED) == 0 &&
+            !__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE))
             return;
         if (spins < 64) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -137,8 +137,8 @@ static void arena_setup(hkm_arena_t *a, unsigned index)
     hkm_lock_reset(&a->lock);
     a->index = index;
     a->heap = NULL;
-    atomic_store_explicit(&a->remote, NULL, memory_order_relaxed);
-    atomic_store_explicit(&a->owner, NULL, memory_order_relaxed);
+    __atomic_store_n(&a->remote, NULL, __ATOMIC_RELAXED);
+    __atomic_store_n(&a->owner, NULL, __ATOMIC_RELAXED);
     a->freed_since_trim = 0;
     a->heap_bytes = 0;
     for (unsigned b = 0; b < HKM_BINS; b++)
@@ -149,11 +149,11 @@ static void arena_setup(hkm_arena_t *a, unsigned index)
 
 void hkm_remote_free(hkm_arena_t *a, void *p)
 {
-    void *old = atomic_load_explicit(&a->remote, memory_order_relaxed);
+    void *old = __atomic_load_n(&a->remote, __ATOMIC_RELAXED);
     do {
         *(void **)p = old;
-    } while (!atomic_compare_exchange_weak_explicit(&a->remote, &old, p, memory_order_release,
-                                                    memory_order_relaxed));
+    } while (!__atomic_compare_exchange_n(&a->remote, &old, p, 1, __ATOMIC_RELEASE,
+                                          __ATOMIC_RELAXED));
 }
 
 void hkm_arena_put(hkm_arena_t *a, void *p)
@@ -177,7 +177,7 @@ void hkm_arena_put(hkm_arena_t *a, void *p)
 
 void hkm_arena_drain(hkm_arena_t *a)
 {
-    void *p = atomic_exchange_explicit(&a->remote, NULL, memory_order_acquire);
+    void *p = __atomic_exchange_n(&a->remote, NULL, __ATOMIC_ACQUIRE);
     while (p) {
         void *next = *(void **)p;
         hkm_arena_put(a, p);
@@ -258,7 +258,7 @@ static void thread_exit(void *arg)
         return;
     hkm_thread_flush();
     hkm_lock(&bind_lock);
-    atomic_store_explicit(&t->arena->owner, NULL, memory_order_release);
+    __atomic_store_n(&t->arena->owner, NULL, __ATOMIC_RELEASE);
     hkm_unlock(&bind_lock);
     t->arena = NULL;
     t->state = HKM_T_EXITED;
@@ -267,7 +267,7 @@ static void thread_exit(void *arg)
 int hkm_arenas_init(void)
 {
     arena_setup(&hkm_arenas[0], 0);
-    atomic_store_explicit(&n_arenas, 1, memory_order_relaxed);
+    __atomic_store_n(&n_arenas, 1, __ATOMIC_RELAXED);
     if (pthread_key_create(&exit_key, thread_exit) != 0)
         return HK_ENOMEM;
     return HK_OK;
@@ -277,9 +277,9 @@ static void bind_thread(hkm_thread_t *t)
 {
     hkm_arena_t *a = NULL;
     hkm_lock(&bind_lock);
-    unsigned n = atomic_load_explicit(&n_arenas, memory_order_relaxed);
+    unsigned n = __atomic_load_n(&n_arenas, __ATOMIC_RELAXED);
     for (unsigned i = 1; i < n; i++) {
-        if (!atomic_load_explicit(&hkm_arenas[i].owner, memory_order_relaxed)) {
+        if (!__atomic_load_n(&hkm_arenas[i].owner, __ATOMIC_RELAXED)) {
             a = &hkm_arenas[i];
             break;
         }
@@ -287,10 +287,10 @@ static void bind_thread(hkm_thread_t *t)
     if (!a && n < HKM_MAX_ARENAS) {
         a = &hkm_arenas[n];
         arena_setup(a, n);
-        atomic_store_explicit(&n_arenas, n + 1, memory_order_release);
+        __atomic_store_n(&n_arenas, n + 1, __ATOMIC_RELEASE);
     }
     if (a)
-        atomic_store_explicit(&a->owner, t, memory_order_relaxed);
+        __atomic_store_n(&a->owner, t, __ATOMIC_RELAXED);
     hkm_unlock(&bind_lock);
     if (a) {
         t->arena = a;
@@ -315,18 +315,18 @@ hkm_arena_t *hkm_thread_arena(void)
 
 unsigned hkm_arena_count(void)
 {
-    return atomic_load_explicit(&n_arenas, memory_order_acquire);
+    return __atomic_load_n(&n_arenas, __ATOMIC_ACQUIRE);
 }
 
 /* ---- fork ------------------------------------------------------------- */
 
 void hkm_fork_prepare(void)
 {
-    if (atomic_load_explicit(&hkm_ready, memory_order_acquire) != 2)
+    if (__atomic_load_n(&hkm_ready, __ATOMIC_ACQUIRE) != 2)
         return;
     hkm_trace_lock(); /* first: a traced call holds it while taking an arena lock */
     hkm_lock(&bind_lock);
-    unsigned n = atomic_load_explicit(&n_arenas, memory_order_relaxed);
+    unsigned n = __atomic_load_n(&n_arenas, __ATOMIC_RELAXED);
     for (unsigned i = 0; i < n; i++)
         hkm_lock(&hkm_arenas[i].lock);
     hkm_os_fork_prepare();
@@ -334,10 +334,10 @@ void hkm_fork_prepare(void)
 
 void hkm_fork_parent(void)
 {
-    if (atomic_load_explicit(&hkm_ready, memory_order_acquire) != 2)
+    if (__atomic_load_n(&hkm_ready, __ATOMIC_ACQUIRE) != 2)
         return;
     hkm_os_fork_parent();
-    unsigned n = atomic_load_explicit(&n_arenas, memory_order_relaxed);
+    unsigned n = __atomic_load_n(&n_arenas, __ATOMIC_RELAXED);
     for (unsigned i = n; i-- > 0;)
         hkm_unlock(&hkm_arenas[i].lock);
     hkm_unlock(&bind_lock);
@@ -346,16 +346,16 @@ void hkm_fork_parent(void)
 
 void hkm_fork_child(void)
 {
-    if (atomic_load_explicit(&hkm_ready, memory_order_acquire) != 2)
+    if (__atomic_load_n(&hkm_ready, __ATOMIC_ACQUIRE) != 2)
         return;
     hkm_trace_unlock();
     hkm_os_fork_child();
-    unsigned n = atomic_load_explicit(&n_arenas, memory_order_relaxed);
+    unsigned n = __atomic_load_n(&n_arenas, __ATOMIC_RELAXED);
     for (unsigned i = 0; i < n; i++) {
         hkm_arena_t *a = &hkm_arenas[i];
         hkm_lock_reset(&a->lock);
         if (i > 0 && a != hkm_self.arena)
-            atomic_store_explicit(&a->owner, NULL, memory_order_relaxed);
+            __atomic_store_n(&a->owner, NULL, __ATOMIC_RELAXED);
     }
     hkm_lock_reset(&bind_lock);
 }

@@ -39,7 +39,6 @@
 #ifndef HKM_INTERNAL_H
 #define HKM_INTERNAL_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -79,25 +78,25 @@
 
 /* ---- a small spin lock (uncontended: one exchange, one store) ---------- */
 typedef struct {
-    atomic_int v;
+    int v;
 } hkm_lock_t;
 
 void hkm_lock_slow(hkm_lock_t *l);
 
 static inline void hkm_lock(hkm_lock_t *l)
 {
-    if (HKM_UNLIKELY(atomic_exchange_explicit(&l->v, 1, memory_order_acquire)))
+    if (HKM_UNLIKELY(__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE)))
         hkm_lock_slow(l);
 }
 
 static inline void hkm_unlock(hkm_lock_t *l)
 {
-    atomic_store_explicit(&l->v, 0, memory_order_release);
+    __atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
 }
 
 static inline void hkm_lock_reset(hkm_lock_t *l)
 {
-    atomic_store_explicit(&l->v, 0, memory_order_relaxed);
+    __atomic_store_n(&l->v, 0, __ATOMIC_RELAXED);
 }
 
 /* ---- chunks ------------------------------------------------------------ */
@@ -116,7 +115,7 @@ typedef struct hkm_chunk {
     void *user;
     size_t size;
     size_t align;
-    _Atomic uintptr_t spans[HKM_REGION_MAX_ / 16384u / HKM_WORD_BITS];
+    uintptr_t spans[HKM_REGION_MAX_ / 16384u / HKM_WORD_BITS];
 } hkm_chunk_t;
 _Static_assert(sizeof(hkm_chunk_t) <= HKM_HDR, "chunk header must fit in HKM_HDR");
 
@@ -248,7 +247,7 @@ static inline bool span_owns(const hkm_span_t *s, const void *p)
 static inline hkm_span_t *hkm_span_of(hkm_chunk_t *c, const void *p)
 {
     uintptr_t i = ((uintptr_t)p - (uintptr_t)c) >> HKM_SPAN_SHIFT;
-    uintptr_t w = atomic_load_explicit(&c->spans[i / HKM_WORD_BITS], memory_order_relaxed);
+    uintptr_t w = __atomic_load_n(&c->spans[i / HKM_WORD_BITS], __ATOMIC_RELAXED);
     if (HKM_LIKELY(!((w >> (i % HKM_WORD_BITS)) & 1u)))
         return NULL;
     /* The last HKM_SPAN_TAIL bytes of the window are not the span's: the
@@ -263,8 +262,8 @@ typedef struct hkm_arena {
     hkm_lock_t lock;
     unsigned index;          /* 0 = the shared arena */
     hk_heap_t *heap;         /* NULL until the first chunk is mapped */
-    _Atomic(void *) remote;  /* LIFO of blocks freed by other threads */
-    _Atomic(void *) owner;   /* exclusive arenas: the bound thread, or NULL */
+    void * remote;  /* LIFO of blocks freed by other threads */
+    void * owner;   /* exclusive arenas: the bound thread, or NULL */
     size_t freed_since_trim; /* under lock */
     size_t heap_bytes;       /* bytes of heap chunks mapped (under lock) */
     hkm_span_t *partial[HKM_BINS]; /* spans with free objects (under lock) */
@@ -284,7 +283,7 @@ extern hkm_arena_t hkm_arenas[HKM_MAX_ARENAS];
 
 /* Process-wide settings, fixed at init. */
 typedef struct {
-    _Atomic size_t big_threshold;
+    size_t big_threshold;
     hk_fit_t fit;
     int debug;
     bool stats_at_exit;
@@ -297,14 +296,14 @@ extern hkm_config_t hkm_cfg;
 
 static inline size_t hkm_threshold(void)
 {
-    return atomic_load_explicit(&hkm_cfg.big_threshold, memory_order_relaxed);
+    return __atomic_load_n(&hkm_cfg.big_threshold, __ATOMIC_RELAXED);
 }
-extern atomic_int hkm_ready; /* 0 no, 2 ready, else initialising (malloc.c) */
+extern int hkm_ready; /* 0 no, 2 ready, else initialising (malloc.c) */
 
 void hkm_init_slow(void);
 static inline void hkm_init(void)
 {
-    if (HKM_UNLIKELY(atomic_load_explicit(&hkm_ready, memory_order_acquire) != 2))
+    if (HKM_UNLIKELY(__atomic_load_n(&hkm_ready, __ATOMIC_ACQUIRE) != 2))
         hkm_init_slow();
 }
 

@@ -70,7 +70,7 @@ hkm_config_t hkm_cfg = {.big_threshold = HKM_BIG_DEFAULT, .fit = HK_FIT_TLSF, .d
 hkm_config_t hkm_cfg = {.big_threshold = HKM_BIG_DEFAULT, .fit = HK_FIT_TLSF, .tcache = true,
                         .trim = true, .spans = true};
 #endif
-atomic_int hkm_ready;
+int hkm_ready;
 
 /* ---- small hosted helpers ------------------------------------------- */
 
@@ -198,13 +198,13 @@ static void read_environment(void)
         t = HKM_SMALL_MAX;
     if (t > HKM_BIG_MAX)
         t = HKM_BIG_MAX;
-    atomic_store_explicit(&hkm_cfg.big_threshold, t, memory_order_relaxed);
+    __atomic_store_n(&hkm_cfg.big_threshold, t, __ATOMIC_RELAXED);
 }
 
 static void at_exit_report(void) __attribute__((destructor));
 static void at_exit_report(void)
 {
-    if (atomic_load_explicit(&hkm_ready, memory_order_acquire) != 2)
+    if (__atomic_load_n(&hkm_ready, __ATOMIC_ACQUIRE) != 2)
         return;
     if (hkm_tracing)
         hkm_trace_close();
@@ -229,7 +229,8 @@ void hkm_init_slow(void)
 {
     int me = 16 + (int)getpid();
     int seen = 0;
-    while (!atomic_compare_exchange_strong(&hkm_ready, &seen, me)) {
+    while (!__atomic_compare_exchange_n(&hkm_ready, &seen, me, 0, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE)) {
         if (seen == 2)
             return;
         if (seen != me) /* another process began it: we are its fork child */
@@ -252,7 +253,7 @@ void hkm_init_slow(void)
     const char *tr = getenv("HEAPKIT_TRACE");
     if (tr && *tr && hkm_trace_open(tr) != HK_OK)
         hkm_write_str(2, "heapkit: HEAPKIT_TRACE: cannot open the trace file\n");
-    atomic_store_explicit(&hkm_ready, 2, memory_order_release);
+    __atomic_store_n(&hkm_ready, 2, __ATOMIC_RELEASE);
     pthread_atfork(hkm_fork_prepare, hkm_fork_parent, hkm_fork_child);
 }
 
@@ -274,7 +275,7 @@ static void *heap_alloc_locked(hkm_arena_t *a, size_t size, size_t align)
     hk_heap_t *h = hkm_arena_heap(a);
     void *p = NULL;
     if (h) {
-        if (atomic_load_explicit(&a->remote, memory_order_relaxed))
+        if (__atomic_load_n(&a->remote, __ATOMIC_RELAXED))
             hkm_arena_drain(a);
         p = align ? hk_heap_aligned_alloc(h, align, size) : hk_heap_alloc(h, size);
     }
@@ -298,7 +299,7 @@ static void *cache_refill(hkm_arena_t *a, size_t rq)
     hk_heap_t *h = hkm_arena_heap(a);
     void *p = NULL;
     if (h) {
-        if (atomic_load_explicit(&a->remote, memory_order_relaxed))
+        if (__atomic_load_n(&a->remote, __ATOMIC_RELAXED))
             hkm_arena_drain(a);
         if (hkm_cfg.spans && rq <= HKM_SPAN_MAX) {
             p = hkm_span_take(a, b, extra, &t->bin[b], &t->count[b]);
@@ -697,13 +698,11 @@ HKM_API void *hk_memalign(size_t align, size_t size)
     return aligned_entry(align, size);
 }
 
+/* glibc 2.36 makes aligned_alloc an alias of memalign: any alignment is
+ * accepted (rounded up to a power of two), any size, no multiple required. */
 HKM_API void *hk_aligned_alloc(size_t align, size_t size)
 {
-    if (!hk__is_pow2(align)) {
-        errno = EINVAL;
-        return NULL;
-    }
-    return aligned_entry(align, size);
+    return hk_memalign(align, size);
 }
 
 HKM_API int hk_posix_memalign(void **out, size_t align, size_t size)
@@ -752,7 +751,7 @@ HKM_API size_t hk_malloc_usable_size(const void *p)
 HKM_API int hk_malloc_trim(size_t pad)
 {
     (void)pad;
-    if (atomic_load_explicit(&hkm_ready, memory_order_acquire) != 2)
+    if (__atomic_load_n(&hkm_ready, __ATOMIC_ACQUIRE) != 2)
         return 0;
     if (hkm_self.state == HKM_T_BOUND)
         hkm_thread_flush();
@@ -773,7 +772,7 @@ HKM_API int hk_malloc_trim(size_t pad)
 HKM_API int hk_malloc_validate(void)
 {
     int rc = HK_OK;
-    if (atomic_load_explicit(&hkm_ready, memory_order_acquire) != 2)
+    if (__atomic_load_n(&hkm_ready, __ATOMIC_ACQUIRE) != 2)
         return rc;
     unsigned n = hkm_arena_count();
     for (unsigned i = 0; i < n; i++) {
@@ -786,10 +785,16 @@ HKM_API int hk_malloc_validate(void)
     return rc;
 }
 
+/* The lowest free byte count the statistics have seen: each heap keeps its
+ * own true low-water mark (hk__usage_t), their sum bounds what was free at
+ * any moment from below, and the result never rises between calls. */
+static size_t stats_low_free = SIZE_MAX;
+
 HKM_API void hk_malloc_get_stats(hk_stats_t *out)
 {
+    size_t low = 0;
     hk__memset(out, 0, sizeof *out);
-    if (atomic_load_explicit(&hkm_ready, memory_order_acquire) != 2)
+    if (__atomic_load_n(&hkm_ready, __ATOMIC_ACQUIRE) != 2)
         return;
     unsigned n = hkm_arena_count();
     for (unsigned i = 0; i < n; i++) {
@@ -811,6 +816,7 @@ HKM_API void hk_malloc_get_stats(hk_stats_t *out)
         out->failed_allocs += s.failed_allocs;
         out->allocs += s.allocs;
         out->frees += s.frees;
+        low += s.min_ever_free;
         if (s.largest_free > out->largest_free)
             out->largest_free = s.largest_free;
     }
@@ -821,7 +827,13 @@ HKM_API void hk_malloc_get_stats(hk_stats_t *out)
     out->used_blocks += os.big_blocks;
     out->allocs += os.big_allocs;
     out->frees += os.big_frees;
-    out->min_ever_free = out->free;
+    if (low > out->free)
+        low = out->free;
+    size_t prev = __atomic_load_n(&stats_low_free, __ATOMIC_RELAXED);
+    while (low < prev && !__atomic_compare_exchange_n(&stats_low_free, &prev, low, 1,
+                                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+    out->min_ever_free = low < prev ? low : prev;
 }
 
 static void stat_line(int fd, const char *name, unsigned long long v)

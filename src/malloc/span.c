@@ -41,9 +41,9 @@ static void span_mark(hkm_span_t *s, bool on)
     uintptr_t i = ((uintptr_t)s - (uintptr_t)c) >> HKM_SPAN_SHIFT;
     uintptr_t bit = (uintptr_t)1 << (i % HKM_WORD_BITS);
     if (on)
-        atomic_fetch_or_explicit(&c->spans[i / HKM_WORD_BITS], bit, memory_order_release);
+        __atomic_fetch_or(&c->spans[i / HKM_WORD_BITS], bit, __ATOMIC_RELEASE);
     else
-        atomic_fetch_and_explicit(&c->spans[i / HKM_WORD_BITS], ~bit, memory_order_release);
+        __atomic_fetch_and(&c->spans[i / HKM_WORD_BITS], ~bit, __ATOMIC_RELEASE);
 }
 
 /* ---- the arena's partial lists ------------------------------------------ */
@@ -103,7 +103,7 @@ static void *span_pop(hkm_span_t *s)
     if (p) {
         s->free = p[0];
     } else {
-        p = (void **)s->bump;
+        p = (void **)(void *)s->bump;
         s->bump += s->obj_size;
     }
     p[1] = NULL; /* no stale "free" mark (see hkm_span_has_free) */
