@@ -168,7 +168,7 @@ void hkm_arena_put(hkm_arena_t *a, void *p)
         hk__report(HK_EBADPTR, p, "interior pointer of a small object?");
         return;
     }
-    if (((uintptr_t *)p)[1] == hkm_cfg.cache_key && hkm_span_has_free(s, p)) {
+    if (((uintptr_t *)p)[1] == hkm_key && hkm_span_has_free(s, p)) {
         hk__report(HK_EDOUBLEFREE, p, "double free? (small object already free)");
         return;
     }
@@ -227,6 +227,21 @@ void hkm_arena_note_free(hkm_arena_t *a, size_t bytes)
 
 /* ---- thread binding ---------------------------------------------------- */
 
+/* 16384 / class size, clamped to 16..128. */
+#define CAP_(b) (16384u / (((b) + 1u) * HKM_GRAIN) > 128u  ? 128u                            \
+                 : 16384u / (((b) + 1u) * HKM_GRAIN) < 16u ? 16u                             \
+                                                           : 16384u / (((b) + 1u) * HKM_GRAIN))
+#define CAP4_(b) CAP_(b), CAP_((b) + 1u), CAP_((b) + 2u), CAP_((b) + 3u)
+#define CAP16_(b) CAP4_(b), CAP4_((b) + 4u), CAP4_((b) + 8u), CAP4_((b) + 12u)
+const uint8_t hkm_bin_caps[HKM_BINS] = {CAP16_(0u), CAP16_(16u), CAP16_(32u), CAP16_(48u)};
+_Static_assert(HKM_BINS == 64, "hkm_bin_caps has 64 entries");
+
+void hkm_thread_reset_room(hkm_thread_t *t)
+{
+    for (unsigned b = 0; b < HKM_BINS; b++)
+        t->room[b] = hkm_bin_caps[b];
+}
+
 void hkm_thread_flush(void)
 {
     hkm_thread_t *t = &hkm_self;
@@ -243,8 +258,8 @@ void hkm_thread_flush(void)
             p = next;
         }
         t->bin[b] = NULL;
-        t->count[b] = 0;
     }
+    hkm_thread_reset_room(t);
     if (a->heap)
         hkm_arena_drain(a);
     hkm_unlock(&a->lock);
@@ -293,6 +308,7 @@ static void bind_thread(hkm_thread_t *t)
         __atomic_store_n(&a->owner, t, __ATOMIC_RELAXED);
     hkm_unlock(&bind_lock);
     if (a) {
+        hkm_thread_reset_room(t);
         t->arena = a;
         t->state = HKM_T_BOUND;
         pthread_setspecific(exit_key, t); /* non-NULL: run thread_exit */

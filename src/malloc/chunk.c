@@ -6,7 +6,7 @@
  * mapping starts on a 4 MiB boundary with a header, so the owner of p is the
  * header at (p - 1) rounded down to 4 MiB, or a known number of chunks below
  * it (hkm_internal.h). The chunk map - one byte per 4 MiB of address space,
- * reserved with MAP_NORESERVE so only the pages that cover live chunks are
+ * zero-initialised static storage, so only the pages that cover live chunks are
  * ever touched - says whether a heapkit header is there at all and how far
  * back; a foreign pointer therefore costs one load and is reported, instead
  * of faulting.
@@ -47,7 +47,7 @@
 #include "common/hk_internal.h"
 #include "hkm_internal.h"
 
-uint8_t *hkm_chunk_map;
+uint8_t hkm_chunk_map[HKM_MAP_LEN];
 static size_t page_size = 4096;
 
 static size_t n_heap_chunks, n_big, big_bytes, mapped_bytes;
@@ -71,12 +71,6 @@ int hkm_os_init(void)
     long ps = sysconf(_SC_PAGESIZE);
     if (ps > 0)
         page_size = (size_t)ps;
-    size_t len = (size_t)1 << (HKM_ADDR_BITS - HKM_CHUNK_SHIFT);
-    void *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (m == MAP_FAILED)
-        return HK_ENOMEM;
-    hkm_chunk_map = m;
     return HK_OK;
 }
 

@@ -120,9 +120,12 @@ typedef struct hkm_chunk {
 _Static_assert(sizeof(hkm_chunk_t) <= HKM_HDR, "chunk header must fit in HKM_HDR");
 
 /* The chunk map: one byte per chunk of the user address space, non-zero
- * where a heapkit chunk header lives. Reserved (not committed) at start:
- * 32 MiB of address space on a 64-bit host, 1 KiB on a 32-bit one. */
-extern uint8_t *hkm_chunk_map;
+ * where a heapkit chunk header lives. Zero-initialised static storage, so
+ * the kernel backs only the pages that cover live chunks (32 MiB of address
+ * space on a 64-bit host, 1 KiB on a 32-bit one) and a lookup needs neither
+ * a pointer load nor an "initialised yet?" test. */
+#define HKM_MAP_LEN ((uintptr_t)1 << (HKM_ADDR_BITS - HKM_CHUNK_SHIFT))
+extern uint8_t hkm_chunk_map[HKM_MAP_LEN];
 
 static inline bool chunk_is_heap(const hkm_chunk_t *c)
 {
@@ -141,13 +144,9 @@ static inline hkm_chunk_t *hkm_chunk_of(const void *p)
 {
     uintptr_t a = (uintptr_t)p - 1;
     uintptr_t idx = a >> HKM_CHUNK_SHIFT;
-    const uint8_t *map = hkm_chunk_map;
-    if (HKM_UNLIKELY(!map)) /* nothing allocated yet */
+    if (HKM_UNLIKELY(idx >= HKM_MAP_LEN))
         return NULL;
-    if (HKM_UNLIKELY(HKM_ADDR_BITS < sizeof(uintptr_t) * 8 &&
-                     (a >> (HKM_ADDR_BITS & (sizeof(uintptr_t) * 8 - 1))) != 0))
-        return NULL;
-    unsigned v = __atomic_load_n(&map[idx], __ATOMIC_RELAXED);
+    unsigned v = __atomic_load_n(&hkm_chunk_map[idx], __ATOMIC_RELAXED);
     if (HKM_UNLIKELY(!v))
         return NULL;
     return (hkm_chunk_t *)((a & ~(HKM_CHUNK - 1)) - ((uintptr_t)(v - 1) << HKM_CHUNK_SHIFT));
@@ -196,25 +195,39 @@ typedef struct {
 } hkm_os_stats_t;
 void hkm_os_stats(hkm_os_stats_t *out);
 
+/* The per-process random key, set at init: marks blocks sitting in a thread
+ * cache or a span's free list (second word), and tags span headers. */
+extern uintptr_t hkm_key;
+static inline uintptr_t hkm_cfg_key(void)
+{
+    return hkm_key;
+}
+
 /* ---- spans of small objects (span.c) -------------------------------------
  * A span is a 16 KiB heap block, 16 KiB-aligned, cut into objects of one
- * size class; its header sits at its start. */
+ * size class; its header sits at its start. Its first word is its tag:
+ * (its own address) XOR (its owner arena) XOR (the per-process random key).
+ * The free fast path takes the 16 KiB floor of any pointer of a mapped
+ * heapkit chunk and accepts it as a span of the calling thread's own arena
+ * with one compare, (tag ^ floor ^ my arena) == key - which neither a heap
+ * block's header nor user data can match without knowing the key, and which
+ * a span of another arena does not match. */
 #define HKM_SPAN_SHIFT 14u
 #define HKM_SPAN ((uintptr_t)1 << HKM_SPAN_SHIFT)
-#define HKM_MAGIC_SPAN 0x484b4d53u /* "HKMS" */
 
 typedef struct hkm_span {
-    uint32_t magic;
+    uintptr_t tag;            /* span ^ arena ^ key; 0 once freed         */
+    struct hkm_arena *arena;  /* the owner (page-local)                   */
+    uint32_t bump_off;  /* offset (from the first object) of the next
+                           never-used object: objects below it exist     */
+    uint32_t obj_size;
+    uint64_t divm;      /* 2^64 / obj_size + 1: divisibility by a multiply */
+    uint32_t end_off;   /* offset of the end of the last whole object   */
+    uint16_t used;      /* objects out of the span (in use or cached)  */
     uint8_t bin;        /* size class: objects of (bin + 1) * 16 bytes */
     uint8_t listed;     /* on the partial list                         */
-    uint16_t used;      /* objects out of the span (in use or cached)  */
-    uint32_t obj_size;
-    uint32_t inv;       /* ceil(2^32 / obj_size): offset -> index       */
     void *free;         /* objects given back, linked through word 0  */
-    char *bump;         /* the next never-used object                  */
-    char *end;          /* end of the last whole object                */
     struct hkm_span *next, *prev; /* the arena's partial list of bin  */
-    struct hkm_arena *arena;
 } hkm_span_t;
 #define HKM_SPAN_HDR 64u
 /* A span's heap block ends this far short of the next 16 KiB boundary, so
@@ -231,16 +244,37 @@ typedef struct hkm_span {
 #endif
 _Static_assert(sizeof(hkm_span_t) <= HKM_SPAN_HDR, "span header must fit");
 
-/* Is p one of s's objects: at an object boundary, below the bump pointer?
- * The index is offset * ceil(2^32 / size) >> 32, exact for offsets < 2^16. */
+static inline bool span_tag_ok(const hkm_span_t *s)
+{
+    return (s->tag ^ (uintptr_t)s ^ (uintptr_t)s->arena) == hkm_cfg_key();
+}
+
+/* Is off (< 2^32) a multiple of s's object size? With M = 2^64 / d + 1,
+ * d divides n exactly when n * M mod 2^64 < M (Lemire, Kaser, Kurz: "Faster
+ * remainder by direct computation", Software: Practice and Experience,
+ * 2019): one multiply and one compare, no divide. */
+static inline bool span_at_boundary(const hkm_span_t *s, uint32_t off)
+{
+    return (uint64_t)off * s->divm < s->divm;
+}
+
+/* Is p one of s's objects: at an object boundary, below the bump offset? */
 static inline bool span_owns(const hkm_span_t *s, const void *p)
 {
-    uintptr_t first = (uintptr_t)s + HKM_SPAN_HDR;
-    uintptr_t off = (uintptr_t)p - first; /* huge when p < first */
-    if (HKM_UNLIKELY(off >= (uintptr_t)s->bump - first || s->magic != HKM_MAGIC_SPAN))
+    uintptr_t off = (uintptr_t)p - ((uintptr_t)s + HKM_SPAN_HDR); /* huge when p < first */
+    if (HKM_UNLIKELY(off >= s->bump_off || !span_tag_ok(s)))
         return false;
-    uint32_t idx = (uint32_t)(((uint64_t)off * s->inv) >> 32);
-    return idx * s->obj_size == (uint32_t)off;
+    return span_at_boundary(s, (uint32_t)off);
+}
+
+/* The span whose objects' area holds p, for p a pointer of a mapped heapkit
+ * chunk that came from a thread cache (so is known to be a live object or
+ * heap block): the tag and the bump offset decide, no boundary check. */
+static inline hkm_span_t *hkm_span_at(const void *p)
+{
+    hkm_span_t *s = (hkm_span_t *)(((uintptr_t)p - 1) & ~(HKM_SPAN - 1));
+    uintptr_t off = (uintptr_t)p - ((uintptr_t)s + HKM_SPAN_HDR);
+    return span_tag_ok(s) && off < s->bump_off ? s : NULL;
 }
 
 /* The span holding p (a heapkit heap chunk c's pointer), or NULL. */
@@ -274,7 +308,7 @@ enum { HKM_T_NEW = 0, HKM_T_BOUND, HKM_T_SHARED, HKM_T_EXITED };
 typedef struct hkm_thread {
     hkm_arena_t *arena; /* exclusive arena, or the shared one */
     uint8_t state;
-    uint8_t count[HKM_BINS];
+    uint8_t room[HKM_BINS]; /* list b may take room[b] more blocks */
     void *bin[HKM_BINS];
 } hkm_thread_t;
 
@@ -290,7 +324,6 @@ typedef struct {
     bool tcache;          /* off at HEAPKIT_DEBUG >= 1 */
     bool trim;            /* off at HEAPKIT_DEBUG >= 1 */
     bool spans;           /* small objects from spans; off with the tcache */
-    uintptr_t cache_key;  /* marks blocks sitting in a thread cache */
 } hkm_config_t;
 extern hkm_config_t hkm_cfg;
 
@@ -326,7 +359,7 @@ void hkm_arena_put(hkm_arena_t *a, void *p);
 /* Span layer (a locked). hkm_span_take: up to `want` objects of class bin
  * onto the thread cache list *list (count in *n); returns one more object
  * for the caller, or NULL when the heap has no room for a new span. */
-void *hkm_span_take(hkm_arena_t *a, unsigned bin, unsigned want, void **list, uint8_t *n);
+void *hkm_span_take(hkm_arena_t *a, unsigned bin, unsigned want, void **list, uint8_t *room);
 void hkm_span_put(hkm_arena_t *a, hkm_span_t *s, void *p);
 /* Is p one of s's objects (not interior, not past the bump)? */
 bool hkm_span_owns(const hkm_span_t *s, const void *p);
@@ -357,12 +390,77 @@ static inline unsigned hkm_bin_of(size_t usable)
     return (unsigned)((usable + HKM_GRAIN - 1) / HKM_GRAIN) - 1u;
 }
 
-/* How many objects list `bin` may hold: about 16 KiB worth, 16 to 128. */
+/* How many objects list `bin` may hold: about 16 KiB worth, 16 to 128
+ * (a table: the free path reads no divide). */
+extern const uint8_t hkm_bin_caps[HKM_BINS];
 static inline unsigned hkm_bin_cap(unsigned bin)
 {
-    unsigned cap = 16384u / ((bin + 1u) * HKM_GRAIN);
-    return cap > 128u ? 128u : cap < 16u ? 16u : cap;
+    return hkm_bin_caps[bin];
 }
+/* The calling thread's lists are all empty: every room at its cap. */
+void hkm_thread_reset_room(hkm_thread_t *t);
+
+/* ---- the fast paths (malloc.c; inlined into override.c's entry points) -- */
+
+/* The fast path: a block from the calling thread's cache list, or NULL.
+ * Only a bound thread with the cache on ever has a non-empty list (lists
+ * are emptied at thread exit), so no state test; malloc(0) wraps to a huge
+ * n - 1 and takes the slow path. */
+static inline void *hkm_malloc_fast(size_t n)
+{
+    if (HKM_LIKELY(n - 1 < HKM_SMALL_MAX)) {
+        hkm_thread_t *t = &hkm_self;
+        unsigned b = (unsigned)((n - 1) / HKM_GRAIN);
+        void **p = t->bin[b];
+        if (HKM_LIKELY(p != NULL)) {
+            t->bin[b] = p[0];
+            t->room[b]++;
+            p[1] = NULL;
+            return p;
+        }
+    }
+    return NULL;
+}
+
+/* The fast path: a small object of one of the calling thread's own spans,
+ * with room in its thread-cache list. Every check is kept, each as cheap as
+ * it gets: p's chunk is heapkit's (one byte of the chunk map; this also
+ * turns NULL away, since NULL - 1 is past the map), the 16 KiB floor of p
+ * carries a span tag that only a live span has, the span's page-local owner
+ * is the calling thread's arena, p is below the bump offset and on an object
+ * boundary (a multiply), p is not marked free already, and its list has
+ * room (a per-list counter, no divide). Anything else - including a
+ * suspected double free - takes free_slow. */
+static inline bool hkm_free_fast(void *p)
+{
+    uintptr_t a = (uintptr_t)p - 1;
+    uintptr_t idx = a >> HKM_CHUNK_SHIFT;
+    if (HKM_LIKELY(idx < HKM_MAP_LEN && hkm_chunk_map[idx] != 0)) {
+        hkm_span_t *s = (hkm_span_t *)(a & ~(HKM_SPAN - 1));
+        uintptr_t key = hkm_key;
+        hkm_thread_t *t = &hkm_self;
+        uintptr_t off = (uintptr_t)p - ((uintptr_t)s + HKM_SPAN_HDR);
+        if (HKM_LIKELY((s->tag ^ (uintptr_t)s ^ (uintptr_t)t->arena) == key &&
+                       off < s->bump_off && span_at_boundary(s, (uint32_t)off))) {
+            uintptr_t *w = p;
+            unsigned b = s->bin;
+            uint8_t room = t->room[b];
+            if (HKM_LIKELY(w[1] != key && room != 0)) {
+                t->room[b] = (uint8_t)(room - 1);
+                w[1] = key;
+                __asm__ volatile("" ::: "memory"); /* two plain stores, not a vector merge */
+                w[0] = (uintptr_t)t->bin[b];
+                t->bin[b] = p;
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* Everything else, tracing included (p unchecked; NULL allowed). */
+void *hkm_malloc_entry_slow(size_t size);
+void hkm_free_entry_slow(void *p);
 
 /* ---- trace (HEAPKIT_TRACE) -------------------------------------------- */
 extern bool hkm_tracing;

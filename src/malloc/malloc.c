@@ -71,6 +71,7 @@ hkm_config_t hkm_cfg = {.big_threshold = HKM_BIG_DEFAULT, .fit = HK_FIT_TLSF, .t
                         .trim = true, .spans = true};
 #endif
 int hkm_ready;
+uintptr_t hkm_key;
 
 /* ---- small hosted helpers ------------------------------------------- */
 
@@ -244,7 +245,7 @@ void hkm_init_slow(void)
     if (rnd)
         for (unsigned i = 0; i < sizeof key; i++)
             key = (key << 8 | key >> (sizeof key * 8 - 8)) ^ rnd[i];
-    hkm_cfg.cache_key = key | 1u;
+    hkm_key = key | 1u;
     hk_set_error_hook(print_error, NULL);
     if (hkm_os_init() != HK_OK || hkm_arenas_init() != HK_OK) {
         hkm_write_str(2, "heapkit: cannot map the chunk map; out of memory\n");
@@ -253,6 +254,12 @@ void hkm_init_slow(void)
     const char *tr = getenv("HEAPKIT_TRACE");
     if (tr && *tr && hkm_trace_open(tr) != HK_OK)
         hkm_write_str(2, "heapkit: HEAPKIT_TRACE: cannot open the trace file\n");
+    /* Traced: every call must reach the traced path, and the untraced fast
+     * paths take only span objects and cached blocks - so there are none. */
+    if (hkm_tracing) {
+        hkm_cfg.spans = false;
+        hkm_cfg.tcache = false;
+    }
     __atomic_store_n(&hkm_ready, 2, __ATOMIC_RELEASE);
     pthread_atfork(hkm_fork_prepare, hkm_fork_parent, hkm_fork_child);
 }
@@ -291,7 +298,7 @@ static void *cache_refill(hkm_arena_t *a, size_t rq)
 {
     hkm_thread_t *t = &hkm_self;
     unsigned b = hkm_bin_of(rq);
-    unsigned room = hkm_bin_cap(b) - t->count[b];
+    unsigned room = t->room[b];
     unsigned extra = hkm_bin_cap(b) / 2;
     if (extra > room)
         extra = room;
@@ -302,7 +309,7 @@ static void *cache_refill(hkm_arena_t *a, size_t rq)
         if (__atomic_load_n(&a->remote, __ATOMIC_RELAXED))
             hkm_arena_drain(a);
         if (hkm_cfg.spans && rq <= HKM_SPAN_MAX) {
-            p = hkm_span_take(a, b, extra, &t->bin[b], &t->count[b]);
+            p = hkm_span_take(a, b, extra, &t->bin[b], &t->room[b]);
         } else {
             p = hk_heap_alloc(h, rq);
             for (unsigned k = 0; p && k < extra && k < 7; k++) {
@@ -310,9 +317,9 @@ static void *cache_refill(hkm_arena_t *a, size_t rq)
                 if (!q)
                     break;
                 q[0] = t->bin[b];
-                ((uintptr_t *)q)[1] = hkm_cfg.cache_key;
+                ((uintptr_t *)q)[1] = hkm_key;
                 t->bin[b] = q;
-                t->count[b]++;
+                t->room[b]--;
             }
         }
     }
@@ -339,20 +346,11 @@ static HK_NOINLINE void *malloc_slow(size_t n)
     return p;
 }
 
+
 static inline void *do_malloc(size_t n)
 {
-    hkm_thread_t *t = &hkm_self;
-    if (HKM_LIKELY(n <= HKM_SMALL_MAX && t->state == HKM_T_BOUND)) {
-        unsigned b = (unsigned)((n ? n - 1 : 0) / HKM_GRAIN);
-        void **p = t->bin[b];
-        if (HKM_LIKELY(p != NULL)) {
-            t->bin[b] = p[0];
-            t->count[b]--;
-            p[1] = NULL;
-            return p;
-        }
-    }
-    return malloc_slow(n);
+    void *p = hkm_malloc_fast(n);
+    return HKM_LIKELY(p != NULL) ? p : malloc_slow(n);
 }
 
 /* Is p (with the cache key set) really on list b of the calling thread? */
@@ -364,20 +362,40 @@ static HK_NOINLINE bool in_cache(unsigned b, const void *p)
     return false;
 }
 
-/* The thread cache's list b is full: give p and half the list back to the
- * arena under one lock. */
-static void cache_spill(hkm_arena_t *a, unsigned b, void *p)
+/* The thread cache's list b is full: give p (checked by the caller) and
+ * half the list back to the arena under one lock. Every block on the list
+ * was checked when it was freed, so none is checked again: a span object
+ * goes straight onto its span's free list, a heap block to the heap. */
+static HK_NOINLINE void cache_spill(hkm_arena_t *a, unsigned b, void *p)
 {
     hkm_thread_t *t = &hkm_self;
-    hkm_lock(&a->lock);
-    hkm_arena_put(a, p);
+    void **head = p, **tail = p;
+    unsigned n = 0;
     for (unsigned k = hkm_bin_cap(b) / 2; k && t->bin[b]; k--) {
         void **q = t->bin[b];
         t->bin[b] = q[0];
-        t->count[b]--;
-        q[1] = NULL;
-        hkm_arena_put(a, q);
+        tail[0] = q;
+        tail = q;
+        n++;
     }
+    tail[0] = NULL;
+    t->room[b] = (uint8_t)(t->room[b] + n);
+    size_t heap_bytes = 0;
+    hkm_lock(&a->lock);
+    for (void **q = head; q;) {
+        void **next = q[0];
+        hkm_span_t *s = hkm_span_at(q);
+        if (HKM_LIKELY(s != NULL)) {
+            hkm_span_put(a, s, q);
+        } else {
+            q[1] = NULL;
+            heap_bytes += hk_heap_usable_size(a->heap, q);
+            hk_heap_free(a->heap, q);
+        }
+        q = next;
+    }
+    if (heap_bytes)
+        hkm_arena_note_free(a, heap_bytes);
     hkm_unlock(&a->lock);
 }
 
@@ -410,17 +428,17 @@ static HK_NOINLINE void free_heap_block(hkm_chunk_t *c, void *p)
         if (us <= HKM_SMALL_MAX && hkm_cfg.tcache) {
             unsigned b = hkm_bin_of(us);
             uintptr_t *w = p;
-            if (HKM_UNLIKELY(w[1] == hkm_cfg.cache_key) &&
+            if (HKM_UNLIKELY(w[1] == hkm_key) &&
                 (in_cache(b, p) || (s && hkm_span_has_free(s, p)))) {
                 hk__report(HK_EDOUBLEFREE, p, "double free? (small object already free)");
                 return;
             }
             hkm_thread_t *t = &hkm_self;
-            if (HKM_LIKELY(t->count[b] < hkm_bin_cap(b))) {
+            if (HKM_LIKELY(t->room[b] != 0)) {
                 ((void **)p)[0] = t->bin[b];
-                w[1] = hkm_cfg.cache_key;
+                w[1] = hkm_key;
                 t->bin[b] = p;
-                t->count[b]++;
+                t->room[b]--;
                 return;
             }
             cache_spill(a, b, p);
@@ -441,7 +459,8 @@ static HK_NOINLINE void free_heap_block(hkm_chunk_t *c, void *p)
     hkm_remote_free(a, p);
 }
 
-static inline void do_free(void *p)
+/* free(p) for every case but the fast one (p still unchecked). */
+static HK_NOINLINE void free_slow(void *p)
 {
     hkm_chunk_t *c = hkm_chunk_of(p);
     if (HKM_UNLIKELY(!c)) {
@@ -449,22 +468,6 @@ static inline void do_free(void *p)
         return;
     }
     if (HKM_LIKELY(chunk_is_heap(c))) {
-        /* The fast path: a small object of the calling thread's own spans,
-         * with room in its thread-cache list. */
-        hkm_thread_t *t = &hkm_self;
-        hkm_span_t *s = hkm_span_of(c, p);
-        if (HKM_LIKELY(s != NULL && c->arena == t->arena && t->state == HKM_T_BOUND &&
-                       span_owns(s, p))) {
-            unsigned b = s->bin;
-            uintptr_t *w = p;
-            if (HKM_LIKELY(w[1] != hkm_cfg.cache_key && t->count[b] < hkm_bin_cap(b))) {
-                ((void **)p)[0] = t->bin[b];
-                w[1] = hkm_cfg.cache_key;
-                t->bin[b] = p;
-                t->count[b]++;
-                return;
-            }
-        }
         free_heap_block(c, p);
     } else if (chunk_is_big(c)) {
         if (HKM_UNLIKELY(c->user != p)) {
@@ -475,6 +478,13 @@ static inline void do_free(void *p)
     } else {
         hk__report(HK_ECORRUPT, p, "chunk header damaged (wild pointer or overflow?)");
     }
+}
+
+
+static inline void do_free(void *p)
+{
+    if (!hkm_free_fast(p) && p)
+        free_slow(p);
 }
 
 /* Bytes usable at p (which is valid for c); locks a foreign arena. */
@@ -616,6 +626,17 @@ static HK_NOINLINE void traced_free(void *p)
     hkm_trace_unlock();
 }
 
+HK_NOINLINE void hkm_free_entry_slow(void *p)
+{
+    if (!p)
+        return;
+    if (HKM_UNLIKELY(hkm_tracing)) {
+        traced_free(p);
+        return;
+    }
+    free_slow(p);
+}
+
 static HK_NOINLINE void *traced_realloc(void *p, size_t n)
 {
     hkm_trace_lock();
@@ -628,22 +649,28 @@ static HK_NOINLINE void *traced_realloc(void *p, size_t n)
 
 /* ---- public entry points ------------------------------------------------ */
 
-HKM_API void *hk_malloc(size_t size)
+HK_NOINLINE void *hkm_malloc_entry_slow(size_t size)
 {
     if (HKM_UNLIKELY(hkm_tracing))
         return traced_malloc(size, 0);
-    return do_malloc(size);
+    return malloc_slow(size);
+}
+
+/* No tracing test on the fast path: while tracing the thread caches are off
+ * (their lists stay empty), so every call reaches malloc_entry_slow. */
+HKM_API void *hk_malloc(size_t size)
+{
+    void *p = hkm_malloc_fast(size);
+    return HKM_LIKELY(p != NULL) ? p : hkm_malloc_entry_slow(size);
 }
 
 HKM_API void hk_free(void *p)
 {
-    if (!p)
+    /* No tracing test here: while tracing there are no spans, so the fast
+     * path never takes a block, and hkm_free_entry_slow sends it to the trace. */
+    if (HKM_LIKELY(hkm_free_fast(p)))
         return;
-    if (HKM_UNLIKELY(hkm_tracing)) {
-        traced_free(p);
-        return;
-    }
-    do_free(p);
+    hkm_free_entry_slow(p);
 }
 
 HKM_API void *hk_calloc(size_t n, size_t size)

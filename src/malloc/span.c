@@ -23,8 +23,7 @@
  * of its run, set while a span starts there (hkm_span_of). A pointer whose
  * 16 KiB-aligned floor is a span start lies inside that span - no other heap
  * block can overlap it - and is checked to be an object boundary before the
- * span accepts it (index = offset * ceil(2^32 / size) >> 32, exact for
- * offsets below 2^16; Granlund & Montgomery, PLDI 1994).
+ * span accepts it (a divisibility test by one multiply, hkm_internal.h).
  *
  * A span whose last object comes back is freed to the heap, unless it is
  * the only span of its class in the arena (kept to avoid churn at a
@@ -72,7 +71,12 @@ static void partial_remove(hkm_arena_t *a, hkm_span_t *s)
 
 static bool span_full(const hkm_span_t *s)
 {
-    return !s->free && s->bump >= s->end;
+    return !s->free && s->bump_off >= s->end_off;
+}
+
+static unsigned span_capacity(const hkm_span_t *s)
+{
+    return s->end_off / s->obj_size;
 }
 
 static hkm_span_t *span_new(hkm_arena_t *a, unsigned bin)
@@ -81,14 +85,14 @@ static hkm_span_t *span_new(hkm_arena_t *a, unsigned bin)
     if (!s)
         return NULL;
     uint32_t size = (bin + 1u) * HKM_GRAIN;
-    s->magic = HKM_MAGIC_SPAN;
+    s->tag = (uintptr_t)s ^ (uintptr_t)a ^ hkm_key;
     s->bin = (uint8_t)bin;
     s->used = 0;
     s->obj_size = size;
-    s->inv = (uint32_t)((((uint64_t)1 << 32) + size - 1) / size);
+    s->divm = UINT64_MAX / size + 1;
     s->free = NULL;
-    s->bump = (char *)s + HKM_SPAN_HDR;
-    s->end = s->bump + ((HKM_SPAN - HKM_SPAN_TAIL - HKM_SPAN_HDR) / size) * size;
+    s->bump_off = 0;
+    s->end_off = (uint32_t)(((HKM_SPAN - HKM_SPAN_TAIL - HKM_SPAN_HDR) / size) * size);
     s->arena = a;
     s->next = s->prev = NULL;
     s->listed = 0;
@@ -103,8 +107,8 @@ static void *span_pop(hkm_span_t *s)
     if (p) {
         s->free = p[0];
     } else {
-        p = (void **)(void *)s->bump;
-        s->bump += s->obj_size;
+        p = (void **)(void *)((char *)s + HKM_SPAN_HDR + s->bump_off);
+        s->bump_off += s->obj_size;
     }
     p[1] = NULL; /* no stale "free" mark (see hkm_span_has_free) */
     s->used++;
@@ -113,7 +117,7 @@ static void *span_pop(hkm_span_t *s)
 
 bool hkm_span_has_free(const hkm_span_t *s, const void *p)
 {
-    unsigned n = 0, cap = (unsigned)((HKM_SPAN - HKM_SPAN_TAIL - HKM_SPAN_HDR) / s->obj_size);
+    unsigned n = 0, cap = span_capacity(s);
     for (void *const *q = s->free; q && n <= cap; q = q[0], n++)
         if (q == p)
             return true;
@@ -126,13 +130,13 @@ int hkm_span_validate(const hkm_arena_t *a)
         const hkm_span_t *prev = NULL;
         for (const hkm_span_t *s = a->partial[b]; s; prev = s, s = s->next) {
             const char *why = NULL;
-            unsigned cap = (unsigned)((HKM_SPAN - HKM_SPAN_TAIL - HKM_SPAN_HDR) / s->obj_size);
+            unsigned cap = span_capacity(s);
             unsigned nfree = 0;
             for (void *const *q = s->free; q && nfree <= cap; q = q[0], nfree++)
                 if (!hkm_span_owns(s, q))
                     why = "span free list points outside its objects";
-            unsigned fresh = (unsigned)((size_t)(s->end - s->bump) / s->obj_size);
-            if (s->magic != HKM_MAGIC_SPAN)
+            unsigned fresh = (s->end_off - s->bump_off) / s->obj_size;
+            if (!span_tag_ok(s))
                 why = "span header overwritten";
             else if (s->bin != b || s->obj_size != (b + 1u) * HKM_GRAIN || s->arena != a)
                 why = "span on the wrong list";
@@ -156,7 +160,7 @@ bool hkm_span_owns(const hkm_span_t *s, const void *p)
     return span_owns(s, p);
 }
 
-void *hkm_span_take(hkm_arena_t *a, unsigned bin, unsigned want, void **list, uint8_t *n)
+void *hkm_span_take(hkm_arena_t *a, unsigned bin, unsigned want, void **list, uint8_t *room)
 {
     hkm_span_t *s = a->partial[bin];
     if (!s) {
@@ -167,9 +171,9 @@ void *hkm_span_take(hkm_arena_t *a, unsigned bin, unsigned want, void **list, ui
     while (want && !span_full(s)) {
         void **q = span_pop(s);
         q[0] = *list;
-        ((uintptr_t *)q)[1] = hkm_cfg.cache_key;
+        ((uintptr_t *)q)[1] = hkm_key;
         *list = q;
-        (*n)++;
+        (*room)--;
         want--;
     }
     if (span_full(s))
@@ -181,7 +185,7 @@ void hkm_span_put(hkm_arena_t *a, hkm_span_t *s, void *p)
 {
     void **q = p;
     q[0] = s->free;
-    ((uintptr_t *)q)[1] = hkm_cfg.cache_key; /* marks it free: double frees */
+    ((uintptr_t *)q)[1] = hkm_key; /* marks it free: double frees */
     s->free = q;
     s->used--;
     if (!s->listed) {
@@ -190,7 +194,7 @@ void hkm_span_put(hkm_arena_t *a, hkm_span_t *s, void *p)
         /* Empty and not the last span of its class: back to the heap. */
         partial_remove(a, s);
         span_mark(s, false);
-        s->magic = 0;
+        s->tag = 0;
         hk_heap_free(a->heap, s);
     }
 }

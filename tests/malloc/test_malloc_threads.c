@@ -357,10 +357,10 @@ static void test_span_validator(void)
     HK_CHECK(hk_test_errors.count >= 1);
     HK_CHECK_EQ(hk_test_errors.last_code, HK_ECORRUPT);
     s->used--;
-    uint32_t m = s->magic;
-    s->magic = 0; /* a stray write over the span header */
+    uintptr_t m = s->tag;
+    s->tag = 0; /* a stray write over the span header */
     HK_CHECK_EQ(hk_malloc_validate(), HK_ECORRUPT);
-    s->magic = m;
+    s->tag = m;
     HK_CHECK_EQ(hk_malloc_validate(), 0);
     hk_free(p);
     hk_free(other);
