@@ -62,9 +62,15 @@ static hkm_lock_t bind_lock;
 static pthread_key_t exit_key;
 
 /* Trim when this many bytes were freed into an arena since the last trim
- * and the heap has at least HKM_TRIM_FREE bytes free. */
-#define HKM_TRIM_EVERY ((size_t)64 << 20)
+ * and the heap has at least HKM_TRIM_FREE bytes free: what a thread keeps
+ * resident but unused is bounded by about HKM_TRIM_EVERY + HKM_TRIM_FREE.
+ * Small objects count too - an empty span given back to the heap counts its
+ * 16 KiB - so a program that frees a gigabyte of small blocks gets its
+ * memory back as it goes. An arena whose thread has exited (an orphan)
+ * trims after HKM_TRIM_ORPHAN bytes, since nobody will reuse its pages soon. */
+#define HKM_TRIM_EVERY ((size_t)32 << 20)
 #define HKM_TRIM_FREE ((size_t)8 << 20)
+#define HKM_TRIM_ORPHAN ((size_t)256 << 10)
 #define HKM_TRIM_MIN_BLOCK ((size_t)64 << 10)
 
 void hkm_lock_slow(hkm_lock_t *l)
@@ -147,13 +153,41 @@ static void arena_setup(hkm_arena_t *a, unsigned index)
 
 /* ---- remote frees ------------------------------------------------------ */
 
+/* Frees everything on the remote stack of a, an orphan arena (no owner):
+ * at once, under its lock, instead of waiting for an adopter. */
+static void orphan_drain(hkm_arena_t *a)
+{
+    hkm_lock(&a->lock);
+    if (a->heap && !__atomic_load_n(&a->owner, __ATOMIC_RELAXED))
+        hkm_arena_drain(a);
+    hkm_unlock(&a->lock);
+}
+
 void hkm_remote_free(hkm_arena_t *a, void *p)
 {
+    /* The owner field only changes under a's lock (bind_thread,
+     * thread_exit): an orphan seen here under the lock stays one. */
+    if (!__atomic_load_n(&a->owner, __ATOMIC_ACQUIRE)) {
+        hkm_lock(&a->lock);
+        bool orphan = !__atomic_load_n(&a->owner, __ATOMIC_RELAXED);
+        if (orphan) {
+            hkm_arena_put(a, p);
+            hkm_arena_drain(a);
+        }
+        hkm_unlock(&a->lock);
+        if (orphan)
+            return;
+    }
     void *old = __atomic_load_n(&a->remote, __ATOMIC_RELAXED);
     do {
         *(void **)p = old;
-    } while (!__atomic_compare_exchange_n(&a->remote, &old, p, 1, __ATOMIC_RELEASE,
+    } while (!__atomic_compare_exchange_n(&a->remote, &old, p, 1, __ATOMIC_ACQ_REL,
                                           __ATOMIC_RELAXED));
+    /* The owner may have exited between the test and the push, after its
+     * last drain (it clears `owner` before draining, under the lock, and the
+     * drain is an acq_rel exchange on the stack): then nobody would drain p. */
+    if (HKM_UNLIKELY(!__atomic_load_n(&a->owner, __ATOMIC_ACQUIRE)))
+        orphan_drain(a);
 }
 
 void hkm_arena_put(hkm_arena_t *a, void *p)
@@ -161,7 +195,11 @@ void hkm_arena_put(hkm_arena_t *a, void *p)
     hkm_chunk_t *c = hkm_chunk_of(p);
     hkm_span_t *s = c ? hkm_span_of(c, p) : NULL;
     if (!s) {
-        hk_heap_free(a->heap, p); /* checks p itself */
+        size_t us = hk_heap_usable_size(a->heap, p);
+        if (!us)
+            return; /* not a live block: the heap reported it */
+        hk_heap_free(a->heap, p);
+        hkm_arena_note_free(a, us);
         return;
     }
     if (!hkm_span_owns(s, p) || s->arena != a) {
@@ -177,7 +215,7 @@ void hkm_arena_put(hkm_arena_t *a, void *p)
 
 void hkm_arena_drain(hkm_arena_t *a)
 {
-    void *p = __atomic_exchange_n(&a->remote, NULL, __ATOMIC_ACQUIRE);
+    void *p = __atomic_exchange_n(&a->remote, NULL, __ATOMIC_ACQ_REL);
     while (p) {
         void *next = *(void **)p;
         hkm_arena_put(a, p);
@@ -215,6 +253,11 @@ bool hkm_arena_trim(hkm_arena_t *a)
 void hkm_arena_note_free(hkm_arena_t *a, size_t bytes)
 {
     a->freed_since_trim += bytes;
+    if (HKM_UNLIKELY(a->freed_since_trim >= HKM_TRIM_ORPHAN) && hkm_cfg.trim &&
+        !arena_is_shared(a) && !__atomic_load_n(&a->owner, __ATOMIC_RELAXED)) {
+        hkm_arena_trim(a);
+        return;
+    }
     if (HKM_UNLIKELY(a->freed_since_trim >= HKM_TRIM_EVERY) && hkm_cfg.trim) {
         hk_stats_t st;
         hk_heap_get_stats(a->heap, &st);
@@ -235,6 +278,11 @@ void hkm_arena_note_free(hkm_arena_t *a, size_t bytes)
 #define CAP16_(b) CAP4_(b), CAP4_((b) + 4u), CAP4_((b) + 8u), CAP4_((b) + 12u)
 const uint8_t hkm_bin_caps[HKM_BINS] = {CAP16_(0u), CAP16_(16u), CAP16_(32u), CAP16_(48u)};
 _Static_assert(HKM_BINS == 64, "hkm_bin_caps has 64 entries");
+
+#define CU_(i) ((i) < 8u ? (i) : (i) < 16u ? ((i) | 1u) : (i) < 32u ? ((i) | 3u) : ((i) | 7u))
+#define CU4_(b) CU_(b), CU_((b) + 1u), CU_((b) + 2u), CU_((b) + 3u)
+#define CU16_(b) CU4_(b), CU4_((b) + 4u), CU4_((b) + 8u), CU4_((b) + 12u)
+const uint8_t hkm_class_up[HKM_BINS] = {CU16_(0u), CU16_(16u), CU16_(32u), CU16_(48u)};
 
 void hkm_thread_reset_room(hkm_thread_t *t)
 {
@@ -265,6 +313,10 @@ void hkm_thread_flush(void)
     hkm_unlock(&a->lock);
 }
 
+/* Thread exit: the cache goes back, the arena becomes an orphan (remote
+ * frees into it then happen at once, hkm_remote_free), its empty spans go
+ * back to the heap and the heap's free pages to the OS - an exited thread
+ * keeps no memory resident that it is not still handing out. */
 static void thread_exit(void *arg)
 {
     (void)arg;
@@ -272,8 +324,17 @@ static void thread_exit(void *arg)
     if (t->state != HKM_T_BOUND)
         return;
     hkm_thread_flush();
+    hkm_arena_t *a = t->arena;
     hkm_lock(&bind_lock);
-    __atomic_store_n(&t->arena->owner, NULL, __ATOMIC_RELEASE);
+    hkm_lock(&a->lock);
+    __atomic_store_n(&a->owner, NULL, __ATOMIC_RELEASE);
+    if (a->heap) {
+        hkm_arena_drain(a);
+        hkm_span_release_empty(a);
+        if (hkm_cfg.trim)
+            hkm_arena_trim(a);
+    }
+    hkm_unlock(&a->lock);
     hkm_unlock(&bind_lock);
     t->arena = NULL;
     t->state = HKM_T_EXITED;
@@ -304,8 +365,11 @@ static void bind_thread(hkm_thread_t *t)
         arena_setup(a, n);
         __atomic_store_n(&n_arenas, n + 1, __ATOMIC_RELEASE);
     }
-    if (a)
-        __atomic_store_n(&a->owner, t, __ATOMIC_RELAXED);
+    if (a) {
+        hkm_lock(&a->lock); /* orphan frees (hkm_remote_free) test it locked */
+        __atomic_store_n(&a->owner, t, __ATOMIC_RELEASE);
+        hkm_unlock(&a->lock);
+    }
     hkm_unlock(&bind_lock);
     if (a) {
         hkm_thread_reset_room(t);

@@ -361,6 +361,8 @@ void hkm_arena_put(hkm_arena_t *a, void *p);
  * for the caller, or NULL when the heap has no room for a new span. */
 void *hkm_span_take(hkm_arena_t *a, unsigned bin, unsigned want, void **list, uint8_t *room);
 void hkm_span_put(hkm_arena_t *a, hkm_span_t *s, void *p);
+/* Gives every empty span of a back to the heap (a locked). */
+void hkm_span_release_empty(hkm_arena_t *a);
 /* Is p one of s's objects (not interior, not past the bump)? */
 bool hkm_span_owns(const hkm_span_t *s, const void *p);
 /* Is p on s's free list? (O(objects of s); only when p carries the mark.) */
@@ -385,9 +387,32 @@ static inline bool arena_is_mine(const hkm_arena_t *a)
     return a == hkm_self.arena && hkm_self.state == HKM_T_BOUND;
 }
 
-static inline unsigned hkm_bin_of(size_t usable)
+/* Size classes. Lists, spans and partial lists are indexed by b, the class
+ * of objects of (b + 1) * 16 bytes, but not every b is a class: 16-byte
+ * steps up to 128 bytes, then four classes per doubling (160, 192, 224,
+ * 256, 320, ..., 896, 1024) - 20 classes, as jemalloc's spacing, so that a
+ * thread touching every size holds 20 partly used spans, not 64; at most
+ * 25% of an object is padding. hkm_class_up[(n - 1) / 16] is the class of
+ * a request of n (1..1024) bytes. */
+extern const uint8_t hkm_class_up[HKM_BINS];
+
+static inline unsigned hkm_bin_of(size_t n)
 {
-    return (unsigned)((usable + HKM_GRAIN - 1) / HKM_GRAIN) - 1u;
+    return hkm_class_up[(n - 1) / HKM_GRAIN];
+}
+
+static inline size_t hkm_class_size(unsigned b)
+{
+    return (b + 1u) * HKM_GRAIN;
+}
+
+/* The largest class whose objects fit in `usable` (>= 16) bytes. */
+static inline unsigned hkm_bin_floor(size_t usable)
+{
+    unsigned j = (unsigned)(usable / HKM_GRAIN) - 1u;
+    if (j >= HKM_BINS)
+        return HKM_BINS - 1u;
+    return hkm_class_up[j] == j ? j : hkm_class_up[j] - (j < 16u ? 2u : j < 32u ? 4u : 8u);
 }
 
 /* How many objects list `bin` may hold: about 16 KiB worth, 16 to 128
@@ -410,7 +435,7 @@ static inline void *hkm_malloc_fast(size_t n)
 {
     if (HKM_LIKELY(n - 1 < HKM_SMALL_MAX)) {
         hkm_thread_t *t = &hkm_self;
-        unsigned b = (unsigned)((n - 1) / HKM_GRAIN);
+        unsigned b = hkm_class_up[(n - 1) / HKM_GRAIN];
         void **p = t->bin[b];
         if (HKM_LIKELY(p != NULL)) {
             t->bin[b] = p[0];

@@ -266,14 +266,16 @@ void hkm_init_slow(void)
 
 /* ---- the core operations (untraced) --------------------------------- */
 
-/* The size asked of the heap: with the thread cache on, a whole 16-byte
+/* The size asked of the heap: with the thread cache on, a whole size
  * class (a cached block must fit any request of its class); without it, the
  * caller's own size, so the debug layer's canary sits right after it. */
 static inline size_t round_small(size_t n)
 {
     if (!hkm_cfg.tcache)
         return n;
-    return n ? (n + HKM_GRAIN - 1) & ~(size_t)(HKM_GRAIN - 1) : HKM_GRAIN;
+    if (n <= HKM_SMALL_MAX)
+        return n ? hkm_class_size(hkm_bin_of(n)) : HKM_GRAIN;
+    return (n + HKM_GRAIN - 1) & ~(size_t)(HKM_GRAIN - 1);
 }
 
 static void *heap_alloc_locked(hkm_arena_t *a, size_t size, size_t align)
@@ -425,8 +427,8 @@ static HK_NOINLINE void free_heap_block(hkm_chunk_t *c, void *p)
             if (HKM_UNLIKELY(us == 0))
                 return; /* not a live block: the heap reported it */
         }
-        if (us <= HKM_SMALL_MAX && hkm_cfg.tcache) {
-            unsigned b = hkm_bin_of(us);
+        if (us <= HKM_SMALL_MAX && us >= HKM_GRAIN && hkm_cfg.tcache) {
+            unsigned b = hkm_bin_floor(us);
             uintptr_t *w = p;
             if (HKM_UNLIKELY(w[1] == hkm_key) &&
                 (in_cache(b, p) || (s && hkm_span_has_free(s, p)))) {

@@ -181,6 +181,28 @@ void *hkm_span_take(hkm_arena_t *a, unsigned bin, unsigned want, void **list, ui
     return p;
 }
 
+static void span_release(hkm_arena_t *a, hkm_span_t *s)
+{
+    partial_remove(a, s);
+    span_mark(s, false);
+    s->tag = 0;
+    hk_heap_free(a->heap, s);
+    hkm_arena_note_free(a, HKM_SPAN); /* may trim: s is a free block now */
+}
+
+void hkm_span_release_empty(hkm_arena_t *a)
+{
+    for (unsigned b = 0; b < HKM_BINS; b++) {
+        hkm_span_t *s = a->partial[b];
+        while (s) {
+            hkm_span_t *next = s->next;
+            if (s->used == 0)
+                span_release(a, s);
+            s = next;
+        }
+    }
+}
+
 void hkm_span_put(hkm_arena_t *a, hkm_span_t *s, void *p)
 {
     void **q = p;
@@ -190,11 +212,9 @@ void hkm_span_put(hkm_arena_t *a, hkm_span_t *s, void *p)
     s->used--;
     if (!s->listed) {
         partial_push(a, s);
-    } else if (s->used == 0 && (s->next || s->prev)) {
-        /* Empty and not the last span of its class: back to the heap. */
-        partial_remove(a, s);
-        span_mark(s, false);
-        s->tag = 0;
-        hk_heap_free(a->heap, s);
+    } else if (s->used == 0 && (s->next || s->prev || !__atomic_load_n(&a->owner, __ATOMIC_RELAXED))) {
+        /* Empty and not the last span of its class (or nobody owns the
+         * arena any more): back to the heap. */
+        span_release(a, s);
     }
 }
