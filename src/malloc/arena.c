@@ -271,15 +271,14 @@ void hkm_arena_note_free(hkm_arena_t *a, size_t bytes)
 /* ---- thread binding ---------------------------------------------------- */
 
 /* 16384 / class size, clamped to 16..128. */
-#define CAP_(b) (16384u / (((b) + 1u) * HKM_GRAIN) > 128u  ? 128u                            \
-                 : 16384u / (((b) + 1u) * HKM_GRAIN) < 16u ? 16u                             \
-                                                           : 16384u / (((b) + 1u) * HKM_GRAIN))
+#define CAPQ_(b) (16384u / (((b) + 1u) * HKM_GRAIN))
+#define CAP_(b) ((uint8_t)(CAPQ_(b) > 128u ? 128u : CAPQ_(b) < 16u ? 16u : CAPQ_(b)))
 #define CAP4_(b) CAP_(b), CAP_((b) + 1u), CAP_((b) + 2u), CAP_((b) + 3u)
 #define CAP16_(b) CAP4_(b), CAP4_((b) + 4u), CAP4_((b) + 8u), CAP4_((b) + 12u)
 const uint8_t hkm_bin_caps[HKM_BINS] = {CAP16_(0u), CAP16_(16u), CAP16_(32u), CAP16_(48u)};
 _Static_assert(HKM_BINS == 64, "hkm_bin_caps has 64 entries");
 
-#define CU_(i) ((i) < 8u ? (i) : (i) < 16u ? ((i) | 1u) : (i) < 32u ? ((i) | 3u) : ((i) | 7u))
+#define CU_(i) ((uint8_t)((i) < 8u ? (i) : (i) < 16u ? ((i) | 1u) : (i) < 32u ? ((i) | 3u) : ((i) | 7u)))
 #define CU4_(b) CU_(b), CU_((b) + 1u), CU_((b) + 2u), CU_((b) + 3u)
 #define CU16_(b) CU4_(b), CU4_((b) + 4u), CU4_((b) + 8u), CU4_((b) + 12u)
 const uint8_t hkm_class_up[HKM_BINS] = {CU16_(0u), CU16_(16u), CU16_(32u), CU16_(48u)};

@@ -47,6 +47,17 @@
 #include "heapkit/malloc.h"
 
 #define HKM_API __attribute__((visibility("default")))
+
+#if defined(__SANITIZE_THREAD__)
+#define HKM_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define HKM_TSAN 1
+#endif
+#endif
+#ifndef HKM_TSAN
+#define HKM_TSAN 0
+#endif
 #define HKM_LIKELY(x) __builtin_expect(!!(x), 1)
 #define HKM_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
@@ -462,6 +473,13 @@ static inline bool hkm_free_fast(void *p)
     uintptr_t idx = a >> HKM_CHUNK_SHIFT;
     if (HKM_LIKELY(idx < HKM_MAP_LEN && hkm_chunk_map[idx] != 0)) {
         hkm_span_t *s = (hkm_span_t *)(a & ~(HKM_SPAN - 1));
+#if HKM_TSAN
+        /* The tag read below may race (harmlessly: a mismatch only means
+         * "not mine") with another arena's writes to its own heap. For
+         * ThreadSanitizer, first ask the chunk's span bitmap (atomic). */
+        if (!hkm_span_of(hkm_chunk_of(p), p))
+            return false;
+#endif
         uintptr_t key = hkm_key;
         hkm_thread_t *t = &hkm_self;
         uintptr_t off = (uintptr_t)p - ((uintptr_t)s + HKM_SPAN_HDR);
