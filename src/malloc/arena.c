@@ -270,12 +270,12 @@ void hkm_arena_note_free(hkm_arena_t *a, size_t bytes)
 
 /* ---- thread binding ---------------------------------------------------- */
 
-/* 16384 / class size, clamped to 16..128. */
+/* 16384 / class size, clamped to 16..512. */
 #define CAPQ_(b) (16384u / (((b) + 1u) * HKM_GRAIN))
-#define CAP_(b) ((uint8_t)(CAPQ_(b) > 128u ? 128u : CAPQ_(b) < 16u ? 16u : CAPQ_(b)))
+#define CAP_(b) ((uint16_t)(CAPQ_(b) > 512u ? 512u : CAPQ_(b) < 16u ? 16u : CAPQ_(b)))
 #define CAP4_(b) CAP_(b), CAP_((b) + 1u), CAP_((b) + 2u), CAP_((b) + 3u)
 #define CAP16_(b) CAP4_(b), CAP4_((b) + 4u), CAP4_((b) + 8u), CAP4_((b) + 12u)
-const uint8_t hkm_bin_caps[HKM_BINS] = {CAP16_(0u), CAP16_(16u), CAP16_(32u), CAP16_(48u)};
+const uint16_t hkm_bin_caps[HKM_BINS] = {CAP16_(0u), CAP16_(16u), CAP16_(32u), CAP16_(48u)};
 _Static_assert(HKM_BINS == 64, "hkm_bin_caps has 64 entries");
 
 #define CU_(i) ((uint8_t)((i) < 8u ? (i) : (i) < 16u ? ((i) | 1u) : (i) < 32u ? ((i) | 3u) : ((i) | 7u)))

@@ -319,7 +319,7 @@ enum { HKM_T_NEW = 0, HKM_T_BOUND, HKM_T_SHARED, HKM_T_EXITED };
 typedef struct hkm_thread {
     hkm_arena_t *arena; /* exclusive arena, or the shared one */
     uint8_t state;
-    uint8_t room[HKM_BINS]; /* list b may take room[b] more blocks */
+    uint16_t room[HKM_BINS]; /* list b may take room[b] more blocks */
     void *bin[HKM_BINS];
 } hkm_thread_t;
 
@@ -370,7 +370,10 @@ void hkm_arena_put(hkm_arena_t *a, void *p);
 /* Span layer (a locked). hkm_span_take: up to `want` objects of class bin
  * onto the thread cache list *list (count in *n); returns one more object
  * for the caller, or NULL when the heap has no room for a new span. */
-void *hkm_span_take(hkm_arena_t *a, unsigned bin, unsigned want, void **list, uint8_t *room);
+void *hkm_span_take(hkm_arena_t *a, unsigned bin, unsigned want, void **list, uint16_t *room);
+/* Gives back a NULL-terminated list of objects linked through word 0, each
+ * an object of one of a's spans known to be live (thread-cache blocks). */
+void hkm_span_put_list(hkm_arena_t *a, void *list);
 void hkm_span_put(hkm_arena_t *a, hkm_span_t *s, void *p);
 /* Gives every empty span of a back to the heap (a locked). */
 void hkm_span_release_empty(hkm_arena_t *a);
@@ -426,9 +429,9 @@ static inline unsigned hkm_bin_floor(size_t usable)
     return hkm_class_up[j] == j ? j : hkm_class_up[j] - (j < 16u ? 2u : j < 32u ? 4u : 8u);
 }
 
-/* How many objects list `bin` may hold: about 16 KiB worth, 16 to 128
+/* How many objects list `bin` may hold: about 16 KiB worth, 16 to 512
  * (a table: the free path reads no divide). */
-extern const uint8_t hkm_bin_caps[HKM_BINS];
+extern const uint16_t hkm_bin_caps[HKM_BINS];
 static inline unsigned hkm_bin_cap(unsigned bin)
 {
     return hkm_bin_caps[bin];
@@ -487,9 +490,9 @@ static inline bool hkm_free_fast(void *p)
                        off < s->bump_off && span_at_boundary(s, (uint32_t)off))) {
             uintptr_t *w = p;
             unsigned b = s->bin;
-            uint8_t room = t->room[b];
+            uint16_t room = t->room[b];
             if (HKM_LIKELY(w[1] != key && room != 0)) {
-                t->room[b] = (uint8_t)(room - 1);
+                t->room[b] = (uint16_t)(room - 1);
                 w[1] = key;
                 __asm__ volatile("" ::: "memory"); /* two plain stores, not a vector merge */
                 w[0] = (uintptr_t)t->bin[b];

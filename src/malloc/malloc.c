@@ -381,7 +381,13 @@ static HK_NOINLINE void cache_spill(hkm_arena_t *a, unsigned b, void *p)
         n++;
     }
     tail[0] = NULL;
-    t->room[b] = (uint8_t)(t->room[b] + n);
+    t->room[b] = (uint16_t)(t->room[b] + n);
+    if (hkm_cfg.spans && HKM_SPAN_MAX >= HKM_SMALL_MAX) { /* only span objects are cached */
+        hkm_lock(&a->lock);
+        hkm_span_put_list(a, head);
+        hkm_unlock(&a->lock);
+        return;
+    }
     size_t heap_bytes = 0;
     hkm_lock(&a->lock);
     for (void **q = head; q;) {
@@ -427,7 +433,9 @@ static HK_NOINLINE void free_heap_block(hkm_chunk_t *c, void *p)
             if (HKM_UNLIKELY(us == 0))
                 return; /* not a live block: the heap reported it */
         }
-        if (us <= HKM_SMALL_MAX && us >= HKM_GRAIN && hkm_cfg.tcache) {
+        /* With spans on, only span objects enter the cache (a small heap
+         * block - from memalign, say - goes straight back to the heap). */
+        if (us <= HKM_SMALL_MAX && us >= HKM_GRAIN && hkm_cfg.tcache && (s || !hkm_cfg.spans)) {
             unsigned b = hkm_bin_floor(us);
             uintptr_t *w = p;
             if (HKM_UNLIKELY(w[1] == hkm_key) &&

@@ -160,7 +160,7 @@ bool hkm_span_owns(const hkm_span_t *s, const void *p)
     return span_owns(s, p);
 }
 
-void *hkm_span_take(hkm_arena_t *a, unsigned bin, unsigned want, void **list, uint8_t *room)
+void *hkm_span_take(hkm_arena_t *a, unsigned bin, unsigned want, void **list, uint16_t *room)
 {
     hkm_span_t *s = a->partial[bin];
     if (!s) {
@@ -168,11 +168,31 @@ void *hkm_span_take(hkm_arena_t *a, unsigned bin, unsigned want, void **list, ui
             return NULL;
     }
     void *p = span_pop(s);
-    while (want && !span_full(s)) {
-        void **q = span_pop(s);
+    /* The span's free list is already in the thread cache's format (linked
+     * through word 0, the key in word 1): splice up to `want` of it over. */
+    void **first = s->free;
+    if (want && first) {
+        void **last = first;
+        unsigned k = 1;
+        while (k < want && last[0]) {
+            last = last[0];
+            k++;
+        }
+        s->free = last[0];
+        last[0] = *list;
+        *list = first;
+        s->used = (uint16_t)(s->used + k);
+        *room = (uint16_t)(*room - k);
+        want -= k;
+    }
+    /* Then never-used objects, from the bump offset. */
+    while (want && s->bump_off < s->end_off) {
+        void **q = (void **)(void *)((char *)s + HKM_SPAN_HDR + s->bump_off);
+        s->bump_off += s->obj_size;
         q[0] = *list;
         ((uintptr_t *)q)[1] = hkm_key;
         *list = q;
+        s->used++;
         (*room)--;
         want--;
     }
@@ -203,7 +223,7 @@ void hkm_span_release_empty(hkm_arena_t *a)
     }
 }
 
-void hkm_span_put(hkm_arena_t *a, hkm_span_t *s, void *p)
+static inline void span_put(hkm_arena_t *a, hkm_span_t *s, void *p)
 {
     void **q = p;
     q[0] = s->free;
@@ -216,5 +236,19 @@ void hkm_span_put(hkm_arena_t *a, hkm_span_t *s, void *p)
         /* Empty and not the last span of its class (or nobody owns the
          * arena any more): back to the heap. */
         span_release(a, s);
+    }
+}
+
+void hkm_span_put(hkm_arena_t *a, hkm_span_t *s, void *p)
+{
+    span_put(a, s, p);
+}
+
+void hkm_span_put_list(hkm_arena_t *a, void *list)
+{
+    for (void **q = list; q;) {
+        void **next = q[0];
+        span_put(a, (hkm_span_t *)(((uintptr_t)q - 1) & ~(HKM_SPAN - 1)), q);
+        q = next;
     }
 }
