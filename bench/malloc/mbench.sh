@@ -102,7 +102,7 @@ if [[ " ${modes[*]} " == *" rss "* ]]; then
         [larson-2]="$b/larson 5 8 1000 5000 100 4141 2"
         [xmalloc-test-2]="$b/xmalloc-test -w 2 -t 5 -s 64"
         [mstress-2]="$b/mstress 2 20 25"
-        [glibc-thread-100]="$b/glibc-thread 1 100"
+        [glibc-thread-100]="$b/glibc-thread 100"
         [hkb-freeall]="$out/hkb_bench freeall 1 1"
         [hkb-threads100]="$out/hkb_bench threads100 1 1"
         [hkb-prodcons-16]="$out/hkb_bench prodcons 16 1"
