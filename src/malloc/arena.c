@@ -270,9 +270,12 @@ void hkm_arena_note_free(hkm_arena_t *a, size_t bytes)
 
 /* ---- thread binding ---------------------------------------------------- */
 
-/* 16384 / class size, clamped to 16..512. */
+/* 16384 / class size, clamped to 16..HKM_CAP_MAX. */
+#ifndef HKM_CAP_MAX
+#define HKM_CAP_MAX 512u
+#endif
 #define CAPQ_(b) (16384u / (((b) + 1u) * HKM_GRAIN))
-#define CAP_(b) ((uint16_t)(CAPQ_(b) > 512u ? 512u : CAPQ_(b) < 16u ? 16u : CAPQ_(b)))
+#define CAP_(b) ((uint16_t)(CAPQ_(b) > HKM_CAP_MAX ? HKM_CAP_MAX : CAPQ_(b) < 16u ? 16u : CAPQ_(b)))
 #define CAP4_(b) CAP_(b), CAP_((b) + 1u), CAP_((b) + 2u), CAP_((b) + 3u)
 #define CAP16_(b) CAP4_(b), CAP4_((b) + 4u), CAP4_((b) + 8u), CAP4_((b) + 12u)
 const uint16_t hkm_bin_caps[HKM_BINS] = {CAP16_(0u), CAP16_(16u), CAP16_(32u), CAP16_(48u)};

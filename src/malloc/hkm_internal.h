@@ -317,10 +317,11 @@ typedef struct hkm_arena {
 /* Per-thread state, in initial-exec TLS (no allocation, no __tls_get_addr). */
 enum { HKM_T_NEW = 0, HKM_T_BOUND, HKM_T_SHARED, HKM_T_EXITED };
 typedef struct hkm_thread {
+    uint16_t room[HKM_BINS]; /* list b may take room[b] more blocks (first:
+                                the fast path indexes it with no offset) */
+    void *bin[HKM_BINS];
     hkm_arena_t *arena; /* exclusive arena, or the shared one */
     uint8_t state;
-    uint16_t room[HKM_BINS]; /* list b may take room[b] more blocks */
-    void *bin[HKM_BINS];
 } hkm_thread_t;
 
 extern __thread hkm_thread_t hkm_self __attribute__((tls_model("initial-exec")));
@@ -461,6 +462,21 @@ static inline void *hkm_malloc_fast(size_t n)
     return NULL;
 }
 
+/* room-- with the borrow as the result: true when there was no room (the
+ * counter then reads 0xffff until the caller restores it). On x86-64 one
+ * `sub` on the thread-local counter and its carry flag; GCC and clang do not
+ * fuse the C form into that. */
+static inline bool hkm_room_take(uint16_t *room)
+{
+#if defined(__x86_64__) && defined(__GCC_ASM_FLAG_OUTPUTS__)
+    bool borrow;
+    __asm__("subw $1, %0" : "+m"(*room), "=@ccc"(borrow));
+    return borrow;
+#else
+    return __builtin_sub_overflow(*room, 1, room);
+#endif
+}
+
 /* The fast path: a small object of one of the calling thread's own spans,
  * with room in its thread-cache list. Every check is kept, each as cheap as
  * it gets: p's chunk is heapkit's (one byte of the chunk map; this also
@@ -489,10 +505,12 @@ static inline bool hkm_free_fast(void *p)
         if (HKM_LIKELY((s->tag ^ (uintptr_t)s ^ (uintptr_t)t->arena) == key &&
                        off < s->bump_off && span_at_boundary(s, (uint32_t)off))) {
             uintptr_t *w = p;
-            unsigned b = s->bin;
-            uint16_t room = t->room[b];
-            if (HKM_LIKELY(w[1] != key && room != 0)) {
-                t->room[b] = (uint16_t)(room - 1);
+            uintptr_t b = s->bin;
+            if (HKM_LIKELY(w[1] != key)) {
+                if (HKM_UNLIKELY(hkm_room_take(&t->room[b]))) {
+                    t->room[b] = 0; /* it had none: put it back */
+                    return false;
+                }
                 w[1] = key;
                 __asm__ volatile("" ::: "memory"); /* two plain stores, not a vector merge */
                 w[0] = (uintptr_t)t->bin[b];

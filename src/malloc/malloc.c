@@ -371,16 +371,19 @@ static HK_NOINLINE bool in_cache(unsigned b, const void *p)
 static HK_NOINLINE void cache_spill(hkm_arena_t *a, unsigned b, void *p)
 {
     hkm_thread_t *t = &hkm_self;
-    void **head = p, **tail = p;
+    /* The list is already linked: find the cut after half of it. */
+    void **head = p, **first = t->bin[b];
     unsigned n = 0;
-    for (unsigned k = hkm_bin_cap(b) / 2; k && t->bin[b]; k--) {
-        void **q = t->bin[b];
-        t->bin[b] = q[0];
-        tail[0] = q;
-        tail = q;
-        n++;
+    if (first) {
+        void **last = first;
+        unsigned k = hkm_bin_cap(b) / 2;
+        for (n = 1; n < k && last[0]; n++)
+            last = last[0];
+        t->bin[b] = last[0];
+        last[0] = NULL;
     }
-    tail[0] = NULL;
+    head[0] = first;
+    ((uintptr_t *)head)[1] = hkm_key;
     t->room[b] = (uint16_t)(t->room[b] + n);
     if (hkm_cfg.spans && HKM_SPAN_MAX >= HKM_SMALL_MAX) { /* only span objects are cached */
         hkm_lock(&a->lock);

@@ -223,6 +223,17 @@ void hkm_span_release_empty(hkm_arena_t *a)
     }
 }
 
+/* An object came back to s: a full span goes back on the partial list, an
+ * empty one back to the heap unless it is the last span of its class (and
+ * its arena still has an owner). */
+static void span_put_fixup(hkm_arena_t *a, hkm_span_t *s)
+{
+    if (!s->listed)
+        partial_push(a, s);
+    else if (s->used == 0 && (s->next || s->prev || !__atomic_load_n(&a->owner, __ATOMIC_RELAXED)))
+        span_release(a, s);
+}
+
 static inline void span_put(hkm_arena_t *a, hkm_span_t *s, void *p)
 {
     void **q = p;
@@ -230,13 +241,7 @@ static inline void span_put(hkm_arena_t *a, hkm_span_t *s, void *p)
     ((uintptr_t *)q)[1] = hkm_key; /* marks it free: double frees */
     s->free = q;
     s->used--;
-    if (!s->listed) {
-        partial_push(a, s);
-    } else if (s->used == 0 && (s->next || s->prev || !__atomic_load_n(&a->owner, __ATOMIC_RELAXED))) {
-        /* Empty and not the last span of its class (or nobody owns the
-         * arena any more): back to the heap. */
-        span_release(a, s);
-    }
+    span_put_fixup(a, s);
 }
 
 void hkm_span_put(hkm_arena_t *a, hkm_span_t *s, void *p)
@@ -244,11 +249,20 @@ void hkm_span_put(hkm_arena_t *a, hkm_span_t *s, void *p)
     span_put(a, s, p);
 }
 
+/* The thread cache's objects already carry the "free" mark: only the link
+ * and the count change, and the list bookkeeping runs only when the span
+ * was full or became empty. */
 void hkm_span_put_list(hkm_arena_t *a, void *list)
 {
     for (void **q = list; q;) {
         void **next = q[0];
-        span_put(a, (hkm_span_t *)(((uintptr_t)q - 1) & ~(HKM_SPAN - 1)), q);
+        hkm_span_t *s = (hkm_span_t *)(((uintptr_t)q - 1) & ~(HKM_SPAN - 1));
+        q[0] = s->free;
+        s->free = q;
+        unsigned used = s->used - 1u;
+        s->used = (uint16_t)used;
+        if (HKM_UNLIKELY(!s->listed || used == 0))
+            span_put_fixup(a, s);
         q = next;
     }
 }
