@@ -62,14 +62,19 @@ static hkm_lock_t bind_lock;
 static pthread_key_t exit_key;
 
 /* Trim when this many bytes were freed into an arena since the last trim
- * and the heap has at least HKM_TRIM_FREE bytes free: what a thread keeps
+ * and the heap has at least HKM_TRIM_FREE bytes free, keeping the first
+ * HKM_TRIM_KEEP bytes of free blocks (in address order) resident as a warm
+ * cushion, so that a program churning through a steady amount of memory
+ * does not fault its pages back in after every trim: what a thread keeps
  * resident but unused is bounded by about HKM_TRIM_EVERY + HKM_TRIM_FREE.
  * Small objects count too - an empty span given back to the heap counts its
  * 16 KiB - so a program that frees a gigabyte of small blocks gets its
- * memory back as it goes. An arena whose thread has exited (an orphan)
- * trims after HKM_TRIM_ORPHAN bytes, since nobody will reuse its pages soon. */
+ * memory back as it goes. An arena whose thread has exited (an orphan) is
+ * trimmed at the exit and after every HKM_TRIM_ORPHAN bytes freed into it,
+ * with no cushion: nobody may adopt it for a long time. */
 #define HKM_TRIM_EVERY ((size_t)32 << 20)
-#define HKM_TRIM_FREE ((size_t)8 << 20)
+#define HKM_TRIM_FREE ((size_t)16 << 20)
+#define HKM_TRIM_KEEP ((size_t)8 << 20)
 #define HKM_TRIM_ORPHAN ((size_t)256 << 10)
 #define HKM_TRIM_MIN_BLOCK ((size_t)64 << 10)
 
@@ -225,29 +230,44 @@ void hkm_arena_drain(hkm_arena_t *a)
 
 /* ---- trimming ------------------------------------------------------------ */
 
+typedef struct {
+    bool released;
+    size_t keep; /* free bytes still to leave resident */
+} trim_ctx_t;
+
 static void trim_block(void *ptr, size_t size, bool used, void *ctx)
 {
-    bool *released = ctx;
+    trim_ctx_t *tc = ctx;
     /* At debug level 1 and above free memory holds the poison pattern that
      * is checked on reuse; pages given back come back zeroed, so keep them. */
     if (used || size < HKM_TRIM_MIN_BLOCK || HK_DEBUG >= 1)
         return;
+    if (tc->keep >= size) {
+        tc->keep -= size;
+        return;
+    }
+    tc->keep = 0;
     /* Keep the free block's header, links and footer: only whole pages
      * strictly inside the payload, 64 bytes in from either end, go back. */
     size_t ps = hkm_page_size();
     uintptr_t lo = hk__align_up_ptr((uintptr_t)ptr + 64, ps);
     uintptr_t hi = ((uintptr_t)ptr + size - 64) & ~(uintptr_t)(ps - 1);
     if (hi > lo && madvise((void *)lo, hi - lo, MADV_DONTNEED) == 0)
-        *released = true;
+        tc->released = true;
+}
+
+static bool arena_trim_keep(hkm_arena_t *a, size_t keep)
+{
+    trim_ctx_t tc = {false, keep};
+    a->freed_since_trim = 0;
+    if (a->heap)
+        hk_heap_walk(a->heap, trim_block, &tc);
+    return tc.released;
 }
 
 bool hkm_arena_trim(hkm_arena_t *a)
 {
-    bool released = false;
-    a->freed_since_trim = 0;
-    if (a->heap)
-        hk_heap_walk(a->heap, trim_block, &released);
-    return released;
+    return arena_trim_keep(a, 0);
 }
 
 void hkm_arena_note_free(hkm_arena_t *a, size_t bytes)
@@ -262,7 +282,7 @@ void hkm_arena_note_free(hkm_arena_t *a, size_t bytes)
         hk_stats_t st;
         hk_heap_get_stats(a->heap, &st);
         if (st.free >= HKM_TRIM_FREE)
-            hkm_arena_trim(a);
+            arena_trim_keep(a, HKM_TRIM_KEEP);
         else
             a->freed_since_trim = 0;
     }
