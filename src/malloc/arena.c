@@ -308,8 +308,10 @@ const uint8_t hkm_class_up[HKM_BINS] = {CU16_(0u), CU16_(16u), CU16_(32u), CU16_
 
 void hkm_thread_reset_room(hkm_thread_t *t)
 {
-    for (unsigned b = 0; b < HKM_BINS; b++)
+    for (unsigned b = 0; b < HKM_BINS; b++) {
         t->room[b] = hkm_bin_caps[b];
+        t->fills[b] = 0;
+    }
 }
 
 void hkm_thread_flush(void)

@@ -320,6 +320,7 @@ typedef struct hkm_thread {
     uint16_t room[HKM_BINS]; /* list b may take room[b] more blocks (first:
                                 the fast path indexes it with no offset) */
     void *bin[HKM_BINS];
+    uint8_t fills[HKM_BINS]; /* refills of list b so far, up to 3 */
     hkm_arena_t *arena; /* exclusive arena, or the shared one */
     uint8_t state;
 } hkm_thread_t;
