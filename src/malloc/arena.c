@@ -32,10 +32,15 @@
  * lock and frees each block into its heap - where the heap's own checks
  * (bad pointer, double free) run. This is the "thread-delayed free" list of
  * mimalloc (Leijen, Zorn, de Moura: "Mimalloc: Free List Sharding in
- * Action", 2019) at arena rather than page granularity.
+ * Action", 2019) at arena rather than page granularity. An arena whose owner
+ * has exited (an orphan) takes remote frees at once, under its lock: the
+ * owner field changes only under that lock, so a freer that sees no owner
+ * there may write the heap itself, and a push that raced with the owner's
+ * exit is drained by the pusher (hkm_remote_free).
  *
  * The thread cache (tcache) keeps up to hkm_bin_cap(c) freed blocks of each
- * 16-byte size class up to 1 KiB on a LIFO list in thread-local storage,
+ * size class up to 1 KiB (16 KiB worth, 16..512 blocks) on a LIFO list in
+ * thread-local storage, with a per-list room counter,
  * like glibc's tcache and the thread caches of tcmalloc (Ghemawat, Menage,
  * "TCMalloc: Thread-Caching Malloc"). Blocks in it are still "used" for the
  * heap. A cached block carries a per-process random key in its second word;

@@ -11,8 +11,8 @@
  *   2. Each live thread owns a heap ("exclusive arena", arena.c) and
  *      allocates from it under an uncontended spin lock. Objects of up to
  *      1 KiB come from spans (span.c): 16 KiB heap blocks cut into objects of
- *      one 16-byte class. A thread cache of such objects in front serves most
- *      malloc/free pairs with no lock and no heap call at all, and is
+ *      one of 20 size classes. A thread cache of such objects in front serves
+ *      most malloc/free pairs with no lock and no heap call at all, and is
  *      refilled from the spans (and spilled back) half a list at a time.
  *   3. Requests above the mmap threshold (1 MiB; HEAPKIT_MMAP_THRESHOLD) and
  *      alignments above one page get a mapping of their own, returned to the
@@ -26,23 +26,27 @@
  *     p = 0x7f3a_c0412340  ->  p - 1 = 0x7f3a_c041233f
  *     chunk = 0x7f3a_c0400000 (low 22 bits cleared), map index = 0x1fce_b01
  *
- * free(p) on the owning thread: a small object (its chunk's span bit is set)
- * -> push on the thread cache; a heap block -> hk_heap_free under the arena
- * lock. free(p) on another thread: push p on the
- * owner's remote-free stack (one CAS); the owner frees it into its heap at its
- * next locked call. Blocks of the shared arena are freed under its lock.
+ * free(p) on the owning thread: a small object (the 16 KiB floor of p carries
+ * a span tag naming the calling thread's arena, hkm_free_fast) -> push on the
+ * thread cache, in 38 instructions with every check kept; a heap block ->
+ * hk_heap_free under the arena lock. free(p) on another thread: push p on
+ * the owner's remote-free stack (one CAS); the owner frees it into its heap
+ * at its next locked call - or, when the owner has exited, p is freed into
+ * the arena at once. Blocks of the shared arena are freed under its lock.
  *
- * glibc semantics kept: every pointer aligned to 16 (HK_ALIGN); malloc(0) is
- * a unique pointer; realloc(p, 0) frees p and returns NULL; failures set
- * errno to ENOMEM; posix_memalign returns its error; memalign rounds a
- * non-power-of-two alignment up; malloc_usable_size(NULL) is 0; pvalloc
- * rounds to whole pages.
+ * glibc semantics kept: every pointer aligned to HK_ALIGN (max_align_t);
+ * malloc(0) is a unique pointer; realloc(p, 0) frees p and returns NULL;
+ * failures set errno to ENOMEM; posix_memalign returns its error; memalign,
+ * and aligned_alloc as in glibc 2.36, round a non-power-of-two alignment
+ * up; malloc_usable_size(NULL) is 0; pvalloc rounds to whole pages.
  *
  * Memory return: big blocks are unmapped on free; inside the heaps, after
- * every 64 MiB freed into an arena that then holds 8 MiB or more free, the
- * pages inside free blocks of 64 KiB and more are released with
- * madvise(MADV_DONTNEED) (malloc_trim does it on demand). Chunks themselves
- * stay mapped: heap.h has no call to remove a region.
+ * every 32 MiB freed into an arena (empty spans count) that then holds
+ * 16 MiB or more free, the pages inside free blocks of 64 KiB and more are
+ * released with madvise(MADV_DONTNEED), all but an 8 MiB warm cushion; at
+ * thread exit and in arenas without an owner, all of them (malloc_trim does
+ * it on demand). Chunks themselves stay mapped: heap.h has no call to remove
+ * a region, so pages are given back inside them instead.
  *
  * Environment: HEAPKIT_FIT (tlsf|first|best), HEAPKIT_STATS=1,
  * HEAPKIT_TRACE=file, HEAPKIT_DEBUG=N, HEAPKIT_MMAP_THRESHOLD=bytes,

@@ -7,8 +7,8 @@
  * they do not need any of that: like the "pages" of mimalloc (Leijen, Zorn,
  * de Moura, 2019) and the slabs of Bonwick's allocator (USENIX 1994), a span
  * is one heap block of 16 KiB, aligned to 16 KiB and taken from the arena's
- * own heap with hk_heap_aligned_alloc, that holds objects of one 16-byte
- * size class:
+ * own heap with hk_heap_aligned_alloc, that holds objects of one size
+ * class:
  *
  *     span base (16 KiB aligned)
  *     | header 64 B | obj | obj | obj | ... | obj | (tail < one object) |
@@ -19,7 +19,9 @@
  * pass over its memory. The thread cache takes and returns them in batches
  * under the arena lock; the heap sees one used block per span.
  *
- * Finding a span from a pointer: the chunk header holds one bit per 16 KiB
+ * Finding a span from a pointer: the free fast path trusts the span tag
+ * (hkm_internal.h) at the pointer's 16 KiB floor; the slow paths and the
+ * validator also use the chunk header's bitmap, one bit per 16 KiB
  * of its run, set while a span starts there (hkm_span_of). A pointer whose
  * 16 KiB-aligned floor is a span start lies inside that span - no other heap
  * block can overlap it - and is checked to be an object boundary before the
