@@ -17,6 +17,12 @@
  *             its temporaries, numbers grow with realloc
  *   large     large-object churn: 16 live blocks of 64 KiB..4 MiB replaced
  *             at random, each touched
+ *   freeall   1 GiB (SCALE GiB) of 16..256-byte blocks allocated, then all
+ *             freed; prints the resident set right after the frees
+ *             (rss_after_free_kb) - with no malloc_trim call
+ *   threads100  100 threads at once, each churning ~300 KB of small blocks;
+ *             half of each thread's blocks outlive it and are freed by the
+ *             main thread after the thread exited (THREADS is ignored)
  *
  * usage: hkb_bench WORKLOAD THREADS [SCALE]   (SCALE 1 = about 0.3 s glibc)
  * Prints "WORKLOAD threads=T checksum=X maxrss_kb=K". The checksum depends
@@ -80,7 +86,7 @@ static uint64_t w_loop(unsigned tid)
 }
 
 /* ---- server (larson) ---------------------------------------------------- */
-enum { SLOTS = 2000, MAXT = 8 };
+enum { SLOTS = 2000, MAXT = 16 };
 static void **tables[MAXT];
 static unsigned n_threads = 1;
 static pthread_barrier_t barrier;
@@ -265,6 +271,93 @@ static uint64_t w_large(unsigned tid)
     return sum;
 }
 
+/* ---- freeall ------------------------------------------------------------- */
+static long rss_kb(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long pages = 0, res = 0;
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &res) != 2)
+            res = 0;
+        fclose(f);
+    }
+    return res * 4;
+}
+
+static long rss_after_free;
+
+static uint64_t w_freeall(unsigned tid)
+{
+    rng_t r = {777u + tid};
+    uint64_t sum = 0;
+    void **head = NULL; /* the blocks are linked through their first word */
+    size_t total = 0, goal = ((size_t)1 << 30) * scale / n_threads;
+    while (total < goal) {
+        size_t n = 16 + rnd(&r) % 241;
+        void **p = xmalloc(n);
+        p[0] = head;
+        head = p;
+        total += n;
+    }
+    while (head) {
+        void **next = head[0];
+        sum++;
+        free(head);
+        head = next;
+    }
+    if (tid == 0)
+        rss_after_free = rss_kb();
+    return sum;
+}
+
+/* ---- threads100 ------------------------------------------------------------ */
+enum { T100 = 100, T100_KEEP = 256 };
+static void *t100_left[T100][T100_KEEP];
+
+static void *t100_thread(void *arg)
+{
+    unsigned tid = (unsigned)(uintptr_t)arg;
+    rng_t r = {4242u + tid};
+    enum { LIVE = 512 };
+    void *p[LIVE];
+    for (unsigned i = 0; i < LIVE; i++)
+        p[i] = xmalloc(16 + rnd(&r) % 1009);
+    pthread_barrier_wait(&barrier); /* all 100 alive at once */
+    for (unsigned k = 0; k < 20000; k++) {
+        unsigned s = (unsigned)(rnd(&r) % LIVE);
+        free(p[s]);
+        p[s] = xmalloc(16 + rnd(&r) % 1009);
+        memset(p[s], 1, 16);
+    }
+    for (unsigned i = 0; i < LIVE; i++) {
+        if (i < T100_KEEP)
+            t100_left[tid][i] = p[i]; /* freed by main after this thread exits */
+        else
+            free(p[i]);
+    }
+    return NULL;
+}
+
+static uint64_t w_threads100(unsigned tid)
+{
+    (void)tid;
+    pthread_t th[T100];
+    pthread_barrier_destroy(&barrier);
+    pthread_barrier_init(&barrier, NULL, T100);
+    for (unsigned t = 0; t < T100; t++)
+        pthread_create(&th[t], NULL, t100_thread, (void *)(uintptr_t)t);
+    for (unsigned t = 0; t < T100; t++)
+        pthread_join(th[t], NULL);
+    uint64_t sum = 0;
+    for (unsigned t = 0; t < T100; t++)
+        for (unsigned i = 0; i < T100_KEEP; i++) {
+            sum += ((unsigned char *)t100_left[t][i])[0] != 0;
+            free(t100_left[t][i]);
+        }
+    rss_after_free = rss_kb();
+    return sum;
+}
+
 /* ---- driver -------------------------------------------------------------- */
 typedef uint64_t (*work_fn)(unsigned);
 static work_fn work;
@@ -280,7 +373,7 @@ static void *runner(void *arg)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s loop|server|prodcons|bignum|large THREADS [SCALE]\n", argv[0]);
+        fprintf(stderr, "usage: %s loop|server|prodcons|bignum|large|freeall|threads100 THREADS [SCALE]\n", argv[0]);
         return 2;
     }
     const char *w = argv[1];
@@ -294,6 +387,8 @@ int main(int argc, char **argv)
     else if (!strcmp(w, "prodcons")) work = w_prodcons;
     else if (!strcmp(w, "bignum")) work = w_bignum;
     else if (!strcmp(w, "large")) work = w_large;
+    else if (!strcmp(w, "freeall")) work = w_freeall;
+    else if (!strcmp(w, "threads100")) { work = w_threads100; n_threads = 1; }
     else return 2;
     if (work == w_prodcons && n_threads > 1 && n_threads % 2)
         return 2;
@@ -312,7 +407,10 @@ int main(int argc, char **argv)
         free(tables[t]);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("%s threads=%u checksum=%llu maxrss_kb=%ld\n", w, n_threads, (unsigned long long)sum,
+    printf("%s threads=%u checksum=%llu maxrss_kb=%ld", w, n_threads, (unsigned long long)sum,
            ru.ru_maxrss);
+    if (rss_after_free)
+        printf(" rss_after_free_kb=%ld", rss_after_free);
+    printf("\n");
     return 0;
 }

@@ -12,6 +12,7 @@
 # and writes a Markdown table to build/bench-malloc/results.md.
 #
 # usage: bench/malloc/run.sh [--quick]   (--quick: no callgrind, 1 run each)
+#        bench/malloc/run.sh --mbench SUBSET.tar.xz [ir] [rss] [wall]
 # Needs: valgrind, time, libjemalloc2, libmimalloc2.0, libtcmalloc-minimal4
 # (a missing allocator is left out of the table). Keep to -j2 machines: the
 # runs are sequential.
@@ -22,6 +23,12 @@ out=$root/build/bench-malloc
 mkdir -p "$out"
 quick=0
 [ "${1:-}" = --quick ] && quick=1
+# bench/malloc/run.sh --mbench SUBSET.tar.xz [ir] [rss] [wall]: mimalloc-bench's
+# programs instead (bench/malloc/mbench.sh).
+if [ "${1:-}" = --mbench ]; then
+    shift
+    exec bash "$root/bench/malloc/mbench.sh" "$@"
+fi
 
 # heapkit's library, release build of its own.
 cmake -S "$root" -B "$out/lib" -DCMAKE_BUILD_TYPE=Release -DHK_BUILD_TESTS=OFF >/dev/null

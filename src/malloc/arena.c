@@ -32,10 +32,15 @@
  * lock and frees each block into its heap - where the heap's own checks
  * (bad pointer, double free) run. This is the "thread-delayed free" list of
  * mimalloc (Leijen, Zorn, de Moura: "Mimalloc: Free List Sharding in
- * Action", 2019) at arena rather than page granularity.
+ * Action", 2019) at arena rather than page granularity. An arena whose owner
+ * has exited (an orphan) takes remote frees at once, under its lock: the
+ * owner field changes only under that lock, so a freer that sees no owner
+ * there may write the heap itself, and a push that raced with the owner's
+ * exit is drained by the pusher (hkm_remote_free).
  *
  * The thread cache (tcache) keeps up to hkm_bin_cap(c) freed blocks of each
- * 16-byte size class up to 1 KiB on a LIFO list in thread-local storage,
+ * size class up to 1 KiB (16 KiB worth, 16..512 blocks) on a LIFO list in
+ * thread-local storage, with a per-list room counter,
  * like glibc's tcache and the thread caches of tcmalloc (Ghemawat, Menage,
  * "TCMalloc: Thread-Caching Malloc"). Blocks in it are still "used" for the
  * heap. A cached block carries a per-process random key in its second word;
@@ -57,21 +62,32 @@
 
 __thread hkm_thread_t hkm_self __attribute__((tls_model("initial-exec")));
 hkm_arena_t hkm_arenas[HKM_MAX_ARENAS];
-static atomic_uint n_arenas;
+static unsigned n_arenas;
 static hkm_lock_t bind_lock;
 static pthread_key_t exit_key;
 
 /* Trim when this many bytes were freed into an arena since the last trim
- * and the heap has at least HKM_TRIM_FREE bytes free. */
-#define HKM_TRIM_EVERY ((size_t)64 << 20)
-#define HKM_TRIM_FREE ((size_t)8 << 20)
+ * and the heap has at least HKM_TRIM_FREE bytes free, keeping the first
+ * HKM_TRIM_KEEP bytes of free blocks (in address order) resident as a warm
+ * cushion, so that a program churning through a steady amount of memory
+ * does not fault its pages back in after every trim: what a thread keeps
+ * resident but unused is bounded by about HKM_TRIM_EVERY + HKM_TRIM_FREE.
+ * Small objects count too - an empty span given back to the heap counts its
+ * 16 KiB - so a program that frees a gigabyte of small blocks gets its
+ * memory back as it goes. An arena whose thread has exited (an orphan) is
+ * trimmed at the exit and after every HKM_TRIM_ORPHAN bytes freed into it,
+ * with no cushion: nobody may adopt it for a long time. */
+#define HKM_TRIM_EVERY ((size_t)32 << 20)
+#define HKM_TRIM_FREE ((size_t)16 << 20)
+#define HKM_TRIM_KEEP ((size_t)8 << 20)
+#define HKM_TRIM_ORPHAN ((size_t)256 << 10)
 #define HKM_TRIM_MIN_BLOCK ((size_t)64 << 10)
 
 void hkm_lock_slow(hkm_lock_t *l)
 {
     for (unsigned spins = 0;; spins++) {
-        if (atomic_load_explicit(&l->v, memory_order_relaxed) == 0 &&
-            !atomic_exchange_explicit(&l->v, 1, memory_order_acquire))
+        if (__atomic_load_n(&l->v, __ATOMIC_RELAXED) == 0 &&
+            !__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE))
             return;
         if (spins < 64) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -137,8 +153,8 @@ static void arena_setup(hkm_arena_t *a, unsigned index)
     hkm_lock_reset(&a->lock);
     a->index = index;
     a->heap = NULL;
-    atomic_store_explicit(&a->remote, NULL, memory_order_relaxed);
-    atomic_store_explicit(&a->owner, NULL, memory_order_relaxed);
+    __atomic_store_n(&a->remote, NULL, __ATOMIC_RELAXED);
+    __atomic_store_n(&a->owner, NULL, __ATOMIC_RELAXED);
     a->freed_since_trim = 0;
     a->heap_bytes = 0;
     for (unsigned b = 0; b < HKM_BINS; b++)
@@ -147,13 +163,41 @@ static void arena_setup(hkm_arena_t *a, unsigned index)
 
 /* ---- remote frees ------------------------------------------------------ */
 
+/* Frees everything on the remote stack of a, an orphan arena (no owner):
+ * at once, under its lock, instead of waiting for an adopter. */
+static void orphan_drain(hkm_arena_t *a)
+{
+    hkm_lock(&a->lock);
+    if (a->heap && !__atomic_load_n(&a->owner, __ATOMIC_RELAXED))
+        hkm_arena_drain(a);
+    hkm_unlock(&a->lock);
+}
+
 void hkm_remote_free(hkm_arena_t *a, void *p)
 {
-    void *old = atomic_load_explicit(&a->remote, memory_order_relaxed);
+    /* The owner field only changes under a's lock (bind_thread,
+     * thread_exit): an orphan seen here under the lock stays one. */
+    if (!__atomic_load_n(&a->owner, __ATOMIC_ACQUIRE)) {
+        hkm_lock(&a->lock);
+        bool orphan = !__atomic_load_n(&a->owner, __ATOMIC_RELAXED);
+        if (orphan) {
+            hkm_arena_put(a, p);
+            hkm_arena_drain(a);
+        }
+        hkm_unlock(&a->lock);
+        if (orphan)
+            return;
+    }
+    void *old = __atomic_load_n(&a->remote, __ATOMIC_RELAXED);
     do {
         *(void **)p = old;
-    } while (!atomic_compare_exchange_weak_explicit(&a->remote, &old, p, memory_order_release,
-                                                    memory_order_relaxed));
+    } while (!__atomic_compare_exchange_n(&a->remote, &old, p, 1, __ATOMIC_ACQ_REL,
+                                          __ATOMIC_RELAXED));
+    /* The owner may have exited between the test and the push, after its
+     * last drain (it clears `owner` before draining, under the lock, and the
+     * drain is an acq_rel exchange on the stack): then nobody would drain p. */
+    if (HKM_UNLIKELY(!__atomic_load_n(&a->owner, __ATOMIC_ACQUIRE)))
+        orphan_drain(a);
 }
 
 void hkm_arena_put(hkm_arena_t *a, void *p)
@@ -161,14 +205,18 @@ void hkm_arena_put(hkm_arena_t *a, void *p)
     hkm_chunk_t *c = hkm_chunk_of(p);
     hkm_span_t *s = c ? hkm_span_of(c, p) : NULL;
     if (!s) {
-        hk_heap_free(a->heap, p); /* checks p itself */
+        size_t us = hk_heap_usable_size(a->heap, p);
+        if (!us)
+            return; /* not a live block: the heap reported it */
+        hk_heap_free(a->heap, p);
+        hkm_arena_note_free(a, us);
         return;
     }
     if (!hkm_span_owns(s, p) || s->arena != a) {
         hk__report(HK_EBADPTR, p, "interior pointer of a small object?");
         return;
     }
-    if (((uintptr_t *)p)[1] == hkm_cfg.cache_key && hkm_span_has_free(s, p)) {
+    if (((uintptr_t *)p)[1] == hkm_key && hkm_span_has_free(s, p)) {
         hk__report(HK_EDOUBLEFREE, p, "double free? (small object already free)");
         return;
     }
@@ -177,7 +225,7 @@ void hkm_arena_put(hkm_arena_t *a, void *p)
 
 void hkm_arena_drain(hkm_arena_t *a)
 {
-    void *p = atomic_exchange_explicit(&a->remote, NULL, memory_order_acquire);
+    void *p = __atomic_exchange_n(&a->remote, NULL, __ATOMIC_ACQ_REL);
     while (p) {
         void *next = *(void **)p;
         hkm_arena_put(a, p);
@@ -187,45 +235,89 @@ void hkm_arena_drain(hkm_arena_t *a)
 
 /* ---- trimming ------------------------------------------------------------ */
 
+typedef struct {
+    bool released;
+    size_t keep; /* free bytes still to leave resident */
+} trim_ctx_t;
+
 static void trim_block(void *ptr, size_t size, bool used, void *ctx)
 {
-    bool *released = ctx;
+    trim_ctx_t *tc = ctx;
     /* At debug level 1 and above free memory holds the poison pattern that
      * is checked on reuse; pages given back come back zeroed, so keep them. */
     if (used || size < HKM_TRIM_MIN_BLOCK || HK_DEBUG >= 1)
         return;
+    if (tc->keep >= size) {
+        tc->keep -= size;
+        return;
+    }
+    tc->keep = 0;
     /* Keep the free block's header, links and footer: only whole pages
      * strictly inside the payload, 64 bytes in from either end, go back. */
     size_t ps = hkm_page_size();
     uintptr_t lo = hk__align_up_ptr((uintptr_t)ptr + 64, ps);
     uintptr_t hi = ((uintptr_t)ptr + size - 64) & ~(uintptr_t)(ps - 1);
     if (hi > lo && madvise((void *)lo, hi - lo, MADV_DONTNEED) == 0)
-        *released = true;
+        tc->released = true;
+}
+
+static bool arena_trim_keep(hkm_arena_t *a, size_t keep)
+{
+    trim_ctx_t tc = {false, keep};
+    a->freed_since_trim = 0;
+    if (a->heap)
+        hk_heap_walk(a->heap, trim_block, &tc);
+    return tc.released;
 }
 
 bool hkm_arena_trim(hkm_arena_t *a)
 {
-    bool released = false;
-    a->freed_since_trim = 0;
-    if (a->heap)
-        hk_heap_walk(a->heap, trim_block, &released);
-    return released;
+    return arena_trim_keep(a, 0);
 }
 
 void hkm_arena_note_free(hkm_arena_t *a, size_t bytes)
 {
     a->freed_since_trim += bytes;
+    if (HKM_UNLIKELY(a->freed_since_trim >= HKM_TRIM_ORPHAN) && hkm_cfg.trim &&
+        !arena_is_shared(a) && !__atomic_load_n(&a->owner, __ATOMIC_RELAXED)) {
+        hkm_arena_trim(a);
+        return;
+    }
     if (HKM_UNLIKELY(a->freed_since_trim >= HKM_TRIM_EVERY) && hkm_cfg.trim) {
         hk_stats_t st;
         hk_heap_get_stats(a->heap, &st);
         if (st.free >= HKM_TRIM_FREE)
-            hkm_arena_trim(a);
+            arena_trim_keep(a, HKM_TRIM_KEEP);
         else
             a->freed_since_trim = 0;
     }
 }
 
 /* ---- thread binding ---------------------------------------------------- */
+
+/* 16384 / class size, clamped to 16..HKM_CAP_MAX. */
+#ifndef HKM_CAP_MAX
+#define HKM_CAP_MAX 512u
+#endif
+#define CAPQ_(b) (16384u / (((b) + 1u) * HKM_GRAIN))
+#define CAP_(b) ((uint16_t)(CAPQ_(b) > HKM_CAP_MAX ? HKM_CAP_MAX : CAPQ_(b) < 16u ? 16u : CAPQ_(b)))
+#define CAP4_(b) CAP_(b), CAP_((b) + 1u), CAP_((b) + 2u), CAP_((b) + 3u)
+#define CAP16_(b) CAP4_(b), CAP4_((b) + 4u), CAP4_((b) + 8u), CAP4_((b) + 12u)
+const uint16_t hkm_bin_caps[HKM_BINS] = {CAP16_(0u), CAP16_(16u), CAP16_(32u), CAP16_(48u)};
+_Static_assert(HKM_BINS == 64, "hkm_bin_caps has 64 entries");
+
+#define CU_(i) ((uint8_t)((i) < 8u ? (i) : (i) < 16u ? ((i) | 1u) : (i) < 32u ? ((i) | 3u) : ((i) | 7u)))
+#define CU4_(b) CU_(b), CU_((b) + 1u), CU_((b) + 2u), CU_((b) + 3u)
+#define CU16_(b) CU4_(b), CU4_((b) + 4u), CU4_((b) + 8u), CU4_((b) + 12u)
+const uint8_t hkm_class_up[HKM_BINS] = {CU16_(0u), CU16_(16u), CU16_(32u), CU16_(48u)};
+
+void hkm_thread_reset_room(hkm_thread_t *t)
+{
+    for (unsigned b = 0; b < HKM_BINS; b++) {
+        t->room[b] = hkm_bin_caps[b];
+        t->fills[b] = 0;
+    }
+}
 
 void hkm_thread_flush(void)
 {
@@ -243,13 +335,17 @@ void hkm_thread_flush(void)
             p = next;
         }
         t->bin[b] = NULL;
-        t->count[b] = 0;
     }
+    hkm_thread_reset_room(t);
     if (a->heap)
         hkm_arena_drain(a);
     hkm_unlock(&a->lock);
 }
 
+/* Thread exit: the cache goes back, the arena becomes an orphan (remote
+ * frees into it then happen at once, hkm_remote_free), its empty spans go
+ * back to the heap and the heap's free pages to the OS - an exited thread
+ * keeps no memory resident that it is not still handing out. */
 static void thread_exit(void *arg)
 {
     (void)arg;
@@ -257,8 +353,17 @@ static void thread_exit(void *arg)
     if (t->state != HKM_T_BOUND)
         return;
     hkm_thread_flush();
+    hkm_arena_t *a = t->arena;
     hkm_lock(&bind_lock);
-    atomic_store_explicit(&t->arena->owner, NULL, memory_order_release);
+    hkm_lock(&a->lock);
+    __atomic_store_n(&a->owner, NULL, __ATOMIC_RELEASE);
+    if (a->heap) {
+        hkm_arena_drain(a);
+        hkm_span_release_empty(a);
+        if (hkm_cfg.trim)
+            hkm_arena_trim(a);
+    }
+    hkm_unlock(&a->lock);
     hkm_unlock(&bind_lock);
     t->arena = NULL;
     t->state = HKM_T_EXITED;
@@ -267,7 +372,7 @@ static void thread_exit(void *arg)
 int hkm_arenas_init(void)
 {
     arena_setup(&hkm_arenas[0], 0);
-    atomic_store_explicit(&n_arenas, 1, memory_order_relaxed);
+    __atomic_store_n(&n_arenas, 1, __ATOMIC_RELAXED);
     if (pthread_key_create(&exit_key, thread_exit) != 0)
         return HK_ENOMEM;
     return HK_OK;
@@ -277,9 +382,9 @@ static void bind_thread(hkm_thread_t *t)
 {
     hkm_arena_t *a = NULL;
     hkm_lock(&bind_lock);
-    unsigned n = atomic_load_explicit(&n_arenas, memory_order_relaxed);
+    unsigned n = __atomic_load_n(&n_arenas, __ATOMIC_RELAXED);
     for (unsigned i = 1; i < n; i++) {
-        if (!atomic_load_explicit(&hkm_arenas[i].owner, memory_order_relaxed)) {
+        if (!__atomic_load_n(&hkm_arenas[i].owner, __ATOMIC_RELAXED)) {
             a = &hkm_arenas[i];
             break;
         }
@@ -287,12 +392,16 @@ static void bind_thread(hkm_thread_t *t)
     if (!a && n < HKM_MAX_ARENAS) {
         a = &hkm_arenas[n];
         arena_setup(a, n);
-        atomic_store_explicit(&n_arenas, n + 1, memory_order_release);
+        __atomic_store_n(&n_arenas, n + 1, __ATOMIC_RELEASE);
     }
-    if (a)
-        atomic_store_explicit(&a->owner, t, memory_order_relaxed);
+    if (a) {
+        hkm_lock(&a->lock); /* orphan frees (hkm_remote_free) test it locked */
+        __atomic_store_n(&a->owner, t, __ATOMIC_RELEASE);
+        hkm_unlock(&a->lock);
+    }
     hkm_unlock(&bind_lock);
     if (a) {
+        hkm_thread_reset_room(t);
         t->arena = a;
         t->state = HKM_T_BOUND;
         pthread_setspecific(exit_key, t); /* non-NULL: run thread_exit */
@@ -315,18 +424,18 @@ hkm_arena_t *hkm_thread_arena(void)
 
 unsigned hkm_arena_count(void)
 {
-    return atomic_load_explicit(&n_arenas, memory_order_acquire);
+    return __atomic_load_n(&n_arenas, __ATOMIC_ACQUIRE);
 }
 
 /* ---- fork ------------------------------------------------------------- */
 
 void hkm_fork_prepare(void)
 {
-    if (atomic_load_explicit(&hkm_ready, memory_order_acquire) != 2)
+    if (__atomic_load_n(&hkm_ready, __ATOMIC_ACQUIRE) != 2)
         return;
     hkm_trace_lock(); /* first: a traced call holds it while taking an arena lock */
     hkm_lock(&bind_lock);
-    unsigned n = atomic_load_explicit(&n_arenas, memory_order_relaxed);
+    unsigned n = __atomic_load_n(&n_arenas, __ATOMIC_RELAXED);
     for (unsigned i = 0; i < n; i++)
         hkm_lock(&hkm_arenas[i].lock);
     hkm_os_fork_prepare();
@@ -334,10 +443,10 @@ void hkm_fork_prepare(void)
 
 void hkm_fork_parent(void)
 {
-    if (atomic_load_explicit(&hkm_ready, memory_order_acquire) != 2)
+    if (__atomic_load_n(&hkm_ready, __ATOMIC_ACQUIRE) != 2)
         return;
     hkm_os_fork_parent();
-    unsigned n = atomic_load_explicit(&n_arenas, memory_order_relaxed);
+    unsigned n = __atomic_load_n(&n_arenas, __ATOMIC_RELAXED);
     for (unsigned i = n; i-- > 0;)
         hkm_unlock(&hkm_arenas[i].lock);
     hkm_unlock(&bind_lock);
@@ -346,16 +455,16 @@ void hkm_fork_parent(void)
 
 void hkm_fork_child(void)
 {
-    if (atomic_load_explicit(&hkm_ready, memory_order_acquire) != 2)
+    if (__atomic_load_n(&hkm_ready, __ATOMIC_ACQUIRE) != 2)
         return;
     hkm_trace_unlock();
     hkm_os_fork_child();
-    unsigned n = atomic_load_explicit(&n_arenas, memory_order_relaxed);
+    unsigned n = __atomic_load_n(&n_arenas, __ATOMIC_RELAXED);
     for (unsigned i = 0; i < n; i++) {
         hkm_arena_t *a = &hkm_arenas[i];
         hkm_lock_reset(&a->lock);
         if (i > 0 && a != hkm_self.arena)
-            atomic_store_explicit(&a->owner, NULL, memory_order_relaxed);
+            __atomic_store_n(&a->owner, NULL, __ATOMIC_RELAXED);
     }
     hkm_lock_reset(&bind_lock);
 }

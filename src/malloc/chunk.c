@@ -6,7 +6,7 @@
  * mapping starts on a 4 MiB boundary with a header, so the owner of p is the
  * header at (p - 1) rounded down to 4 MiB, or a known number of chunks below
  * it (hkm_internal.h). The chunk map - one byte per 4 MiB of address space,
- * reserved with MAP_NORESERVE so only the pages that cover live chunks are
+ * zero-initialised static storage, so only the pages that cover live chunks are
  * ever touched - says whether a heapkit header is there at all and how far
  * back; a foreign pointer therefore costs one load and is reported, instead
  * of faulting.
@@ -47,10 +47,10 @@
 #include "common/hk_internal.h"
 #include "hkm_internal.h"
 
-uint8_t *hkm_chunk_map;
+uint8_t hkm_chunk_map[HKM_MAP_LEN];
 static size_t page_size = 4096;
 
-static atomic_size_t n_heap_chunks, n_big, big_bytes, mapped_bytes;
+static size_t n_heap_chunks, n_big, big_bytes, mapped_bytes;
 
 #define CACHE_SLOTS 16u
 #define CACHE_MAX_LEN ((size_t)32 << 20)
@@ -59,7 +59,7 @@ static hkm_lock_t cache_lock;
 static hkm_chunk_t *cache[CACHE_SLOTS]; /* FIFO: oldest at cache_head */
 static unsigned cache_head, cache_n;
 static size_t cache_bytes;
-static _Atomic uint64_t n_big_allocs, n_big_frees;
+static size_t n_big_allocs, n_big_frees;
 
 size_t hkm_page_size(void)
 {
@@ -71,12 +71,6 @@ int hkm_os_init(void)
     long ps = sysconf(_SC_PAGESIZE);
     if (ps > 0)
         page_size = (size_t)ps;
-    size_t len = (size_t)1 << (HKM_ADDR_BITS - HKM_CHUNK_SHIFT);
-    void *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (m == MAP_FAILED)
-        return HK_ENOMEM;
-    hkm_chunk_map = m;
     return HK_OK;
 }
 
@@ -108,14 +102,14 @@ static void *map_aligned(size_t len, size_t align, size_t phase)
         munmap((void *)h, len);
         return NULL;
     }
-    atomic_fetch_add_explicit(&mapped_bytes, len, memory_order_relaxed);
+    __atomic_fetch_add(&mapped_bytes, len, __ATOMIC_RELAXED);
     return (void *)h;
 }
 
 static void unmap(void *p, size_t len)
 {
     munmap(p, len);
-    atomic_fetch_sub_explicit(&mapped_bytes, len, memory_order_relaxed);
+    __atomic_fetch_sub(&mapped_bytes, len, __ATOMIC_RELAXED);
 }
 
 hkm_chunk_t *hkm_chunk_new(struct hkm_arena *a, size_t len)
@@ -131,7 +125,7 @@ hkm_chunk_t *hkm_chunk_new(struct hkm_arena *a, size_t len)
     c->align = 0;
     for (uintptr_t i = 0; i < len / HKM_CHUNK; i++)
         map_set((uintptr_t)c + i * HKM_CHUNK, (uint8_t)(i + 1));
-    atomic_fetch_add_explicit(&n_heap_chunks, 1, memory_order_relaxed);
+    __atomic_fetch_add(&n_heap_chunks, 1, __ATOMIC_RELAXED);
     return c;
 }
 
@@ -260,9 +254,9 @@ void *hkm_big_alloc(size_t size, size_t align)
     c->size = size;
     c->align = align;
     map_set((uintptr_t)c, 1);
-    atomic_fetch_add_explicit(&n_big, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&big_bytes, len, memory_order_relaxed);
-    atomic_fetch_add_explicit(&n_big_allocs, 1, memory_order_relaxed);
+    __atomic_fetch_add(&n_big, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&big_bytes, len, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&n_big_allocs, 1, __ATOMIC_RELAXED);
     return c->user;
 }
 
@@ -272,9 +266,9 @@ void hkm_big_free(hkm_chunk_t *c)
     size_t len = c->map_len;
     map_set((uintptr_t)c, 0); /* a second free of the block finds no header */
     c->magic = 0;
-    atomic_fetch_sub_explicit(&n_big, 1, memory_order_relaxed);
-    atomic_fetch_sub_explicit(&big_bytes, len, memory_order_relaxed);
-    atomic_fetch_add_explicit(&n_big_frees, 1, memory_order_relaxed);
+    __atomic_fetch_sub(&n_big, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_sub(&big_bytes, len, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&n_big_frees, 1, __ATOMIC_RELAXED);
     if (c->align > HKM_CHUNK || !cache_put(c))
         unmap(c, len);
 }
@@ -288,8 +282,8 @@ void *hkm_big_realloc(hkm_chunk_t *c, size_t size)
     if (len <= old) { /* shrink in place, giving whole pages back */
         if (len < old) {
             munmap((char *)c + len, old - len);
-            atomic_fetch_sub_explicit(&mapped_bytes, old - len, memory_order_relaxed);
-            atomic_fetch_sub_explicit(&big_bytes, old - len, memory_order_relaxed);
+            __atomic_fetch_sub(&mapped_bytes, old - len, __ATOMIC_RELAXED);
+            __atomic_fetch_sub(&big_bytes, old - len, __ATOMIC_RELAXED);
             c->map_len = len;
         }
         c->size = size;
@@ -298,8 +292,8 @@ void *hkm_big_realloc(hkm_chunk_t *c, size_t size)
     /* Grow in place when the pages after the block are free. */
     void *r = mremap(c, old, len, 0);
     if (r != MAP_FAILED) {
-        atomic_fetch_add_explicit(&mapped_bytes, len - old, memory_order_relaxed);
-        atomic_fetch_add_explicit(&big_bytes, len - old, memory_order_relaxed);
+        __atomic_fetch_add(&mapped_bytes, len - old, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&big_bytes, len - old, __ATOMIC_RELAXED);
         c->map_len = len;
         c->size = size;
         return c->user;
@@ -314,8 +308,8 @@ void *hkm_big_realloc(hkm_chunk_t *c, size_t size)
         return NULL;
     }
     /* The old range is gone now, the new one holds the header. */
-    atomic_fetch_sub_explicit(&mapped_bytes, old, memory_order_relaxed);
-    atomic_fetch_add_explicit(&big_bytes, len - old, memory_order_relaxed);
+    __atomic_fetch_sub(&mapped_bytes, old, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&big_bytes, len - old, __ATOMIC_RELAXED);
     map_set((uintptr_t)n, 1);
     map_set((uintptr_t)c, 0);
     n->map_len = len;
@@ -326,10 +320,10 @@ void *hkm_big_realloc(hkm_chunk_t *c, size_t size)
 
 void hkm_os_stats(hkm_os_stats_t *out)
 {
-    out->heap_chunks = atomic_load_explicit(&n_heap_chunks, memory_order_relaxed);
-    out->big_blocks = atomic_load_explicit(&n_big, memory_order_relaxed);
-    out->big_bytes = atomic_load_explicit(&big_bytes, memory_order_relaxed);
-    out->mapped_bytes = atomic_load_explicit(&mapped_bytes, memory_order_relaxed);
-    out->big_allocs = atomic_load_explicit(&n_big_allocs, memory_order_relaxed);
-    out->big_frees = atomic_load_explicit(&n_big_frees, memory_order_relaxed);
+    out->heap_chunks = __atomic_load_n(&n_heap_chunks, __ATOMIC_RELAXED);
+    out->big_blocks = __atomic_load_n(&n_big, __ATOMIC_RELAXED);
+    out->big_bytes = __atomic_load_n(&big_bytes, __ATOMIC_RELAXED);
+    out->mapped_bytes = __atomic_load_n(&mapped_bytes, __ATOMIC_RELAXED);
+    out->big_allocs = __atomic_load_n(&n_big_allocs, __ATOMIC_RELAXED);
+    out->big_frees = __atomic_load_n(&n_big_frees, __ATOMIC_RELAXED);
 }

@@ -39,7 +39,6 @@
 #ifndef HKM_INTERNAL_H
 #define HKM_INTERNAL_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -48,6 +47,17 @@
 #include "heapkit/malloc.h"
 
 #define HKM_API __attribute__((visibility("default")))
+
+#if defined(__SANITIZE_THREAD__)
+#define HKM_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define HKM_TSAN 1
+#endif
+#endif
+#ifndef HKM_TSAN
+#define HKM_TSAN 0
+#endif
 #define HKM_LIKELY(x) __builtin_expect(!!(x), 1)
 #define HKM_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
@@ -79,25 +89,25 @@
 
 /* ---- a small spin lock (uncontended: one exchange, one store) ---------- */
 typedef struct {
-    atomic_int v;
+    int v;
 } hkm_lock_t;
 
 void hkm_lock_slow(hkm_lock_t *l);
 
 static inline void hkm_lock(hkm_lock_t *l)
 {
-    if (HKM_UNLIKELY(atomic_exchange_explicit(&l->v, 1, memory_order_acquire)))
+    if (HKM_UNLIKELY(__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE)))
         hkm_lock_slow(l);
 }
 
 static inline void hkm_unlock(hkm_lock_t *l)
 {
-    atomic_store_explicit(&l->v, 0, memory_order_release);
+    __atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
 }
 
 static inline void hkm_lock_reset(hkm_lock_t *l)
 {
-    atomic_store_explicit(&l->v, 0, memory_order_relaxed);
+    __atomic_store_n(&l->v, 0, __ATOMIC_RELAXED);
 }
 
 /* ---- chunks ------------------------------------------------------------ */
@@ -116,14 +126,17 @@ typedef struct hkm_chunk {
     void *user;
     size_t size;
     size_t align;
-    _Atomic uintptr_t spans[HKM_REGION_MAX_ / 16384u / HKM_WORD_BITS];
+    uintptr_t spans[HKM_REGION_MAX_ / 16384u / HKM_WORD_BITS];
 } hkm_chunk_t;
 _Static_assert(sizeof(hkm_chunk_t) <= HKM_HDR, "chunk header must fit in HKM_HDR");
 
 /* The chunk map: one byte per chunk of the user address space, non-zero
- * where a heapkit chunk header lives. Reserved (not committed) at start:
- * 32 MiB of address space on a 64-bit host, 1 KiB on a 32-bit one. */
-extern uint8_t *hkm_chunk_map;
+ * where a heapkit chunk header lives. Zero-initialised static storage, so
+ * the kernel backs only the pages that cover live chunks (32 MiB of address
+ * space on a 64-bit host, 1 KiB on a 32-bit one) and a lookup needs neither
+ * a pointer load nor an "initialised yet?" test. */
+#define HKM_MAP_LEN ((uintptr_t)1 << (HKM_ADDR_BITS - HKM_CHUNK_SHIFT))
+extern uint8_t hkm_chunk_map[HKM_MAP_LEN];
 
 static inline bool chunk_is_heap(const hkm_chunk_t *c)
 {
@@ -142,13 +155,9 @@ static inline hkm_chunk_t *hkm_chunk_of(const void *p)
 {
     uintptr_t a = (uintptr_t)p - 1;
     uintptr_t idx = a >> HKM_CHUNK_SHIFT;
-    const uint8_t *map = hkm_chunk_map;
-    if (HKM_UNLIKELY(!map)) /* nothing allocated yet */
+    if (HKM_UNLIKELY(idx >= HKM_MAP_LEN))
         return NULL;
-    if (HKM_UNLIKELY(HKM_ADDR_BITS < sizeof(uintptr_t) * 8 &&
-                     (a >> (HKM_ADDR_BITS & (sizeof(uintptr_t) * 8 - 1))) != 0))
-        return NULL;
-    unsigned v = __atomic_load_n(&map[idx], __ATOMIC_RELAXED);
+    unsigned v = __atomic_load_n(&hkm_chunk_map[idx], __ATOMIC_RELAXED);
     if (HKM_UNLIKELY(!v))
         return NULL;
     return (hkm_chunk_t *)((a & ~(HKM_CHUNK - 1)) - ((uintptr_t)(v - 1) << HKM_CHUNK_SHIFT));
@@ -197,25 +206,39 @@ typedef struct {
 } hkm_os_stats_t;
 void hkm_os_stats(hkm_os_stats_t *out);
 
+/* The per-process random key, set at init: marks blocks sitting in a thread
+ * cache or a span's free list (second word), and tags span headers. */
+extern uintptr_t hkm_key;
+static inline uintptr_t hkm_cfg_key(void)
+{
+    return hkm_key;
+}
+
 /* ---- spans of small objects (span.c) -------------------------------------
  * A span is a 16 KiB heap block, 16 KiB-aligned, cut into objects of one
- * size class; its header sits at its start. */
+ * size class; its header sits at its start. Its first word is its tag:
+ * (its own address) XOR (its owner arena) XOR (the per-process random key).
+ * The free fast path takes the 16 KiB floor of any pointer of a mapped
+ * heapkit chunk and accepts it as a span of the calling thread's own arena
+ * with one compare, (tag ^ floor ^ my arena) == key - which neither a heap
+ * block's header nor user data can match without knowing the key, and which
+ * a span of another arena does not match. */
 #define HKM_SPAN_SHIFT 14u
 #define HKM_SPAN ((uintptr_t)1 << HKM_SPAN_SHIFT)
-#define HKM_MAGIC_SPAN 0x484b4d53u /* "HKMS" */
 
 typedef struct hkm_span {
-    uint32_t magic;
+    uintptr_t tag;            /* span ^ arena ^ key; 0 once freed         */
+    struct hkm_arena *arena;  /* the owner (page-local)                   */
+    uint32_t bump_off;  /* offset (from the first object) of the next
+                           never-used object: objects below it exist     */
+    uint32_t obj_size;
+    uint64_t divm;      /* 2^64 / obj_size + 1: divisibility by a multiply */
+    uint32_t end_off;   /* offset of the end of the last whole object   */
+    uint16_t used;      /* objects out of the span (in use or cached)  */
     uint8_t bin;        /* size class: objects of (bin + 1) * 16 bytes */
     uint8_t listed;     /* on the partial list                         */
-    uint16_t used;      /* objects out of the span (in use or cached)  */
-    uint32_t obj_size;
-    uint32_t inv;       /* ceil(2^32 / obj_size): offset -> index       */
     void *free;         /* objects given back, linked through word 0  */
-    char *bump;         /* the next never-used object                  */
-    char *end;          /* end of the last whole object                */
     struct hkm_span *next, *prev; /* the arena's partial list of bin  */
-    struct hkm_arena *arena;
 } hkm_span_t;
 #define HKM_SPAN_HDR 64u
 /* A span's heap block ends this far short of the next 16 KiB boundary, so
@@ -232,23 +255,44 @@ typedef struct hkm_span {
 #endif
 _Static_assert(sizeof(hkm_span_t) <= HKM_SPAN_HDR, "span header must fit");
 
-/* Is p one of s's objects: at an object boundary, below the bump pointer?
- * The index is offset * ceil(2^32 / size) >> 32, exact for offsets < 2^16. */
+static inline bool span_tag_ok(const hkm_span_t *s)
+{
+    return (s->tag ^ (uintptr_t)s ^ (uintptr_t)s->arena) == hkm_cfg_key();
+}
+
+/* Is off (< 2^32) a multiple of s's object size? With M = 2^64 / d + 1,
+ * d divides n exactly when n * M mod 2^64 < M (Lemire, Kaser, Kurz: "Faster
+ * remainder by direct computation", Software: Practice and Experience,
+ * 2019): one multiply and one compare, no divide. */
+static inline bool span_at_boundary(const hkm_span_t *s, uint32_t off)
+{
+    return (uint64_t)off * s->divm < s->divm;
+}
+
+/* Is p one of s's objects: at an object boundary, below the bump offset? */
 static inline bool span_owns(const hkm_span_t *s, const void *p)
 {
-    uintptr_t first = (uintptr_t)s + HKM_SPAN_HDR;
-    uintptr_t off = (uintptr_t)p - first; /* huge when p < first */
-    if (HKM_UNLIKELY(off >= (uintptr_t)s->bump - first || s->magic != HKM_MAGIC_SPAN))
+    uintptr_t off = (uintptr_t)p - ((uintptr_t)s + HKM_SPAN_HDR); /* huge when p < first */
+    if (HKM_UNLIKELY(off >= s->bump_off || !span_tag_ok(s)))
         return false;
-    uint32_t idx = (uint32_t)(((uint64_t)off * s->inv) >> 32);
-    return idx * s->obj_size == (uint32_t)off;
+    return span_at_boundary(s, (uint32_t)off);
+}
+
+/* The span whose objects' area holds p, for p a pointer of a mapped heapkit
+ * chunk that came from a thread cache (so is known to be a live object or
+ * heap block): the tag and the bump offset decide, no boundary check. */
+static inline hkm_span_t *hkm_span_at(const void *p)
+{
+    hkm_span_t *s = (hkm_span_t *)(((uintptr_t)p - 1) & ~(HKM_SPAN - 1));
+    uintptr_t off = (uintptr_t)p - ((uintptr_t)s + HKM_SPAN_HDR);
+    return span_tag_ok(s) && off < s->bump_off ? s : NULL;
 }
 
 /* The span holding p (a heapkit heap chunk c's pointer), or NULL. */
 static inline hkm_span_t *hkm_span_of(hkm_chunk_t *c, const void *p)
 {
     uintptr_t i = ((uintptr_t)p - (uintptr_t)c) >> HKM_SPAN_SHIFT;
-    uintptr_t w = atomic_load_explicit(&c->spans[i / HKM_WORD_BITS], memory_order_relaxed);
+    uintptr_t w = __atomic_load_n(&c->spans[i / HKM_WORD_BITS], __ATOMIC_RELAXED);
     if (HKM_LIKELY(!((w >> (i % HKM_WORD_BITS)) & 1u)))
         return NULL;
     /* The last HKM_SPAN_TAIL bytes of the window are not the span's: the
@@ -263,8 +307,8 @@ typedef struct hkm_arena {
     hkm_lock_t lock;
     unsigned index;          /* 0 = the shared arena */
     hk_heap_t *heap;         /* NULL until the first chunk is mapped */
-    _Atomic(void *) remote;  /* LIFO of blocks freed by other threads */
-    _Atomic(void *) owner;   /* exclusive arenas: the bound thread, or NULL */
+    void * remote;  /* LIFO of blocks freed by other threads */
+    void * owner;   /* exclusive arenas: the bound thread, or NULL */
     size_t freed_since_trim; /* under lock */
     size_t heap_bytes;       /* bytes of heap chunks mapped (under lock) */
     hkm_span_t *partial[HKM_BINS]; /* spans with free objects (under lock) */
@@ -273,10 +317,12 @@ typedef struct hkm_arena {
 /* Per-thread state, in initial-exec TLS (no allocation, no __tls_get_addr). */
 enum { HKM_T_NEW = 0, HKM_T_BOUND, HKM_T_SHARED, HKM_T_EXITED };
 typedef struct hkm_thread {
+    uint16_t room[HKM_BINS]; /* list b may take room[b] more blocks (first:
+                                the fast path indexes it with no offset) */
+    void *bin[HKM_BINS];
+    uint8_t fills[HKM_BINS]; /* refills of list b so far, up to 3 */
     hkm_arena_t *arena; /* exclusive arena, or the shared one */
     uint8_t state;
-    uint8_t count[HKM_BINS];
-    void *bin[HKM_BINS];
 } hkm_thread_t;
 
 extern __thread hkm_thread_t hkm_self __attribute__((tls_model("initial-exec")));
@@ -284,27 +330,26 @@ extern hkm_arena_t hkm_arenas[HKM_MAX_ARENAS];
 
 /* Process-wide settings, fixed at init. */
 typedef struct {
-    _Atomic size_t big_threshold;
+    size_t big_threshold;
     hk_fit_t fit;
     int debug;
     bool stats_at_exit;
     bool tcache;          /* off at HEAPKIT_DEBUG >= 1 */
     bool trim;            /* off at HEAPKIT_DEBUG >= 1 */
     bool spans;           /* small objects from spans; off with the tcache */
-    uintptr_t cache_key;  /* marks blocks sitting in a thread cache */
 } hkm_config_t;
 extern hkm_config_t hkm_cfg;
 
 static inline size_t hkm_threshold(void)
 {
-    return atomic_load_explicit(&hkm_cfg.big_threshold, memory_order_relaxed);
+    return __atomic_load_n(&hkm_cfg.big_threshold, __ATOMIC_RELAXED);
 }
-extern atomic_int hkm_ready; /* 0 no, 2 ready, else initialising (malloc.c) */
+extern int hkm_ready; /* 0 no, 2 ready, else initialising (malloc.c) */
 
 void hkm_init_slow(void);
 static inline void hkm_init(void)
 {
-    if (HKM_UNLIKELY(atomic_load_explicit(&hkm_ready, memory_order_acquire) != 2))
+    if (HKM_UNLIKELY(__atomic_load_n(&hkm_ready, __ATOMIC_ACQUIRE) != 2))
         hkm_init_slow();
 }
 
@@ -327,8 +372,13 @@ void hkm_arena_put(hkm_arena_t *a, void *p);
 /* Span layer (a locked). hkm_span_take: up to `want` objects of class bin
  * onto the thread cache list *list (count in *n); returns one more object
  * for the caller, or NULL when the heap has no room for a new span. */
-void *hkm_span_take(hkm_arena_t *a, unsigned bin, unsigned want, void **list, uint8_t *n);
+void *hkm_span_take(hkm_arena_t *a, unsigned bin, unsigned want, void **list, uint16_t *room);
+/* Gives back a NULL-terminated list of objects linked through word 0, each
+ * an object of one of a's spans known to be live (thread-cache blocks). */
+void hkm_span_put_list(hkm_arena_t *a, void *list);
 void hkm_span_put(hkm_arena_t *a, hkm_span_t *s, void *p);
+/* Gives every empty span of a back to the heap (a locked). */
+void hkm_span_release_empty(hkm_arena_t *a);
 /* Is p one of s's objects (not interior, not past the bump)? */
 bool hkm_span_owns(const hkm_span_t *s, const void *p);
 /* Is p on s's free list? (O(objects of s); only when p carries the mark.) */
@@ -353,17 +403,129 @@ static inline bool arena_is_mine(const hkm_arena_t *a)
     return a == hkm_self.arena && hkm_self.state == HKM_T_BOUND;
 }
 
-static inline unsigned hkm_bin_of(size_t usable)
+/* Size classes. Lists, spans and partial lists are indexed by b, the class
+ * of objects of (b + 1) * 16 bytes, but not every b is a class: 16-byte
+ * steps up to 128 bytes, then four classes per doubling (160, 192, 224,
+ * 256, 320, ..., 896, 1024) - 20 classes, as jemalloc's spacing, so that a
+ * thread touching every size holds 20 partly used spans, not 64; at most
+ * 25% of an object is padding. hkm_class_up[(n - 1) / 16] is the class of
+ * a request of n (1..1024) bytes. */
+extern const uint8_t hkm_class_up[HKM_BINS];
+
+static inline unsigned hkm_bin_of(size_t n)
 {
-    return (unsigned)((usable + HKM_GRAIN - 1) / HKM_GRAIN) - 1u;
+    return hkm_class_up[(n - 1) / HKM_GRAIN];
 }
 
-/* How many objects list `bin` may hold: about 16 KiB worth, 16 to 128. */
+static inline size_t hkm_class_size(unsigned b)
+{
+    return (b + 1u) * HKM_GRAIN;
+}
+
+/* The largest class whose objects fit in `usable` (>= 16) bytes. */
+static inline unsigned hkm_bin_floor(size_t usable)
+{
+    unsigned j = (unsigned)(usable / HKM_GRAIN) - 1u;
+    if (j >= HKM_BINS)
+        return HKM_BINS - 1u;
+    return hkm_class_up[j] == j ? j : hkm_class_up[j] - (j < 16u ? 2u : j < 32u ? 4u : 8u);
+}
+
+/* How many objects list `bin` may hold: about 16 KiB worth, 16 to 512
+ * (a table: the free path reads no divide). */
+extern const uint16_t hkm_bin_caps[HKM_BINS];
 static inline unsigned hkm_bin_cap(unsigned bin)
 {
-    unsigned cap = 16384u / ((bin + 1u) * HKM_GRAIN);
-    return cap > 128u ? 128u : cap < 16u ? 16u : cap;
+    return hkm_bin_caps[bin];
 }
+/* The calling thread's lists are all empty: every room at its cap. */
+void hkm_thread_reset_room(hkm_thread_t *t);
+
+/* ---- the fast paths (malloc.c; inlined into override.c's entry points) -- */
+
+/* The fast path: a block from the calling thread's cache list, or NULL.
+ * Only a bound thread with the cache on ever has a non-empty list (lists
+ * are emptied at thread exit), so no state test; malloc(0) wraps to a huge
+ * n - 1 and takes the slow path. */
+static inline void *hkm_malloc_fast(size_t n)
+{
+    if (HKM_LIKELY(n - 1 < HKM_SMALL_MAX)) {
+        hkm_thread_t *t = &hkm_self;
+        unsigned b = hkm_class_up[(n - 1) / HKM_GRAIN];
+        void **p = t->bin[b];
+        if (HKM_LIKELY(p != NULL)) {
+            t->bin[b] = p[0];
+            t->room[b]++;
+            p[1] = NULL;
+            return p;
+        }
+    }
+    return NULL;
+}
+
+/* room-- with the borrow as the result: true when there was no room (the
+ * counter then reads 0xffff until the caller restores it). On x86-64 one
+ * `sub` on the thread-local counter and its carry flag; GCC and clang do not
+ * fuse the C form into that. */
+static inline bool hkm_room_take(uint16_t *room)
+{
+#if defined(__x86_64__) && defined(__GCC_ASM_FLAG_OUTPUTS__)
+    bool borrow;
+    __asm__("subw $1, %0" : "+m"(*room), "=@ccc"(borrow));
+    return borrow;
+#else
+    return __builtin_sub_overflow(*room, 1, room);
+#endif
+}
+
+/* The fast path: a small object of one of the calling thread's own spans,
+ * with room in its thread-cache list. Every check is kept, each as cheap as
+ * it gets: p's chunk is heapkit's (one byte of the chunk map; this also
+ * turns NULL away, since NULL - 1 is past the map), the 16 KiB floor of p
+ * carries a span tag that only a live span has, the span's page-local owner
+ * is the calling thread's arena, p is below the bump offset and on an object
+ * boundary (a multiply), p is not marked free already, and its list has
+ * room (a per-list counter, no divide). Anything else - including a
+ * suspected double free - takes free_slow. */
+static inline bool hkm_free_fast(void *p)
+{
+    uintptr_t a = (uintptr_t)p - 1;
+    uintptr_t idx = a >> HKM_CHUNK_SHIFT;
+    if (HKM_LIKELY(idx < HKM_MAP_LEN && hkm_chunk_map[idx] != 0)) {
+        hkm_span_t *s = (hkm_span_t *)(a & ~(HKM_SPAN - 1));
+#if HKM_TSAN
+        /* The tag read below may race (harmlessly: a mismatch only means
+         * "not mine") with another arena's writes to its own heap. For
+         * ThreadSanitizer, first ask the chunk's span bitmap (atomic). */
+        if (!hkm_span_of(hkm_chunk_of(p), p))
+            return false;
+#endif
+        uintptr_t key = hkm_key;
+        hkm_thread_t *t = &hkm_self;
+        uintptr_t off = (uintptr_t)p - ((uintptr_t)s + HKM_SPAN_HDR);
+        if (HKM_LIKELY((s->tag ^ (uintptr_t)s ^ (uintptr_t)t->arena) == key &&
+                       off < s->bump_off && span_at_boundary(s, (uint32_t)off))) {
+            uintptr_t *w = p;
+            uintptr_t b = s->bin;
+            if (HKM_LIKELY(w[1] != key)) {
+                if (HKM_UNLIKELY(hkm_room_take(&t->room[b]))) {
+                    t->room[b] = 0; /* it had none: put it back */
+                    return false;
+                }
+                w[1] = key;
+                __asm__ volatile("" ::: "memory"); /* two plain stores, not a vector merge */
+                w[0] = (uintptr_t)t->bin[b];
+                t->bin[b] = p;
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* Everything else, tracing included (p unchecked; NULL allowed). */
+void *hkm_malloc_entry_slow(size_t size);
+void hkm_free_entry_slow(void *p);
 
 /* ---- trace (HEAPKIT_TRACE) -------------------------------------------- */
 extern bool hkm_tracing;

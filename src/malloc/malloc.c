@@ -11,8 +11,8 @@
  *   2. Each live thread owns a heap ("exclusive arena", arena.c) and
  *      allocates from it under an uncontended spin lock. Objects of up to
  *      1 KiB come from spans (span.c): 16 KiB heap blocks cut into objects of
- *      one 16-byte class. A thread cache of such objects in front serves most
- *      malloc/free pairs with no lock and no heap call at all, and is
+ *      one of 20 size classes. A thread cache of such objects in front serves
+ *      most malloc/free pairs with no lock and no heap call at all, and is
  *      refilled from the spans (and spilled back) half a list at a time.
  *   3. Requests above the mmap threshold (1 MiB; HEAPKIT_MMAP_THRESHOLD) and
  *      alignments above one page get a mapping of their own, returned to the
@@ -26,23 +26,27 @@
  *     p = 0x7f3a_c0412340  ->  p - 1 = 0x7f3a_c041233f
  *     chunk = 0x7f3a_c0400000 (low 22 bits cleared), map index = 0x1fce_b01
  *
- * free(p) on the owning thread: a small object (its chunk's span bit is set)
- * -> push on the thread cache; a heap block -> hk_heap_free under the arena
- * lock. free(p) on another thread: push p on the
- * owner's remote-free stack (one CAS); the owner frees it into its heap at its
- * next locked call. Blocks of the shared arena are freed under its lock.
+ * free(p) on the owning thread: a small object (the 16 KiB floor of p carries
+ * a span tag naming the calling thread's arena, hkm_free_fast) -> push on the
+ * thread cache, in 38 instructions with every check kept; a heap block ->
+ * hk_heap_free under the arena lock. free(p) on another thread: push p on
+ * the owner's remote-free stack (one CAS); the owner frees it into its heap
+ * at its next locked call - or, when the owner has exited, p is freed into
+ * the arena at once. Blocks of the shared arena are freed under its lock.
  *
- * glibc semantics kept: every pointer aligned to 16 (HK_ALIGN); malloc(0) is
- * a unique pointer; realloc(p, 0) frees p and returns NULL; failures set
- * errno to ENOMEM; posix_memalign returns its error; memalign rounds a
- * non-power-of-two alignment up; malloc_usable_size(NULL) is 0; pvalloc
- * rounds to whole pages.
+ * glibc semantics kept: every pointer aligned to HK_ALIGN (max_align_t);
+ * malloc(0) is a unique pointer; realloc(p, 0) frees p and returns NULL;
+ * failures set errno to ENOMEM; posix_memalign returns its error; memalign,
+ * and aligned_alloc as in glibc 2.36, round a non-power-of-two alignment
+ * up; malloc_usable_size(NULL) is 0; pvalloc rounds to whole pages.
  *
  * Memory return: big blocks are unmapped on free; inside the heaps, after
- * every 64 MiB freed into an arena that then holds 8 MiB or more free, the
- * pages inside free blocks of 64 KiB and more are released with
- * madvise(MADV_DONTNEED) (malloc_trim does it on demand). Chunks themselves
- * stay mapped: heap.h has no call to remove a region.
+ * every 32 MiB freed into an arena (empty spans count) that then holds
+ * 16 MiB or more free, the pages inside free blocks of 64 KiB and more are
+ * released with madvise(MADV_DONTNEED), all but an 8 MiB warm cushion; at
+ * thread exit and in arenas without an owner, all of them (malloc_trim does
+ * it on demand). Chunks themselves stay mapped: heap.h has no call to remove
+ * a region, so pages are given back inside them instead.
  *
  * Environment: HEAPKIT_FIT (tlsf|first|best), HEAPKIT_STATS=1,
  * HEAPKIT_TRACE=file, HEAPKIT_DEBUG=N, HEAPKIT_MMAP_THRESHOLD=bytes,
@@ -70,7 +74,8 @@ hkm_config_t hkm_cfg = {.big_threshold = HKM_BIG_DEFAULT, .fit = HK_FIT_TLSF, .d
 hkm_config_t hkm_cfg = {.big_threshold = HKM_BIG_DEFAULT, .fit = HK_FIT_TLSF, .tcache = true,
                         .trim = true, .spans = true};
 #endif
-atomic_int hkm_ready;
+int hkm_ready;
+uintptr_t hkm_key;
 
 /* ---- small hosted helpers ------------------------------------------- */
 
@@ -198,13 +203,13 @@ static void read_environment(void)
         t = HKM_SMALL_MAX;
     if (t > HKM_BIG_MAX)
         t = HKM_BIG_MAX;
-    atomic_store_explicit(&hkm_cfg.big_threshold, t, memory_order_relaxed);
+    __atomic_store_n(&hkm_cfg.big_threshold, t, __ATOMIC_RELAXED);
 }
 
 static void at_exit_report(void) __attribute__((destructor));
 static void at_exit_report(void)
 {
-    if (atomic_load_explicit(&hkm_ready, memory_order_acquire) != 2)
+    if (__atomic_load_n(&hkm_ready, __ATOMIC_ACQUIRE) != 2)
         return;
     if (hkm_tracing)
         hkm_trace_close();
@@ -229,7 +234,8 @@ void hkm_init_slow(void)
 {
     int me = 16 + (int)getpid();
     int seen = 0;
-    while (!atomic_compare_exchange_strong(&hkm_ready, &seen, me)) {
+    while (!__atomic_compare_exchange_n(&hkm_ready, &seen, me, 0, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE)) {
         if (seen == 2)
             return;
         if (seen != me) /* another process began it: we are its fork child */
@@ -243,7 +249,7 @@ void hkm_init_slow(void)
     if (rnd)
         for (unsigned i = 0; i < sizeof key; i++)
             key = (key << 8 | key >> (sizeof key * 8 - 8)) ^ rnd[i];
-    hkm_cfg.cache_key = key | 1u;
+    hkm_key = key | 1u;
     hk_set_error_hook(print_error, NULL);
     if (hkm_os_init() != HK_OK || hkm_arenas_init() != HK_OK) {
         hkm_write_str(2, "heapkit: cannot map the chunk map; out of memory\n");
@@ -252,20 +258,28 @@ void hkm_init_slow(void)
     const char *tr = getenv("HEAPKIT_TRACE");
     if (tr && *tr && hkm_trace_open(tr) != HK_OK)
         hkm_write_str(2, "heapkit: HEAPKIT_TRACE: cannot open the trace file\n");
-    atomic_store_explicit(&hkm_ready, 2, memory_order_release);
+    /* Traced: every call must reach the traced path, and the untraced fast
+     * paths take only span objects and cached blocks - so there are none. */
+    if (hkm_tracing) {
+        hkm_cfg.spans = false;
+        hkm_cfg.tcache = false;
+    }
+    __atomic_store_n(&hkm_ready, 2, __ATOMIC_RELEASE);
     pthread_atfork(hkm_fork_prepare, hkm_fork_parent, hkm_fork_child);
 }
 
 /* ---- the core operations (untraced) --------------------------------- */
 
-/* The size asked of the heap: with the thread cache on, a whole 16-byte
+/* The size asked of the heap: with the thread cache on, a whole size
  * class (a cached block must fit any request of its class); without it, the
  * caller's own size, so the debug layer's canary sits right after it. */
 static inline size_t round_small(size_t n)
 {
     if (!hkm_cfg.tcache)
         return n;
-    return n ? (n + HKM_GRAIN - 1) & ~(size_t)(HKM_GRAIN - 1) : HKM_GRAIN;
+    if (n <= HKM_SMALL_MAX)
+        return n ? hkm_class_size(hkm_bin_of(n)) : HKM_GRAIN;
+    return (n + HKM_GRAIN - 1) & ~(size_t)(HKM_GRAIN - 1);
 }
 
 static void *heap_alloc_locked(hkm_arena_t *a, size_t size, size_t align)
@@ -274,7 +288,7 @@ static void *heap_alloc_locked(hkm_arena_t *a, size_t size, size_t align)
     hk_heap_t *h = hkm_arena_heap(a);
     void *p = NULL;
     if (h) {
-        if (atomic_load_explicit(&a->remote, memory_order_relaxed))
+        if (__atomic_load_n(&a->remote, __ATOMIC_RELAXED))
             hkm_arena_drain(a);
         p = align ? hk_heap_aligned_alloc(h, align, size) : hk_heap_alloc(h, size);
     }
@@ -290,18 +304,23 @@ static void *cache_refill(hkm_arena_t *a, size_t rq)
 {
     hkm_thread_t *t = &hkm_self;
     unsigned b = hkm_bin_of(rq);
-    unsigned room = hkm_bin_cap(b) - t->count[b];
-    unsigned extra = hkm_bin_cap(b) / 2;
+    unsigned room = t->room[b];
+    /* Half a list, but only 1/16, 1/8, 1/4 of one on a thread's first three
+     * refills of a class: a short-lived thread or a rarely used size then
+     * does not carve (and make resident) objects it will never use. */
+    unsigned extra = (hkm_bin_cap(b) / 2) >> (3u - t->fills[b]);
+    if (t->fills[b] < 3)
+        t->fills[b]++;
     if (extra > room)
         extra = room;
     hkm_lock(&a->lock);
     hk_heap_t *h = hkm_arena_heap(a);
     void *p = NULL;
     if (h) {
-        if (atomic_load_explicit(&a->remote, memory_order_relaxed))
+        if (__atomic_load_n(&a->remote, __ATOMIC_RELAXED))
             hkm_arena_drain(a);
         if (hkm_cfg.spans && rq <= HKM_SPAN_MAX) {
-            p = hkm_span_take(a, b, extra, &t->bin[b], &t->count[b]);
+            p = hkm_span_take(a, b, extra, &t->bin[b], &t->room[b]);
         } else {
             p = hk_heap_alloc(h, rq);
             for (unsigned k = 0; p && k < extra && k < 7; k++) {
@@ -309,9 +328,9 @@ static void *cache_refill(hkm_arena_t *a, size_t rq)
                 if (!q)
                     break;
                 q[0] = t->bin[b];
-                ((uintptr_t *)q)[1] = hkm_cfg.cache_key;
+                ((uintptr_t *)q)[1] = hkm_key;
                 t->bin[b] = q;
-                t->count[b]++;
+                t->room[b]--;
             }
         }
     }
@@ -338,20 +357,11 @@ static HK_NOINLINE void *malloc_slow(size_t n)
     return p;
 }
 
+
 static inline void *do_malloc(size_t n)
 {
-    hkm_thread_t *t = &hkm_self;
-    if (HKM_LIKELY(n <= HKM_SMALL_MAX && t->state == HKM_T_BOUND)) {
-        unsigned b = (unsigned)((n ? n - 1 : 0) / HKM_GRAIN);
-        void **p = t->bin[b];
-        if (HKM_LIKELY(p != NULL)) {
-            t->bin[b] = p[0];
-            t->count[b]--;
-            p[1] = NULL;
-            return p;
-        }
-    }
-    return malloc_slow(n);
+    void *p = hkm_malloc_fast(n);
+    return HKM_LIKELY(p != NULL) ? p : malloc_slow(n);
 }
 
 /* Is p (with the cache key set) really on list b of the calling thread? */
@@ -363,20 +373,49 @@ static HK_NOINLINE bool in_cache(unsigned b, const void *p)
     return false;
 }
 
-/* The thread cache's list b is full: give p and half the list back to the
- * arena under one lock. */
-static void cache_spill(hkm_arena_t *a, unsigned b, void *p)
+/* The thread cache's list b is full: give p (checked by the caller) and
+ * half the list back to the arena under one lock. Every block on the list
+ * was checked when it was freed, so none is checked again: a span object
+ * goes straight onto its span's free list, a heap block to the heap. */
+static HK_NOINLINE void cache_spill(hkm_arena_t *a, unsigned b, void *p)
 {
     hkm_thread_t *t = &hkm_self;
-    hkm_lock(&a->lock);
-    hkm_arena_put(a, p);
-    for (unsigned k = hkm_bin_cap(b) / 2; k && t->bin[b]; k--) {
-        void **q = t->bin[b];
-        t->bin[b] = q[0];
-        t->count[b]--;
-        q[1] = NULL;
-        hkm_arena_put(a, q);
+    /* The list is already linked: find the cut after half of it. */
+    void **head = p, **first = t->bin[b];
+    unsigned n = 0;
+    if (first) {
+        void **last = first;
+        unsigned k = hkm_bin_cap(b) / 2;
+        for (n = 1; n < k && last[0]; n++)
+            last = last[0];
+        t->bin[b] = last[0];
+        last[0] = NULL;
     }
+    head[0] = first;
+    ((uintptr_t *)head)[1] = hkm_key;
+    t->room[b] = (uint16_t)(t->room[b] + n);
+    if (hkm_cfg.spans && HKM_SPAN_MAX >= HKM_SMALL_MAX) { /* only span objects are cached */
+        hkm_lock(&a->lock);
+        hkm_span_put_list(a, head);
+        hkm_unlock(&a->lock);
+        return;
+    }
+    size_t heap_bytes = 0;
+    hkm_lock(&a->lock);
+    for (void **q = head; q;) {
+        void **next = q[0];
+        hkm_span_t *s = hkm_span_at(q);
+        if (HKM_LIKELY(s != NULL)) {
+            hkm_span_put(a, s, q);
+        } else {
+            q[1] = NULL;
+            heap_bytes += hk_heap_usable_size(a->heap, q);
+            hk_heap_free(a->heap, q);
+        }
+        q = next;
+    }
+    if (heap_bytes)
+        hkm_arena_note_free(a, heap_bytes);
     hkm_unlock(&a->lock);
 }
 
@@ -406,20 +445,22 @@ static HK_NOINLINE void free_heap_block(hkm_chunk_t *c, void *p)
             if (HKM_UNLIKELY(us == 0))
                 return; /* not a live block: the heap reported it */
         }
-        if (us <= HKM_SMALL_MAX && hkm_cfg.tcache) {
-            unsigned b = hkm_bin_of(us);
+        /* With spans on, only span objects enter the cache (a small heap
+         * block - from memalign, say - goes straight back to the heap). */
+        if (us <= HKM_SMALL_MAX && us >= HKM_GRAIN && hkm_cfg.tcache && (s || !hkm_cfg.spans)) {
+            unsigned b = hkm_bin_floor(us);
             uintptr_t *w = p;
-            if (HKM_UNLIKELY(w[1] == hkm_cfg.cache_key) &&
+            if (HKM_UNLIKELY(w[1] == hkm_key) &&
                 (in_cache(b, p) || (s && hkm_span_has_free(s, p)))) {
                 hk__report(HK_EDOUBLEFREE, p, "double free? (small object already free)");
                 return;
             }
             hkm_thread_t *t = &hkm_self;
-            if (HKM_LIKELY(t->count[b] < hkm_bin_cap(b))) {
+            if (HKM_LIKELY(t->room[b] != 0)) {
                 ((void **)p)[0] = t->bin[b];
-                w[1] = hkm_cfg.cache_key;
+                w[1] = hkm_key;
                 t->bin[b] = p;
-                t->count[b]++;
+                t->room[b]--;
                 return;
             }
             cache_spill(a, b, p);
@@ -440,7 +481,8 @@ static HK_NOINLINE void free_heap_block(hkm_chunk_t *c, void *p)
     hkm_remote_free(a, p);
 }
 
-static inline void do_free(void *p)
+/* free(p) for every case but the fast one (p still unchecked). */
+static HK_NOINLINE void free_slow(void *p)
 {
     hkm_chunk_t *c = hkm_chunk_of(p);
     if (HKM_UNLIKELY(!c)) {
@@ -448,22 +490,6 @@ static inline void do_free(void *p)
         return;
     }
     if (HKM_LIKELY(chunk_is_heap(c))) {
-        /* The fast path: a small object of the calling thread's own spans,
-         * with room in its thread-cache list. */
-        hkm_thread_t *t = &hkm_self;
-        hkm_span_t *s = hkm_span_of(c, p);
-        if (HKM_LIKELY(s != NULL && c->arena == t->arena && t->state == HKM_T_BOUND &&
-                       span_owns(s, p))) {
-            unsigned b = s->bin;
-            uintptr_t *w = p;
-            if (HKM_LIKELY(w[1] != hkm_cfg.cache_key && t->count[b] < hkm_bin_cap(b))) {
-                ((void **)p)[0] = t->bin[b];
-                w[1] = hkm_cfg.cache_key;
-                t->bin[b] = p;
-                t->count[b]++;
-                return;
-            }
-        }
         free_heap_block(c, p);
     } else if (chunk_is_big(c)) {
         if (HKM_UNLIKELY(c->user != p)) {
@@ -474,6 +500,13 @@ static inline void do_free(void *p)
     } else {
         hk__report(HK_ECORRUPT, p, "chunk header damaged (wild pointer or overflow?)");
     }
+}
+
+
+static inline void do_free(void *p)
+{
+    if (!hkm_free_fast(p) && p)
+        free_slow(p);
 }
 
 /* Bytes usable at p (which is valid for c); locks a foreign arena. */
@@ -615,6 +648,17 @@ static HK_NOINLINE void traced_free(void *p)
     hkm_trace_unlock();
 }
 
+HK_NOINLINE void hkm_free_entry_slow(void *p)
+{
+    if (!p)
+        return;
+    if (HKM_UNLIKELY(hkm_tracing)) {
+        traced_free(p);
+        return;
+    }
+    free_slow(p);
+}
+
 static HK_NOINLINE void *traced_realloc(void *p, size_t n)
 {
     hkm_trace_lock();
@@ -627,22 +671,28 @@ static HK_NOINLINE void *traced_realloc(void *p, size_t n)
 
 /* ---- public entry points ------------------------------------------------ */
 
-HKM_API void *hk_malloc(size_t size)
+HK_NOINLINE void *hkm_malloc_entry_slow(size_t size)
 {
     if (HKM_UNLIKELY(hkm_tracing))
         return traced_malloc(size, 0);
-    return do_malloc(size);
+    return malloc_slow(size);
+}
+
+/* No tracing test on the fast path: while tracing the thread caches are off
+ * (their lists stay empty), so every call reaches malloc_entry_slow. */
+HKM_API void *hk_malloc(size_t size)
+{
+    void *p = hkm_malloc_fast(size);
+    return HKM_LIKELY(p != NULL) ? p : hkm_malloc_entry_slow(size);
 }
 
 HKM_API void hk_free(void *p)
 {
-    if (!p)
+    /* No tracing test here: while tracing there are no spans, so the fast
+     * path never takes a block, and hkm_free_entry_slow sends it to the trace. */
+    if (HKM_LIKELY(hkm_free_fast(p)))
         return;
-    if (HKM_UNLIKELY(hkm_tracing)) {
-        traced_free(p);
-        return;
-    }
-    do_free(p);
+    hkm_free_entry_slow(p);
 }
 
 HKM_API void *hk_calloc(size_t n, size_t size)
@@ -697,13 +747,11 @@ HKM_API void *hk_memalign(size_t align, size_t size)
     return aligned_entry(align, size);
 }
 
+/* glibc 2.36 makes aligned_alloc an alias of memalign: any alignment is
+ * accepted (rounded up to a power of two), any size, no multiple required. */
 HKM_API void *hk_aligned_alloc(size_t align, size_t size)
 {
-    if (!hk__is_pow2(align)) {
-        errno = EINVAL;
-        return NULL;
-    }
-    return aligned_entry(align, size);
+    return hk_memalign(align, size);
 }
 
 HKM_API int hk_posix_memalign(void **out, size_t align, size_t size)
@@ -752,7 +800,7 @@ HKM_API size_t hk_malloc_usable_size(const void *p)
 HKM_API int hk_malloc_trim(size_t pad)
 {
     (void)pad;
-    if (atomic_load_explicit(&hkm_ready, memory_order_acquire) != 2)
+    if (__atomic_load_n(&hkm_ready, __ATOMIC_ACQUIRE) != 2)
         return 0;
     if (hkm_self.state == HKM_T_BOUND)
         hkm_thread_flush();
@@ -773,7 +821,7 @@ HKM_API int hk_malloc_trim(size_t pad)
 HKM_API int hk_malloc_validate(void)
 {
     int rc = HK_OK;
-    if (atomic_load_explicit(&hkm_ready, memory_order_acquire) != 2)
+    if (__atomic_load_n(&hkm_ready, __ATOMIC_ACQUIRE) != 2)
         return rc;
     unsigned n = hkm_arena_count();
     for (unsigned i = 0; i < n; i++) {
@@ -786,10 +834,16 @@ HKM_API int hk_malloc_validate(void)
     return rc;
 }
 
+/* The lowest free byte count the statistics have seen: each heap keeps its
+ * own true low-water mark (hk__usage_t), their sum bounds what was free at
+ * any moment from below, and the result never rises between calls. */
+static size_t stats_low_free = SIZE_MAX;
+
 HKM_API void hk_malloc_get_stats(hk_stats_t *out)
 {
+    size_t low = 0;
     hk__memset(out, 0, sizeof *out);
-    if (atomic_load_explicit(&hkm_ready, memory_order_acquire) != 2)
+    if (__atomic_load_n(&hkm_ready, __ATOMIC_ACQUIRE) != 2)
         return;
     unsigned n = hkm_arena_count();
     for (unsigned i = 0; i < n; i++) {
@@ -811,6 +865,7 @@ HKM_API void hk_malloc_get_stats(hk_stats_t *out)
         out->failed_allocs += s.failed_allocs;
         out->allocs += s.allocs;
         out->frees += s.frees;
+        low += s.min_ever_free;
         if (s.largest_free > out->largest_free)
             out->largest_free = s.largest_free;
     }
@@ -821,7 +876,13 @@ HKM_API void hk_malloc_get_stats(hk_stats_t *out)
     out->used_blocks += os.big_blocks;
     out->allocs += os.big_allocs;
     out->frees += os.big_frees;
-    out->min_ever_free = out->free;
+    if (low > out->free)
+        low = out->free;
+    size_t prev = __atomic_load_n(&stats_low_free, __ATOMIC_RELAXED);
+    while (low < prev && !__atomic_compare_exchange_n(&stats_low_free, &prev, low, 1,
+                                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+    out->min_ever_free = low < prev ? low : prev;
 }
 
 static void stat_line(int fd, const char *name, unsigned long long v)

@@ -32,8 +32,19 @@ HKM_API void *pvalloc(size_t size);
 HKM_API size_t malloc_usable_size(void *p);
 HKM_API int malloc_trim(size_t pad);
 
-void *malloc(size_t size) { return hk_malloc(size); }
-void free(void *p) { hk_free(p); }
+void *malloc(size_t size)
+{
+    void *p = hkm_malloc_fast(size);
+    return HKM_LIKELY(p != NULL) ? p : hkm_malloc_entry_slow(size);
+}
+
+void free(void *p)
+{
+    if (HKM_LIKELY(hkm_free_fast(p)))
+        return;
+    hkm_free_entry_slow(p);
+}
+
 void cfree(void *p) { hk_free(p); }
 void *calloc(size_t n, size_t size) { return hk_calloc(n, size); }
 void *realloc(void *p, size_t size) { return hk_realloc(p, size); }

@@ -7,8 +7,8 @@
  * they do not need any of that: like the "pages" of mimalloc (Leijen, Zorn,
  * de Moura, 2019) and the slabs of Bonwick's allocator (USENIX 1994), a span
  * is one heap block of 16 KiB, aligned to 16 KiB and taken from the arena's
- * own heap with hk_heap_aligned_alloc, that holds objects of one 16-byte
- * size class:
+ * own heap with hk_heap_aligned_alloc, that holds objects of one size
+ * class:
  *
  *     span base (16 KiB aligned)
  *     | header 64 B | obj | obj | obj | ... | obj | (tail < one object) |
@@ -19,12 +19,13 @@
  * pass over its memory. The thread cache takes and returns them in batches
  * under the arena lock; the heap sees one used block per span.
  *
- * Finding a span from a pointer: the chunk header holds one bit per 16 KiB
+ * Finding a span from a pointer: the free fast path trusts the span tag
+ * (hkm_internal.h) at the pointer's 16 KiB floor; the slow paths and the
+ * validator also use the chunk header's bitmap, one bit per 16 KiB
  * of its run, set while a span starts there (hkm_span_of). A pointer whose
  * 16 KiB-aligned floor is a span start lies inside that span - no other heap
  * block can overlap it - and is checked to be an object boundary before the
- * span accepts it (index = offset * ceil(2^32 / size) >> 32, exact for
- * offsets below 2^16; Granlund & Montgomery, PLDI 1994).
+ * span accepts it (a divisibility test by one multiply, hkm_internal.h).
  *
  * A span whose last object comes back is freed to the heap, unless it is
  * the only span of its class in the arena (kept to avoid churn at a
@@ -41,9 +42,9 @@ static void span_mark(hkm_span_t *s, bool on)
     uintptr_t i = ((uintptr_t)s - (uintptr_t)c) >> HKM_SPAN_SHIFT;
     uintptr_t bit = (uintptr_t)1 << (i % HKM_WORD_BITS);
     if (on)
-        atomic_fetch_or_explicit(&c->spans[i / HKM_WORD_BITS], bit, memory_order_release);
+        __atomic_fetch_or(&c->spans[i / HKM_WORD_BITS], bit, __ATOMIC_RELEASE);
     else
-        atomic_fetch_and_explicit(&c->spans[i / HKM_WORD_BITS], ~bit, memory_order_release);
+        __atomic_fetch_and(&c->spans[i / HKM_WORD_BITS], ~bit, __ATOMIC_RELEASE);
 }
 
 /* ---- the arena's partial lists ------------------------------------------ */
@@ -72,7 +73,12 @@ static void partial_remove(hkm_arena_t *a, hkm_span_t *s)
 
 static bool span_full(const hkm_span_t *s)
 {
-    return !s->free && s->bump >= s->end;
+    return !s->free && s->bump_off >= s->end_off;
+}
+
+static unsigned span_capacity(const hkm_span_t *s)
+{
+    return s->end_off / s->obj_size;
 }
 
 static hkm_span_t *span_new(hkm_arena_t *a, unsigned bin)
@@ -81,14 +87,14 @@ static hkm_span_t *span_new(hkm_arena_t *a, unsigned bin)
     if (!s)
         return NULL;
     uint32_t size = (bin + 1u) * HKM_GRAIN;
-    s->magic = HKM_MAGIC_SPAN;
+    s->tag = (uintptr_t)s ^ (uintptr_t)a ^ hkm_key;
     s->bin = (uint8_t)bin;
     s->used = 0;
     s->obj_size = size;
-    s->inv = (uint32_t)((((uint64_t)1 << 32) + size - 1) / size);
+    s->divm = UINT64_MAX / size + 1;
     s->free = NULL;
-    s->bump = (char *)s + HKM_SPAN_HDR;
-    s->end = s->bump + ((HKM_SPAN - HKM_SPAN_TAIL - HKM_SPAN_HDR) / size) * size;
+    s->bump_off = 0;
+    s->end_off = (uint32_t)(((HKM_SPAN - HKM_SPAN_TAIL - HKM_SPAN_HDR) / size) * size);
     s->arena = a;
     s->next = s->prev = NULL;
     s->listed = 0;
@@ -103,8 +109,8 @@ static void *span_pop(hkm_span_t *s)
     if (p) {
         s->free = p[0];
     } else {
-        p = (void **)s->bump;
-        s->bump += s->obj_size;
+        p = (void **)(void *)((char *)s + HKM_SPAN_HDR + s->bump_off);
+        s->bump_off += s->obj_size;
     }
     p[1] = NULL; /* no stale "free" mark (see hkm_span_has_free) */
     s->used++;
@@ -113,7 +119,7 @@ static void *span_pop(hkm_span_t *s)
 
 bool hkm_span_has_free(const hkm_span_t *s, const void *p)
 {
-    unsigned n = 0, cap = (unsigned)((HKM_SPAN - HKM_SPAN_TAIL - HKM_SPAN_HDR) / s->obj_size);
+    unsigned n = 0, cap = span_capacity(s);
     for (void *const *q = s->free; q && n <= cap; q = q[0], n++)
         if (q == p)
             return true;
@@ -126,13 +132,13 @@ int hkm_span_validate(const hkm_arena_t *a)
         const hkm_span_t *prev = NULL;
         for (const hkm_span_t *s = a->partial[b]; s; prev = s, s = s->next) {
             const char *why = NULL;
-            unsigned cap = (unsigned)((HKM_SPAN - HKM_SPAN_TAIL - HKM_SPAN_HDR) / s->obj_size);
+            unsigned cap = span_capacity(s);
             unsigned nfree = 0;
             for (void *const *q = s->free; q && nfree <= cap; q = q[0], nfree++)
                 if (!hkm_span_owns(s, q))
                     why = "span free list points outside its objects";
-            unsigned fresh = (unsigned)((size_t)(s->end - s->bump) / s->obj_size);
-            if (s->magic != HKM_MAGIC_SPAN)
+            unsigned fresh = (s->end_off - s->bump_off) / s->obj_size;
+            if (!span_tag_ok(s))
                 why = "span header overwritten";
             else if (s->bin != b || s->obj_size != (b + 1u) * HKM_GRAIN || s->arena != a)
                 why = "span on the wrong list";
@@ -156,7 +162,7 @@ bool hkm_span_owns(const hkm_span_t *s, const void *p)
     return span_owns(s, p);
 }
 
-void *hkm_span_take(hkm_arena_t *a, unsigned bin, unsigned want, void **list, uint8_t *n)
+void *hkm_span_take(hkm_arena_t *a, unsigned bin, unsigned want, void **list, uint16_t *room)
 {
     hkm_span_t *s = a->partial[bin];
     if (!s) {
@@ -164,12 +170,32 @@ void *hkm_span_take(hkm_arena_t *a, unsigned bin, unsigned want, void **list, ui
             return NULL;
     }
     void *p = span_pop(s);
-    while (want && !span_full(s)) {
-        void **q = span_pop(s);
+    /* The span's free list is already in the thread cache's format (linked
+     * through word 0, the key in word 1): splice up to `want` of it over. */
+    void **first = s->free;
+    if (want && first) {
+        void **last = first;
+        unsigned k = 1;
+        while (k < want && last[0]) {
+            last = last[0];
+            k++;
+        }
+        s->free = last[0];
+        last[0] = *list;
+        *list = first;
+        s->used = (uint16_t)(s->used + k);
+        *room = (uint16_t)(*room - k);
+        want -= k;
+    }
+    /* Then never-used objects, from the bump offset. */
+    while (want && s->bump_off < s->end_off) {
+        void **q = (void **)(void *)((char *)s + HKM_SPAN_HDR + s->bump_off);
+        s->bump_off += s->obj_size;
         q[0] = *list;
-        ((uintptr_t *)q)[1] = hkm_cfg.cache_key;
+        ((uintptr_t *)q)[1] = hkm_key;
         *list = q;
-        (*n)++;
+        s->used++;
+        (*room)--;
         want--;
     }
     if (span_full(s))
@@ -177,20 +203,68 @@ void *hkm_span_take(hkm_arena_t *a, unsigned bin, unsigned want, void **list, ui
     return p;
 }
 
-void hkm_span_put(hkm_arena_t *a, hkm_span_t *s, void *p)
+static void span_release(hkm_arena_t *a, hkm_span_t *s)
+{
+    partial_remove(a, s);
+    span_mark(s, false);
+    s->tag = 0;
+    hk_heap_free(a->heap, s);
+    hkm_arena_note_free(a, HKM_SPAN); /* may trim: s is a free block now */
+}
+
+void hkm_span_release_empty(hkm_arena_t *a)
+{
+    for (unsigned b = 0; b < HKM_BINS; b++) {
+        hkm_span_t *s = a->partial[b];
+        while (s) {
+            hkm_span_t *next = s->next;
+            if (s->used == 0)
+                span_release(a, s);
+            s = next;
+        }
+    }
+}
+
+/* An object came back to s: a full span goes back on the partial list, an
+ * empty one back to the heap unless it is the last span of its class (and
+ * its arena still has an owner). */
+static void span_put_fixup(hkm_arena_t *a, hkm_span_t *s)
+{
+    if (!s->listed)
+        partial_push(a, s);
+    else if (s->used == 0 && (s->next || s->prev || !__atomic_load_n(&a->owner, __ATOMIC_RELAXED)))
+        span_release(a, s);
+}
+
+static inline void span_put(hkm_arena_t *a, hkm_span_t *s, void *p)
 {
     void **q = p;
     q[0] = s->free;
-    ((uintptr_t *)q)[1] = hkm_cfg.cache_key; /* marks it free: double frees */
+    ((uintptr_t *)q)[1] = hkm_key; /* marks it free: double frees */
     s->free = q;
     s->used--;
-    if (!s->listed) {
-        partial_push(a, s);
-    } else if (s->used == 0 && (s->next || s->prev)) {
-        /* Empty and not the last span of its class: back to the heap. */
-        partial_remove(a, s);
-        span_mark(s, false);
-        s->magic = 0;
-        hk_heap_free(a->heap, s);
+    span_put_fixup(a, s);
+}
+
+void hkm_span_put(hkm_arena_t *a, hkm_span_t *s, void *p)
+{
+    span_put(a, s, p);
+}
+
+/* The thread cache's objects already carry the "free" mark: only the link
+ * and the count change, and the list bookkeeping runs only when the span
+ * was full or became empty. */
+void hkm_span_put_list(hkm_arena_t *a, void *list)
+{
+    for (void **q = list; q;) {
+        void **next = q[0];
+        hkm_span_t *s = (hkm_span_t *)(((uintptr_t)q - 1) & ~(HKM_SPAN - 1));
+        q[0] = s->free;
+        s->free = q;
+        unsigned used = s->used - 1u;
+        s->used = (uint16_t)used;
+        if (HKM_UNLIKELY(!s->listed || used == 0))
+            span_put_fixup(a, s);
+        q = next;
     }
 }

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,6 +14,9 @@
 #include "heapkit/malloc.h"
 #include "hk_test.h"
 #include "malloc/hkm_test_util.h"
+
+/* malloc's promise: every block suits any object type. */
+#define MAX_ALIGN _Alignof(max_align_t)
 
 static int aligned_to(const void *p, size_t a)
 {
@@ -31,7 +35,7 @@ static void test_malloc_sizes(void)
     for (unsigned i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         p[i] = hk_malloc(sizes[i]);
         HK_REQUIRE(p[i] != NULL);
-        HK_CHECK(aligned_to(p[i], 16));
+        HK_CHECK(aligned_to(p[i], MAX_ALIGN));
         HK_CHECK(hk_malloc_usable_size(p[i]) >= sizes[i]);
         hkm_test_fill(p[i], sizes[i], i);
     }
@@ -141,7 +145,7 @@ static void test_realloc_across_classes(void)
         size_t keep = have < steps[i] ? have : steps[i];
         HK_CHECK(hkm_test_check(q, keep, 77));
         HK_CHECK(hk_malloc_usable_size(q) >= steps[i]);
-        HK_CHECK(aligned_to(q, 16));
+        HK_CHECK(aligned_to(q, MAX_ALIGN));
         hkm_test_fill(q, steps[i], 77);
         p = q;
         have = steps[i];
@@ -187,7 +191,7 @@ static void test_every_alignment(void)
             HK_CHECK(aligned_to(p1, a));
             HK_CHECK(aligned_to(p2, a));
             HK_CHECK(aligned_to(p3, a));
-            HK_CHECK(aligned_to(p1, 16) && aligned_to(p2, 16));
+            HK_CHECK(aligned_to(p1, MAX_ALIGN) && aligned_to(p2, MAX_ALIGN));
             HK_CHECK(hk_malloc_usable_size(p1) >= n);
             hkm_test_fill(p1, n, 1);
             hkm_test_fill(p2, n, 2);
@@ -237,8 +241,14 @@ static void test_alignment_errors(void)
     errno = 0;
     HK_CHECK_EQ(hk_posix_memalign(&p, 64, SIZE_MAX - 10), ENOMEM);
     HK_CHECK_EQ(errno, 0); /* posix_memalign returns its error */
+    /* aligned_alloc is glibc 2.36's memalign: 24 rounds up to 32. */
+    void *a24 = hk_aligned_alloc(24, 64);
+    HK_REQUIRE(a24 != NULL);
+    HK_CHECK(aligned_to(a24, 32));
+    HK_CHECK(hk_malloc_usable_size(a24) >= 64);
+    hk_free(a24);
     errno = 0;
-    HK_CHECK(hk_aligned_alloc(24, 100) == NULL);
+    HK_CHECK(hk_aligned_alloc(SIZE_MAX / 2 + 2, 8) == NULL);
     HK_CHECK_EQ(errno, EINVAL);
     errno = 0;
     HK_CHECK(hk_memalign(SIZE_MAX / 2 + 2, 1) == NULL);
@@ -420,6 +430,10 @@ static void test_stats_and_trim(void)
     hk_malloc_get_stats(&after);
     HK_CHECK(after.used + (size_t)N * 100000 <= during.used);
     HK_CHECK(after.frees >= during.frees + N);
+    /* The low-water mark of free memory stays where the 40 MB were in use. */
+    HK_CHECK(during.min_ever_free <= during.free);
+    HK_CHECK(after.min_ever_free <= during.min_ever_free);
+    HK_CHECK(after.min_ever_free + (size_t)N * 100000 / 2 <= after.free);
     /* 40 MB of free blocks: trimming has pages to give back. */
     HK_CHECK_EQ(hk_malloc_trim(0), 1);
     HK_CHECK_EQ(hk_malloc_validate(), 0);
