@@ -177,6 +177,8 @@ void *hk_ring_alloc(hk_ring_t *ring, size_t size)
         hk__report(HK_EINVAL, NULL, "ring alloc: NULL ring");
         return NULL;
     }
+    if (size == 0)
+        size = 1; /* a record of 1 byte: usable_size and front say 1, never 0 */
     uintptr_t lk_saved = ring_lock(ring);
     hk_ring_t *r = ring;
     size_t pos;
@@ -315,6 +317,8 @@ int hk_ring_shrink(hk_ring_t *ring, void *p, size_t size)
         hk__report(HK_EINVAL, p, "ring shrink: NULL ring or record");
         return HK_EINVAL;
     }
+    if (size == 0)
+        size = 1; /* as in alloc: the record keeps 1 byte */
     uintptr_t lk_saved = ring_lock(ring);
     int rc = HK_OK;
     rec_t rec;
@@ -415,7 +419,7 @@ static const char *ring_check(const hk_ring_t *r, size_t *where)
 {
     size_t g = r->gran;
     *where = 0;
-    if (!r->buf || !hk__is_pow2(g) || g < 2 * sizeof(size_t) || r->cap < 2 * g || (r->cap & (g - 1)))
+    if (!hk__is_pow2(g) || g < 2 * sizeof(size_t) || r->cap < 2 * g || (r->cap & (g - 1)))
         return "ring: geometry damaged";
     if (r->head >= r->cap || r->tail >= r->cap || ((r->head | r->tail) & (g - 1)))
         return "ring: head or tail out of place";
@@ -464,8 +468,8 @@ static const char *ring_check(const hk_ring_t *r, size_t *where)
 
 int hk_ring_validate(const hk_ring_t *ring)
 {
-    if (!ring) {
-        hk__report(HK_EINVAL, NULL, "ring validate: NULL ring");
+    if (!ring || !ring->buf) {
+        hk__report(HK_EINVAL, ring, "ring validate: NULL or uninitialised ring");
         return HK_EINVAL;
     }
     uintptr_t lk_saved = ring_lock(ring);
