@@ -70,10 +70,12 @@ int hk_pool_init(hk_pool_t *pool, void *buf, size_t bytes, size_t block_size, si
         hk__report(HK_EINVAL, buf, "pool init: NULL pool or buffer");
         return HK_EINVAL;
     }
-    if (block_size < sizeof(void *) || !hk__is_pow2(align)) {
+    if (block_size < sizeof(void *) || (align && !hk__is_pow2(align))) {
         hk__report(HK_EINVAL, buf, "pool init: block size below a pointer or align not a power of two");
         return HK_EINVAL;
     }
+    if (align == 0)
+        align = HK_POOL_DEFAULT_ALIGN(block_size);
     if ((uintptr_t)buf + bytes < (uintptr_t)buf) {
         hk__report(HK_EINVAL, buf, "pool init: buffer wraps around the address space");
         return HK_EINVAL;
@@ -231,8 +233,8 @@ static const char *pool_check(const hk_pool_t *p, const void **where)
 
 int hk_pool_validate(const hk_pool_t *pool)
 {
-    if (!pool) {
-        hk__report(HK_EINVAL, NULL, "pool validate: NULL pool");
+    if (!pool || !pool->base) {
+        hk__report(HK_EINVAL, pool, "pool validate: NULL or uninitialised pool");
         return HK_EINVAL;
     }
     uintptr_t lk_saved = pool_lock(pool);
