@@ -469,9 +469,13 @@ static void test_validate_detects(void)
     HK_CHECK_EQ(hk_pages_validate(p), HK_ECORRUPT);
     p->next[h] = PG_NIL;
     HK_CHECK_EQ(hk_pages_validate(p), 0);
-    p->free_frames++;
+    p->usage.used--; /* one frame more free than the blocks say */
     HK_CHECK_EQ(hk_pages_validate(p), HK_ECORRUPT);
-    p->free_frames--;
+    p->usage.used++;
+    p->usage.peak = 0; /* a peak below the use */
+    HK_CHECK_EQ(hk_pages_validate(p), HK_ECORRUPT);
+    p->usage.peak = p->usage.used;
+    p->usage.trip = hk__usage_trip(&p->usage);
     HK_CHECK_EQ(hk_pages_validate(p), 0);
 }
 

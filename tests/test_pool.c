@@ -59,6 +59,14 @@ static void test_init_geometry(void)
     HK_CHECK_EQ(s.min_ever_free, 0);
     HK_CHECK_EQ(s.allocs, 6);
     HK_CHECK_EQ(s.frees, 2);
+    /* the marks restart from the current use */
+    hk_pool_free(&p, b[2]);
+    hk_pool_reset_marks(&p);
+    hk_pool_get_stats(&p, &s);
+    HK_CHECK_EQ(s.peak_used, s.used);
+    HK_CHECK_EQ(s.min_ever_free, s.free);
+    HK_CHECK(s.peak_used < 96);
+    HK_CHECK_EQ(hk_pool_validate(&p), HK_OK);
     HK_CHECK_EQ(hk_test_errors.count, 0);
 }
 
@@ -199,6 +207,12 @@ static void test_default_align(void)
     }
     void *s = hk_pool_alloc(&test_default_align_pool);
     HK_REQUIRE(s != NULL);
+    hk_stats_t st;
+    hk_pool_get_stats(&test_default_align_pool, &st);
+    HK_CHECK_EQ(st.total, 3 * 48);
+    HK_CHECK_EQ(st.used, 48);
+    HK_CHECK_EQ(st.peak_used, 48);
+    HK_CHECK_EQ(st.min_ever_free, 2 * 48);
     HK_CHECK_EQ((uintptr_t)s % HK_POOL_DEFAULT_ALIGN(48), 0);
     HK_CHECK_EQ(hk_pool_stride(&test_default_align_pool), 48);
     hk_pool_free(&test_default_align_pool, s);
@@ -299,9 +313,13 @@ static void test_validate_catches_corruption(void)
     __builtin_memset(a, 0, sizeof(void *));
     HK_CHECK_EQ(hk_pool_validate(&p), HK_OK);
     /* damaged counters and bitmap */
-    p.used++;
+    p.usage.used += p.stride;
     HK_CHECK_EQ(hk_pool_validate(&p), HK_ECORRUPT);
-    p.used--;
+    p.usage.used -= p.stride;
+    p.usage.peak = 0; /* a peak below the use */
+    HK_CHECK_EQ(hk_pool_validate(&p), HK_ECORRUPT);
+    hk_pool_reset_marks(&p);
+    HK_CHECK_EQ(hk_pool_validate(&p), HK_OK);
     bm[0] ^= 1u << 5;
     HK_CHECK_EQ(hk_pool_validate(&p), HK_ECORRUPT);
     bm[0] ^= 1u << 5;

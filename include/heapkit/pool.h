@@ -48,8 +48,9 @@ typedef struct hk_pool {
     size_t stride;        /* block size rounded up to the alignment        */
     size_t block_size;    /* the size the caller asked for                 */
     size_t count;         /* number of blocks                              */
-    size_t used;          /* blocks handed out now                         */
-    size_t peak;          /* highest `used` ever                           */
+    struct {              /* the shared usage counter, in bytes (strides): */
+        size_t total, used, peak, min_free, trip; /* used = blocks out * stride */
+    } usage;
     uint64_t allocs, frees, failed;
     uint32_t *bitmap;     /* optional: bit set = block in use              */
     hk_lock_t lock;       /* {NULL, NULL, NULL}: no locking                */
@@ -108,8 +109,10 @@ typedef struct {
     storage hk_pool_t name = { name##_hk_buf,                                                \
                                name##_hk_buf + HK_POOL_BUF_SIZE(block_size, count, align),   \
                                name##_hk_buf, NULL, HK_POOL_STRIDE(block_size, align),       \
-                               (size_t)(block_size), (size_t)(count), 0, 0, 0, 0, 0, NULL,   \
-                               { NULL, NULL, NULL } }
+                               (size_t)(block_size), (size_t)(count),                        \
+                               { HK_POOL_BUF_SIZE(block_size, count, align), 0, 0,           \
+                                 HK_POOL_BUF_SIZE(block_size, count, align), 0 },            \
+                               0, 0, 0, NULL, { NULL, NULL, NULL } }
 
 /* Creates a pool of as many blocks of block_size bytes, aligned to align, as
  * fit in [buf, buf + bytes). align is a power of two, or 0 for the default
@@ -154,8 +157,14 @@ size_t hk_pool_stride(const hk_pool_t *pool);
 size_t hk_pool_count(const hk_pool_t *pool);
 
 /* Fills *out (see hk_stats_t). Sizes count strides; requested counts block
- * sizes; largest_free is the stride when a block is free, else 0. O(1). */
+ * sizes; largest_free is the stride when a block is free, else 0; peak_used
+ * and min_ever_free are the highest used and lowest free since init or the
+ * last hk_pool_reset_marks. O(1). */
 void hk_pool_get_stats(const hk_pool_t *pool, hk_stats_t *out);
+
+/* Restarts peak_used and min_ever_free from the current use (for a peak
+ * per phase of the program). O(1). */
+void hk_pool_reset_marks(hk_pool_t *pool);
 
 /* Checks the pool: geometry, every free-list entry inside the pool, on a block
  * boundary, below the bump pointer and listed once (the bitmap agrees when

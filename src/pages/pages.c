@@ -289,9 +289,7 @@ static void buddy_carve(hk_pages_t *p, const pg_area_t *a, uint64_t h, unsigned 
 
 static void account_alloc(hk_pages_t *p, uint64_t frames, uint64_t blocks)
 {
-    p->free_frames -= frames;
-    if (p->free_frames < p->min_free)
-        p->min_free = p->free_frames;
+    hk__usage_take(&p->usage, (size_t)frames);
     p->used_blocks += blocks;
     p->requested += frames;
     p->allocs++;
@@ -299,7 +297,7 @@ static void account_alloc(hk_pages_t *p, uint64_t frames, uint64_t blocks)
 
 static void account_free(hk_pages_t *p, uint64_t frames, uint64_t blocks)
 {
-    p->free_frames += frames;
+    hk__usage_give(&p->usage, (size_t)frames);
     p->used_blocks -= blocks;
     p->requested -= frames;
     p->frees++;
@@ -512,8 +510,7 @@ static hk_pages_t *build(const hk_pages_config_t *c, unsigned shift, uint64_t na
         }
     }
     p->total = frames;
-    p->free_frames = frames;
-    p->min_free = frames;
+    hk__usage_init(&p->usage, (size_t)frames);
     if (c->lock)
         p->lock = *c->lock;
     p->magic = PG_MAGIC;
@@ -935,7 +932,7 @@ uint64_t hk_pages_total_frames(const hk_pages_t *p)
 
 uint64_t hk_pages_free_frames(const hk_pages_t *p)
 {
-    return pages_ok(p) ? p->free_frames : 0;
+    return pages_ok(p) ? (uint64_t)(p->usage.total - p->usage.used) : 0;
 }
 
 void hk_pages_get_stats(const hk_pages_t *p, hk_stats_t *out)
@@ -950,13 +947,14 @@ void hk_pages_get_stats(const hk_pages_t *p, hk_stats_t *out)
     for (unsigned k = 0; k < HK_PAGES_ORDERS; k++)
         fb += p->nfree[k];
     out->total = (size_t)sat_bytes(p, p->total);
-    out->free = (size_t)sat_bytes(p, p->free_frames);
-    out->used = (size_t)sat_bytes(p, p->total - p->free_frames);
+    const hk__usage_t *u = &p->usage;
+    out->free = (size_t)sat_bytes(p, u->total - u->used);
+    out->used = (size_t)sat_bytes(p, u->used);
     out->largest_free = p->nonempty ? (size_t)sat_bytes(p, (uint64_t)1 << hk__fls(p->nonempty)) : 0;
     out->free_blocks = (size_t)fb;
     out->used_blocks = (size_t)p->used_blocks;
-    out->peak_used = (size_t)sat_bytes(p, p->total - p->min_free);
-    out->min_ever_free = (size_t)sat_bytes(p, p->min_free);
+    out->peak_used = (size_t)sat_bytes(p, u->peak);
+    out->min_ever_free = (size_t)sat_bytes(p, u->min_free);
     out->requested = (size_t)sat_bytes(p, p->requested);
     out->allocs = p->allocs;
     out->frees = p->frees;
@@ -1052,12 +1050,12 @@ int hk_pages_validate(const hk_pages_t *p)
     const char *why = validate_blocks(p, per_order, &free_frames, &used_blocks);
     if (!why)
         why = validate_lists(p, per_order);
-    if (!why && free_frames != p->free_frames)
+    if (!why && (p->usage.total != p->total || free_frames != p->usage.total - p->usage.used))
         why = "pages: free frame count disagrees with a recount";
     if (!why && used_blocks != p->used_blocks)
         why = "pages: used block count disagrees with a recount";
-    if (!why && p->min_free > p->free_frames)
-        why = "pages: min_ever_free above the current free count";
+    if (!why && !hk__usage_ok(&p->usage))
+        why = "pages: usage marks disagree with the current use";
     hk__unlock(&p->lock, lk_saved);
     if (why) {
         hk__report(HK_ECORRUPT, p, why);
