@@ -165,6 +165,14 @@ static void test_peak_is_highest_used(void)
     HK_CHECK_EQ(s.used, 0);
     HK_CHECK_EQ(s.peak_used, peak + c.stride);
     HK_CHECK_EQ(s.min_ever_free, 0);
+    hk_slab_reset_marks(&c); /* restart from now: nothing in use */
+    hk_slab_get_stats(&c, &s);
+    HK_CHECK_EQ(s.peak_used, 0);
+    a = hk_slab_alloc(&c);
+    HK_REQUIRE(a != NULL);
+    hk_slab_get_stats(&c, &s);
+    HK_CHECK_EQ(s.peak_used, peak);
+    hk_slab_free(&c, a);
     HK_CHECK_EQ(hk_slab_validate(&c), HK_OK);
     HK_CHECK_EQ(hk_test_errors.count, 0);
 }

@@ -98,6 +98,9 @@ size_t hk_slab_obj_size(const hk_slab_cache_t *cache);
  * without growing, else 0. The heap's own statistics are not included. O(1). */
 void hk_slab_get_stats(const hk_slab_cache_t *cache, hk_stats_t *out);
 
+/* Restarts peak_used and min_ever_free from the current use. O(1). */
+void hk_slab_reset_marks(hk_slab_cache_t *cache);
+
 /* Walks every slab of every list: header check words, list membership
  * agrees with the used count, free list and bitmap agree, counters agree with
  * a recount; then validates the heap. Returns 0, HK_EINVAL (reported) for a

@@ -397,6 +397,15 @@ void hk_slab_get_stats(const hk_slab_cache_t *cache, hk_stats_t *out)
     cache_unlock(cache, lk_saved);
 }
 
+void hk_slab_reset_marks(hk_slab_cache_t *cache)
+{
+    if (!cache)
+        return;
+    uintptr_t lk_saved = cache_lock(cache);
+    hk__usage_reset(cache_usage(cache));
+    cache_unlock(cache, lk_saved);
+}
+
 /* ---- validation -------------------------------------------------------- */
 static const char *slab_check_one(const hk_slab_cache_t *c, const slab_t *s, size_t which,
                                   const void **where)
