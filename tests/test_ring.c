@@ -113,6 +113,17 @@ static void test_full_and_empty(void)
     HK_CHECK_EQ(s.allocs, 5);
     HK_CHECK_EQ(s.frees, 5);
     HK_CHECK_EQ(s.failed_allocs, 2);
+    /* the marks restart from the current use (the ring is empty now) */
+    hk_ring_reset_marks(&r);
+    HK_REQUIRE((p[0] = hk_ring_alloc(&r, G)) != NULL);
+    hk_ring_get_stats(&r, &s);
+    HK_CHECK_EQ(s.peak_used, 2 * G);
+    HK_CHECK_EQ(s.min_ever_free, 6 * G);
+    hk_ring_reset(&r); /* drops the records, keeps the marks */
+    hk_ring_get_stats(&r, &s);
+    HK_CHECK_EQ(s.used, 0);
+    HK_CHECK_EQ(s.peak_used, 2 * G);
+    HK_CHECK_EQ(hk_ring_validate(&r), HK_OK);
     HK_CHECK_EQ(hk_test_errors.count, 0);
 }
 
@@ -365,9 +376,13 @@ static void test_validate_catches_corruption(void)
     __builtin_memcpy(b - G, saved, sizeof saved);
     HK_CHECK_EQ(hk_ring_validate(&r), HK_OK);
     /* damaged state fields */
-    r.used += G;
+    r.usage.used += G;
     HK_CHECK_EQ(hk_ring_validate(&r), HK_ECORRUPT);
-    r.used -= G;
+    r.usage.used -= G;
+    r.usage.peak = 0; /* a peak below the use */
+    HK_CHECK_EQ(hk_ring_validate(&r), HK_ECORRUPT);
+    hk_ring_reset_marks(&r);
+    HK_CHECK_EQ(hk_ring_validate(&r), HK_OK);
     r.tail += 1;
     HK_CHECK_EQ(hk_ring_validate(&r), HK_ECORRUPT);
     r.tail -= 1;

@@ -39,11 +39,12 @@ typedef struct hk_ring {
     size_t gran;         /* header size and payload alignment                */
     size_t head;         /* offset of the oldest record (when used > 0)      */
     size_t tail;         /* offset where the next record goes                */
-    size_t used;         /* bytes from head to tail: records, marks, skips   */
+    struct {             /* the shared usage counter, bytes: usage.used is   */
+        size_t total, used, peak, min_free, trip; /* head to tail: records, */
+    } usage;             /* marks, skips                                     */
     size_t live;         /* records allocated and not yet freed              */
     size_t live_bytes;   /* their bytes, headers included                    */
     size_t requested;    /* sum of their requested sizes                     */
-    size_t peak;         /* highest `used`                                   */
     uint64_t allocs, frees, failed, skipped; /* skipped: bytes ever skipped  */
     hk_lock_t lock;
 } hk_ring_t;
@@ -88,8 +89,11 @@ void *hk_ring_front(hk_ring_t *ring, size_t *size);
 /* The requested size of live record p; 0 (reported) if p is not one. O(1). */
 size_t hk_ring_usable_size(const hk_ring_t *ring, const void *p);
 
-/* Drops every record at once. O(1). */
+/* Drops every record at once (peak_used and min_ever_free are kept). O(1). */
 void hk_ring_reset(hk_ring_t *ring);
+
+/* Restarts peak_used and min_ever_free from the current use. O(1). */
+void hk_ring_reset_marks(hk_ring_t *ring);
 
 /* Fills *out. used counts every byte between head and tail (live records,
  * marked records, skipped ends); free = total - used; largest_free is exact:
