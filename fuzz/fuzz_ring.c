@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (!p)
                 continue;
             slot[i].p = p;
-            slot[i].n = n; /* a 0-byte record takes 1 byte of room, requests 0 */
+            slot[i].n = n ? n : 1; /* a 0-byte record is a 1-byte record */
             for (size_t k = 0; k < slot[i].n; k++)
                 p[k] = (unsigned char)(i * 7 + k);
             must(hk_ring_usable_size(&ring, p) == slot[i].n);
@@ -80,7 +80,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 }
         } else if (op == 4 && slot[i].p && slot[i].p == newest && n <= slot[i].n) {
             must(hk_ring_shrink(&ring, slot[i].p, n) == 0);
-            slot[i].n = n;
+            slot[i].n = n ? n : 1;
+            must(hk_ring_usable_size(&ring, slot[i].p) == slot[i].n);
             check(i);
         } else if (op == 5 && slot[i].p && slot[i].n > 1) {
             hk_ring_free(&ring, slot[i].p + 1);

@@ -59,7 +59,8 @@ static void test_priority_and_fallback(void)
     HK_CHECK_EQ(s.allocs, 5);
     HK_CHECK_EQ(s.failed_allocs, 2);
     HK_CHECK_EQ(s.used_blocks, 5);
-    HK_CHECK_EQ(c.fallbacks, 1);
+    HK_CHECK_EQ(hk_chain_fallbacks(&c), 1); /* the public figure */
+    HK_CHECK_EQ(hk_chain_fallbacks(NULL), 0);
     hk_chain_get_stats(&c, HK_CAP_EXTERNAL, &s);
     HK_CHECK_EQ(s.used_blocks, 4);
     HK_CHECK_EQ(s.allocs, 4);
@@ -103,7 +104,7 @@ static void test_fill_and_fall_back(void)
     HK_CHECK(ordered);
     HK_CHECK(per_heap[0] > 0 && per_heap[1] > 0 && per_heap[2] > 0);
     HK_CHECK(per_heap[1] >= per_heap[0]); /* twice the size */
-    HK_CHECK_EQ(c.fallbacks, per_heap[1] + per_heap[2]);
+    HK_CHECK_EQ(hk_chain_fallbacks(&c), per_heap[1] + per_heap[2]);
     HK_CHECK_EQ(hk_chain_validate(&c), HK_OK);
     while (n)
         hk_chain_free(&c, p[--n]);
@@ -130,11 +131,26 @@ static void test_realloc_and_aligned(void)
     for (int i = 0; i < 40; i++)
         same &= q[i] == (unsigned char)(i + 1);
     HK_CHECK(same);
-    /* grows in its own heap */
+    /* grows in its own heap, moving past a neighbour: one alloc, one free */
+    void *nb = hk_chain_alloc(&c, 16, HK_CAP_EXTERNAL, 0);
+    HK_REQUIRE(nb != NULL && hk_chain_owner(&c, nb) == 1);
+    hk_stats_t s0, s1;
+    hk_chain_get_stats(&c, 0, &s0);
     unsigned char *r = hk_chain_realloc(&c, q, 200, HK_CAP_EXTERNAL, 0);
     HK_REQUIRE(r != NULL);
     HK_CHECK_EQ(hk_chain_owner(&c, r), 1);
     HK_CHECK(r[0] == 1 && r[39] == 40);
+    hk_chain_get_stats(&c, 0, &s1);
+    HK_CHECK(r != q); /* the neighbour is in the way */
+    HK_CHECK_EQ(s1.allocs - s0.allocs, 1);
+    HK_CHECK_EQ(s1.frees - s0.frees, 1);
+    /* in place: neither */
+    unsigned char *r2 = hk_chain_realloc(&c, r, 100, HK_CAP_EXTERNAL, 0);
+    HK_CHECK(r2 == r);
+    hk_chain_get_stats(&c, 0, &s0);
+    HK_CHECK_EQ(s0.allocs, s1.allocs);
+    HK_CHECK_EQ(s0.frees, s1.frees);
+    hk_chain_free(&c, nb);
     HK_CHECK(hk_chain_realloc(&c, r, 0, 0, 0) == NULL);
     unsigned char *al = hk_chain_aligned_alloc(&c, 256, 10, HK_CAP_DMA, 0);
     HK_REQUIRE(al != NULL);

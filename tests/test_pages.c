@@ -173,9 +173,14 @@ static void test_unaligned_area(void)
     HK_CHECK_EQ(bi[2], 1);
     HK_CHECK_EQ(bi[1], 1);
     HK_CHECK_EQ(hk_pages_validate(p), 0);
-    /* a run of 6 frames cannot be found (no aligned 8-frame block) */
-    HK_CHECK_EQ(hk_pages_alloc_run(p, 6), HK_PADDR_NONE);
-    /* ...but claiming frames 3..8 works */
+    /* a run is exact: 6 frames at 3..8, though no aligned 8-frame block exists */
+    hk_paddr_t r = hk_pages_alloc_run(p, 6);
+    HK_CHECK_EQ(r, 0x3000);
+    HK_CHECK_EQ(hk_pages_free_frames(p), 1);
+    HK_CHECK_EQ(hk_pages_validate(p), 0);
+    hk_pages_free_run(p, r, 6);
+    HK_CHECK_EQ(hk_pages_free_frames(p), 7);
+    /* claiming frames 3..8 works too */
     HK_CHECK_EQ(hk_pages_claim(p, 0x3000, 6), 0);
     HK_CHECK_EQ(hk_pages_free_frames(p), 1);
     HK_CHECK_EQ(hk_pages_validate(p), 0);
@@ -281,8 +286,163 @@ static void test_misuse(void)
     hk_mem_range_t wrap[] = {{UINT64_MAX - 8 * 4096u + 1u, 64 * 4096u, HK_MEM_USABLE}};
     hk_pages_t *w = make(wrap, 1, NULL, 0, 0);
     HK_REQUIRE(w != NULL);
-    HK_CHECK_EQ(hk_pages_total_frames(w), 7); /* the top frame's end is not representable */
+    HK_CHECK_EQ(hk_pages_total_frames(w), 8); /* clamped at 2^64: the top frame is managed */
     HK_CHECK_EQ(hk_pages_validate(w), 0);
+    /* NULL or not an initialised allocator: a bad handle, HK_EINVAL */
+    hk_pages_t z;
+    hk_test_memset(&z, 0, sizeof z);
+    HK_CHECK_EQ(hk_pages_validate(NULL), HK_EINVAL);
+    HK_CHECK_EQ(hk_pages_validate(&z), HK_EINVAL);
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_EINVAL);
+}
+
+/* A run or claimed range frees only with its own n, and hk_pages_free and
+ * hk_pages_free_run are not interchangeable: each refusal is reported and
+ * changes nothing. (A shorter n used to free the first blocks silently and
+ * strand the rest.) */
+static void test_run_record(void)
+{
+    hk_mem_range_t map[] = {{0, 256 * 4 * KiB, HK_MEM_USABLE}};
+    hk_test_capture_errors();
+    hk_pages_t *p = make(map, 1, NULL, 0, 0);
+    HK_REQUIRE(p != NULL);
+    hk_paddr_t r = hk_pages_alloc_run(p, 5);
+    HK_REQUIRE(r != HK_PADDR_NONE);
+    hk_pages_free_run(p, r, 4); /* too short */
+    HK_CHECK_EQ(hk_test_errors.count, 1);
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_EBADPTR);
+    HK_CHECK_EQ(hk_pages_free_frames(p), 251);
+    hk_pages_free_run(p, r, 6); /* too long */
+    HK_CHECK_EQ(hk_test_errors.count, 2);
+    hk_pages_free_run(p, r + 4 * 4096u, 1); /* the run's last block alone */
+    HK_CHECK_EQ(hk_test_errors.count, 3);
+    hk_pages_free(p, r, 2); /* its first block as if from hk_pages_alloc */
+    HK_CHECK_EQ(hk_test_errors.count, 4);
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_EBADPTR);
+    HK_CHECK_EQ(hk_pages_free_frames(p), 251);
+    HK_CHECK_EQ(hk_pages_validate(p), 0);
+    hk_pages_free_run(p, r, 5);
+    HK_CHECK_EQ(hk_pages_free_frames(p), 256);
+    /* the same for a claimed range */
+    hk_paddr_t a = 100 * 4096u;
+    HK_REQUIRE(hk_pages_claim(p, a, 7) == 0);
+    hk_pages_free_run(p, a, 4);
+    hk_pages_free_run(p, a + 4096u, 6); /* from inside */
+    HK_CHECK_EQ(hk_test_errors.count, 6);
+    HK_CHECK_EQ(hk_pages_free_frames(p), 249);
+    hk_pages_free_run(p, a, 7);
+    HK_CHECK_EQ(hk_pages_free_frames(p), 256);
+    /* a block from hk_pages_alloc frees only with hk_pages_free */
+    hk_paddr_t b = hk_pages_alloc(p, 2);
+    HK_REQUIRE(b != HK_PADDR_NONE);
+    hk_pages_free_run(p, b, 4);
+    HK_CHECK_EQ(hk_test_errors.count, 7);
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_EBADPTR);
+    HK_CHECK_EQ(hk_pages_free_frames(p), 252);
+    hk_pages_free(p, b, 2);
+    /* a run of a power of two is still a run */
+    r = hk_pages_alloc_run(p, 4);
+    hk_pages_free(p, r, 2);
+    HK_CHECK_EQ(hk_test_errors.count, 8);
+    HK_CHECK_EQ(hk_pages_free_frames(p), 252);
+    hk_pages_free_run(p, r, 4);
+    HK_CHECK_EQ(hk_pages_free_frames(p), 256);
+    HK_CHECK_EQ(hk_pages_validate(p), 0);
+    /* the validator checks the record */
+    r = hk_pages_alloc_run(p, 3);
+    HK_REQUIRE(r != HK_PADDR_NONE);
+    uint32_t g = (uint32_t)(r >> 12) + 2u, save = p->prev[g];
+    p->prev[g] = save + 1u;
+    HK_CHECK_EQ(hk_pages_validate(p), HK_ECORRUPT);
+    p->prev[g] = save;
+    HK_CHECK_EQ(hk_pages_validate(p), 0);
+    hk_pages_free_run(p, r, 3);
+    HK_CHECK_EQ(hk_test_errors.count, 9);
+}
+
+/* Runs are exact, found across adjacent free blocks, and a run that can
+ * never be satisfied is reported the same way whatever its size. */
+static void test_exact_runs(void)
+{
+    uint64_t n = 4096;
+    while (n > test_frames())
+        n /= 2u;
+    hk_mem_range_t map[] = {{4096u, n * 4096u, HK_MEM_USABLE}}; /* pfn 1..n */
+    hk_test_capture_errors();
+    hk_pages_t *p = make(map, 1, NULL, 0, 0);
+    HK_REQUIRE(p != NULL);
+    /* every frame in one run, though no block of n frames is aligned here */
+    hk_paddr_t r = hk_pages_alloc_run(p, (size_t)n);
+    HK_CHECK_EQ(r, 4096u);
+    HK_CHECK_EQ(hk_pages_free_frames(p), 0);
+    HK_CHECK_EQ(hk_pages_validate(p), 0);
+    hk_pages_free_run(p, r, (size_t)n);
+    HK_CHECK_EQ(hk_pages_free_frames(p), n);
+    /* a used frame at the start: the run is found in the frames after it */
+    HK_REQUIRE(hk_pages_claim(p, 4096u, 1) == 0);
+    r = hk_pages_alloc_run(p, (size_t)n - 1u);
+    HK_CHECK_EQ(r, 2 * 4096u);
+    HK_CHECK_EQ(hk_pages_free_frames(p), 0);
+    HK_CHECK_EQ(hk_pages_validate(p), 0);
+    hk_pages_free_run(p, r, (size_t)n - 1u);
+    hk_pages_free_run(p, 4096u, 1);
+    HK_CHECK_EQ(hk_test_errors.count, 0);
+    /* too long for any area: HK_ERANGE, just above the area and far above */
+    hk_stats_t st;
+    hk_pages_get_stats(p, &st);
+    uint64_t failed = st.failed_allocs;
+    HK_CHECK_EQ(hk_pages_alloc_run(p, (size_t)n + 1u), HK_PADDR_NONE);
+    HK_CHECK_EQ(hk_test_errors.count, 1);
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_ERANGE);
+    HK_CHECK_EQ(hk_pages_alloc_run(p, SIZE_MAX), HK_PADDR_NONE);
+    HK_CHECK_EQ(hk_test_errors.count, 2);
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_ERANGE);
+    /* long enough to fit but nothing free that long: not reported */
+    hk_paddr_t one = hk_pages_alloc(p, 0);
+    HK_CHECK_EQ(hk_pages_alloc_run(p, (size_t)n), HK_PADDR_NONE);
+    HK_CHECK_EQ(hk_test_errors.count, 2);
+    hk_pages_get_stats(p, &st);
+    HK_CHECK_EQ(st.failed_allocs, failed + 3u);
+    hk_pages_free(p, one, 0);
+    HK_CHECK_EQ(hk_pages_free_frames(p), n);
+    HK_CHECK_EQ(hk_pages_validate(p), 0);
+}
+
+/* The top of the 64-bit space: a map entry ending at 2^64 manages its last
+ * frame, and a range wrapping past 2^64 is HK_EINVAL. */
+static void test_top_of_space(void)
+{
+    hk_mem_range_t map[] = {{0 - 0x10000ull, 0x10000, HK_MEM_USABLE}};
+    hk_test_capture_errors();
+    hk_pages_t *p = make(map, 1, NULL, 0, 0);
+    HK_REQUIRE(p != NULL);
+    HK_CHECK_EQ(hk_pages_total_frames(p), 16);
+    hk_paddr_t a = hk_pages_alloc(p, 4);
+    HK_CHECK_EQ(a, 0 - 0x10000ull);
+    hk_pages_free(p, a, 4);
+    HK_CHECK_EQ(hk_pages_claim(p, UINT64_MAX - 4095u, 1), 0); /* the top frame */
+    HK_CHECK(!hk_pages_is_free(p, UINT64_MAX - 4095u));
+    HK_CHECK_EQ(hk_pages_validate(p), 0);
+    hk_pages_free_run(p, UINT64_MAX - 4095u, 1);
+    HK_CHECK_EQ(hk_pages_free_frames(p), 16);
+    HK_CHECK_EQ(hk_test_errors.count, 0);
+    HK_CHECK_EQ(hk_pages_claim(p, UINT64_MAX - 4095u, 4), HK_EINVAL);
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_EINVAL);
+    HK_CHECK_EQ(hk_pages_claim(p, UINT64_MAX - 3u * 4096u + 1u, SIZE_MAX), HK_EINVAL);
+    HK_CHECK_EQ(hk_test_errors.count, 2);
+    HK_CHECK_EQ(hk_pages_free_frames(p), 16);
+    /* an entry ending one byte short of 2^64 leaves the top frame partial */
+    hk_mem_range_t shy[] = {{0 - 0x10000ull, 0xffff, HK_MEM_USABLE}};
+    p = make(shy, 1, NULL, 0, 0);
+    HK_REQUIRE(p != NULL);
+    HK_CHECK_EQ(hk_pages_total_frames(p), 15);
+    /* the wrap rule holds on an ordinary map too */
+    hk_mem_range_t low[] = {{0, 256 * 4 * KiB, HK_MEM_USABLE}};
+    p = make(low, 1, NULL, 0, 0);
+    HK_REQUIRE(p != NULL);
+    HK_CHECK_EQ(hk_pages_claim(p, UINT64_MAX - 4095u, 4), HK_EINVAL);
+    HK_CHECK_EQ(hk_pages_claim(p, UINT64_MAX - 4095u, 1), HK_EFAULT);
+    HK_CHECK_EQ(hk_test_errors.count, 4);
 }
 
 /* The validator notices damage planted in the metadata. */
@@ -309,9 +469,13 @@ static void test_validate_detects(void)
     HK_CHECK_EQ(hk_pages_validate(p), HK_ECORRUPT);
     p->next[h] = PG_NIL;
     HK_CHECK_EQ(hk_pages_validate(p), 0);
-    p->free_frames++;
+    p->usage.used--; /* one frame more free than the blocks say */
     HK_CHECK_EQ(hk_pages_validate(p), HK_ECORRUPT);
-    p->free_frames--;
+    p->usage.used++;
+    p->usage.peak = 0; /* a peak below the use */
+    HK_CHECK_EQ(hk_pages_validate(p), HK_ECORRUPT);
+    p->usage.peak = p->usage.used;
+    p->usage.trip = hk__usage_trip(&p->usage);
     HK_CHECK_EQ(hk_pages_validate(p), 0);
 }
 
@@ -332,9 +496,21 @@ static void test_frame_sizes(void)
     p = make(small, 1, NULL, 0, 1 * KiB);
     HK_REQUIRE(p != NULL);
     HK_CHECK_EQ(hk_pages_total_frames(p), 100);
-    HK_CHECK_EQ(hk_pages_alloc_run(p, 100), HK_PADDR_NONE); /* no aligned 128 */
-    HK_CHECK_EQ(hk_pages_alloc_run(p, 60), HK_PADDR_NONE);  /* no aligned 64 in 1..100 */
-    HK_CHECK(hk_pages_alloc_run(p, 30) != HK_PADDR_NONE);
+    /* runs are exact: all 100 frames though no aligned 128-frame block exists */
+    hk_paddr_t r = hk_pages_alloc_run(p, 100);
+    HK_CHECK_EQ(r, 0x400);
+    HK_CHECK_EQ(hk_pages_free_frames(p), 0);
+    HK_CHECK_EQ(hk_pages_alloc_run(p, 1), HK_PADDR_NONE); /* none free: not reported */
+    hk_pages_free_run(p, r, 100);
+    HK_CHECK_EQ(hk_pages_free_frames(p), 100);
+    hk_paddr_t r60 = hk_pages_alloc_run(p, 60), r30 = hk_pages_alloc_run(p, 30);
+    HK_CHECK(r60 != HK_PADDR_NONE && r30 != HK_PADDR_NONE);
+    HK_CHECK_EQ(hk_pages_free_frames(p), 10);
+    HK_CHECK_EQ(hk_pages_alloc_run(p, 11), HK_PADDR_NONE);
+    HK_CHECK_EQ(hk_pages_validate(p), 0);
+    hk_pages_free_run(p, r60, 60);
+    hk_pages_free_run(p, r30, 30);
+    HK_CHECK_EQ(hk_pages_free_frames(p), 100);
     HK_CHECK_EQ(hk_pages_validate(p), 0);
     HK_CHECK_EQ(hk_test_errors.count, 0);
 }
@@ -555,6 +731,9 @@ HK_SUITE(pages) {
     HK_RUN(test_unaligned_area);
     HK_RUN(test_runs_and_claims);
     HK_RUN(test_misuse);
+    HK_RUN(test_run_record);
+    HK_RUN(test_exact_runs);
+    HK_RUN(test_top_of_space);
     HK_RUN(test_validate_detects);
     HK_RUN(test_frame_sizes);
     HK_RUN(test_carved_metadata);

@@ -59,6 +59,14 @@ static void test_init_geometry(void)
     HK_CHECK_EQ(s.min_ever_free, 0);
     HK_CHECK_EQ(s.allocs, 6);
     HK_CHECK_EQ(s.frees, 2);
+    /* the marks restart from the current use */
+    hk_pool_free(&p, b[2]);
+    hk_pool_reset_marks(&p);
+    hk_pool_get_stats(&p, &s);
+    HK_CHECK_EQ(s.peak_used, s.used);
+    HK_CHECK_EQ(s.min_ever_free, s.free);
+    HK_CHECK(s.peak_used < 96);
+    HK_CHECK_EQ(hk_pool_validate(&p), HK_OK);
     HK_CHECK_EQ(hk_test_errors.count, 0);
 }
 
@@ -140,8 +148,8 @@ static void test_bad_init(void)
     HK_CHECK_EQ(hk_pool_init(&p, NULL, 64, 8, 8, NULL), HK_EINVAL);
     HK_CHECK_EQ(hk_pool_init(&p, buf, 64, sizeof(void *) - 1, 8, NULL), HK_EINVAL);
     HK_CHECK_EQ(hk_pool_init(&p, buf, 64, 8, 12, NULL), HK_EINVAL);
-    HK_CHECK_EQ(hk_pool_init(&p, buf, 64, 8, 0, NULL), HK_EINVAL);
     HK_CHECK_EQ(hk_pool_init(&p, buf, 7, 8, 8, NULL), HK_EINVAL);
+    HK_CHECK_EQ(hk_pool_init(&p, buf, 7, 8, 0, NULL), HK_EINVAL);
     HK_CHECK_EQ(hk_pool_init(&p, buf, 0, 8, 8, NULL), HK_EINVAL);
     HK_CHECK_EQ(hk_pool_init(&p, buf, 64, 65, 8, NULL), HK_EINVAL);
     HK_CHECK_EQ(hk_pool_init(&p, buf, 64, SIZE_MAX - 2, 8, NULL), HK_ERANGE);
@@ -156,6 +164,60 @@ static void test_bad_init(void)
     HK_CHECK(hk_pool_alloc(NULL) == NULL);
     hk_pool_free(NULL, NULL); /* nothing */
     HK_CHECK_EQ(hk_test_errors.count, 12);
+    /* validate: NULL or never initialised is a bad handle (HK_EINVAL) */
+    hk_pool_t z;
+    hk_test_memset(&z, 0, sizeof z);
+    HK_CHECK_EQ(hk_pool_validate(NULL), HK_EINVAL);
+    HK_CHECK_EQ(hk_pool_validate(&z), HK_EINVAL);
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_EINVAL);
+    HK_CHECK_EQ(hk_test_errors.count, 14);
+}
+
+/* align 0 means the default alignment, as everywhere in heapkit: the largest
+ * power of two dividing the block size, capped at HK_ALIGN, at least a
+ * pointer. */
+HK_POOL_DEFINE_STATIC(test_default_align_pool, 48, 3, 0);
+
+static void test_default_align(void)
+{
+    hk_test_capture_errors();
+    static _Alignas(64) unsigned char buf[512];
+    static const size_t sizes[] = { 8, 12, 16, 24, 40, 48, 64, 100, 128 };
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        size_t bs = sizes[i];
+        if (bs < sizeof(void *))
+            continue;
+        size_t low = bs & (~bs + 1u), want = low < HK_ALIGN ? low : HK_ALIGN;
+        if (want < sizeof(void *))
+            want = sizeof(void *);
+        HK_CHECK_EQ(HK_POOL_DEFAULT_ALIGN(bs), want);
+        hk_pool_t p;
+        HK_REQUIRE(hk_pool_init(&p, buf + 1, sizeof buf - 1, bs, 0, NULL) == HK_OK);
+        HK_CHECK_EQ(hk_pool_stride(&p), (bs + sizeof(void *) - 1) & ~(sizeof(void *) - 1));
+        unsigned char *a = hk_pool_alloc(&p), *b = hk_pool_alloc(&p);
+        HK_REQUIRE(a && b);
+        HK_CHECK_EQ((uintptr_t)a % want, 0);
+        HK_CHECK_EQ((uintptr_t)b % want, 0);
+        HK_CHECK_EQ(hk_pool_validate(&p), HK_OK);
+        /* the same pool as with the default alignment given explicitly */
+        hk_pool_t q;
+        HK_REQUIRE(hk_pool_init(&q, buf + 1, sizeof buf - 1, bs, want, NULL) == HK_OK);
+        HK_CHECK_EQ(hk_pool_count(&q), hk_pool_count(&p));
+        HK_CHECK(hk_pool_alloc(&q) == (void *)a);
+    }
+    void *s = hk_pool_alloc(&test_default_align_pool);
+    HK_REQUIRE(s != NULL);
+    hk_stats_t st;
+    hk_pool_get_stats(&test_default_align_pool, &st);
+    HK_CHECK_EQ(st.total, 3 * 48);
+    HK_CHECK_EQ(st.used, 48);
+    HK_CHECK_EQ(st.peak_used, 48);
+    HK_CHECK_EQ(st.min_ever_free, 2 * 48);
+    HK_CHECK_EQ((uintptr_t)s % HK_POOL_DEFAULT_ALIGN(48), 0);
+    HK_CHECK_EQ(hk_pool_stride(&test_default_align_pool), 48);
+    hk_pool_free(&test_default_align_pool, s);
+    HK_CHECK_EQ(hk_pool_validate(&test_default_align_pool), HK_OK);
+    HK_CHECK_EQ(hk_test_errors.count, 0);
 }
 
 static void test_bad_free(void)
@@ -251,9 +313,13 @@ static void test_validate_catches_corruption(void)
     __builtin_memset(a, 0, sizeof(void *));
     HK_CHECK_EQ(hk_pool_validate(&p), HK_OK);
     /* damaged counters and bitmap */
-    p.used++;
+    p.usage.used += p.stride;
     HK_CHECK_EQ(hk_pool_validate(&p), HK_ECORRUPT);
-    p.used--;
+    p.usage.used -= p.stride;
+    p.usage.peak = 0; /* a peak below the use */
+    HK_CHECK_EQ(hk_pool_validate(&p), HK_ECORRUPT);
+    hk_pool_reset_marks(&p);
+    HK_CHECK_EQ(hk_pool_validate(&p), HK_OK);
     bm[0] ^= 1u << 5;
     HK_CHECK_EQ(hk_pool_validate(&p), HK_ECORRUPT);
     bm[0] ^= 1u << 5;
@@ -352,6 +418,7 @@ HK_SUITE(pool)
     HK_RUN(test_static_define);
     HK_RUN(test_lock_hooks);
     HK_RUN(test_bad_init);
+    HK_RUN(test_default_align);
     HK_RUN(test_bad_free);
     HK_RUN(test_bitmap_double_free);
     HK_RUN(test_validate_catches_corruption);

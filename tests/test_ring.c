@@ -113,6 +113,17 @@ static void test_full_and_empty(void)
     HK_CHECK_EQ(s.allocs, 5);
     HK_CHECK_EQ(s.frees, 5);
     HK_CHECK_EQ(s.failed_allocs, 2);
+    /* the marks restart from the current use (the ring is empty now) */
+    hk_ring_reset_marks(&r);
+    HK_REQUIRE((p[0] = hk_ring_alloc(&r, G)) != NULL);
+    hk_ring_get_stats(&r, &s);
+    HK_CHECK_EQ(s.peak_used, 2 * G);
+    HK_CHECK_EQ(s.min_ever_free, 6 * G);
+    hk_ring_reset(&r); /* drops the records, keeps the marks */
+    hk_ring_get_stats(&r, &s);
+    HK_CHECK_EQ(s.used, 0);
+    HK_CHECK_EQ(s.peak_used, 2 * G);
+    HK_CHECK_EQ(hk_ring_validate(&r), HK_OK);
     HK_CHECK_EQ(hk_test_errors.count, 0);
 }
 
@@ -203,8 +214,12 @@ static void test_shrink(void)
     HK_CHECK_EQ(hk_ring_validate(&r), HK_OK);
     check_largest_exact(&r);
     HK_CHECK_EQ(hk_ring_shrink(&r, b, G + 3), HK_OK); /* same size: no-op */
-    HK_CHECK_EQ(hk_ring_shrink(&r, b, 0), HK_OK);
+    HK_CHECK_EQ(hk_ring_shrink(&r, b, 0), HK_OK); /* 0 is 1 */
     HK_CHECK_EQ(used(&r), 3 * G + 2 * G);
+    HK_CHECK_EQ(hk_ring_usable_size(&r, b), 1);
+    HK_CHECK_EQ(hk_ring_shrink(&r, b, 1), HK_OK); /* the record still holds 1 byte */
+    HK_CHECK_EQ(hk_ring_usable_size(&r, b), 1);
+    HK_CHECK_EQ(hk_ring_validate(&r), HK_OK);
     HK_CHECK_EQ(hk_test_errors.count, 0);
     HK_CHECK_EQ(hk_ring_shrink(&r, a, 1), HK_EBADPTR); /* not the newest */
     HK_CHECK_EQ(hk_ring_shrink(&r, b, 2), HK_EINVAL);  /* grows */
@@ -285,6 +300,23 @@ static void test_bad_init(void)
     HK_CHECK(z != NULL);
     HK_CHECK_EQ(used(&r), 2 * G);
     HK_CHECK_EQ(hk_ring_validate(&r), HK_OK);
+    /* size 0 is 1 in every respect: never the error value 0 */
+    HK_CHECK_EQ(hk_ring_usable_size(&r, z), 1);
+    size_t fsz = 0;
+    HK_CHECK(hk_ring_front(&r, &fsz) == z);
+    HK_CHECK_EQ(fsz, 1);
+    hk_stats_t st;
+    hk_ring_get_stats(&r, &st);
+    HK_CHECK_EQ(st.requested, 1);
+    HK_CHECK_EQ(hk_ring_shrink(&r, z, 1), HK_OK);
+    HK_CHECK_EQ(hk_test_errors.count, 7);
+    /* validate: NULL or never initialised is a bad handle (HK_EINVAL) */
+    hk_ring_t zr;
+    hk_test_memset(&zr, 0, sizeof zr);
+    HK_CHECK_EQ(hk_ring_validate(NULL), HK_EINVAL);
+    HK_CHECK_EQ(hk_ring_validate(&zr), HK_EINVAL);
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_EINVAL);
+    HK_CHECK_EQ(hk_test_errors.count, 9);
 }
 
 static void test_bad_free(void)
@@ -344,9 +376,13 @@ static void test_validate_catches_corruption(void)
     __builtin_memcpy(b - G, saved, sizeof saved);
     HK_CHECK_EQ(hk_ring_validate(&r), HK_OK);
     /* damaged state fields */
-    r.used += G;
+    r.usage.used += G;
     HK_CHECK_EQ(hk_ring_validate(&r), HK_ECORRUPT);
-    r.used -= G;
+    r.usage.used -= G;
+    r.usage.peak = 0; /* a peak below the use */
+    HK_CHECK_EQ(hk_ring_validate(&r), HK_ECORRUPT);
+    hk_ring_reset_marks(&r);
+    HK_CHECK_EQ(hk_ring_validate(&r), HK_OK);
     r.tail += 1;
     HK_CHECK_EQ(hk_ring_validate(&r), HK_ECORRUPT);
     r.tail -= 1;
@@ -438,11 +474,11 @@ static void model_run(size_t align, size_t bytes, size_t maxsz, unsigned ooo_pct
             HK_CHECK(p >= mem + 8 && p + sz <= mem + 8 + bytes);
             size_t i = (m.head + m.n++) % QMAX;
             m.p[i] = p;
-            m.size[i] = sz;
+            m.size[i] = sz ? sz : 1; /* size 0 is a record of 1 byte */
             m.tag[i] = (unsigned char)hk_rng_next(&rng);
             m.freed[i] = false;
-            hk_test_memset(p, m.tag[i], sz);
-            live_req += sz;
+            hk_test_memset(p, m.tag[i], m.size[i]);
+            live_req += m.size[i];
             live_bytes += rec_bytes(sz, g);
         } else if (m.n) {
             /* consumer: usually the oldest live record, sometimes a random one */

@@ -55,6 +55,9 @@ static void test_grow_and_shrink(void)
     HK_CHECK_EQ(s.free_blocks, 3 * per - n);
     HK_CHECK_EQ(s.requested, n * 40);
     HK_CHECK_EQ(s.used + s.free, s.total);
+    HK_CHECK_EQ(s.free, (3 * per - n) * c.stride);
+    HK_CHECK_EQ(s.peak_used, s.used); /* the peak so far, in the unit of used */
+    size_t peak = s.used;
     HK_CHECK_EQ(hk_slab_validate(&c), HK_OK);
     /* contents intact */
     for (size_t i = 0; i < n; i++) {
@@ -81,7 +84,8 @@ static void test_grow_and_shrink(void)
     HK_CHECK_EQ(hk_heap_validate(h), HK_OK);
     hk_slab_get_stats(&c, &s);
     HK_CHECK_EQ(s.total, 0);
-    HK_CHECK_EQ(s.peak_used, n * 40);
+    HK_CHECK_EQ(s.used, 0);
+    HK_CHECK_EQ(s.peak_used, peak);
     HK_CHECK_EQ(hk_test_errors.count, 1);
 }
 
@@ -129,6 +133,50 @@ static void test_lock_hooks(void)
     HK_CHECK_EQ(probe.bad_saved, 0u);
 }
 
+/* peak_used is the highest `used`, in the same unit: one object on a 48-byte
+ * cache over a 64 KiB heap used to report used 128, peak_used 48. */
+static void test_peak_is_highest_used(void)
+{
+    hk_test_capture_errors();
+    hk_heap_t *h = arena_heap(65536);
+    HK_REQUIRE(h != NULL);
+    hk_slab_config_t cfg = { 48, 0, 0, 0, NULL };
+    hk_slab_cache_t c;
+    HK_REQUIRE(hk_slab_init(&c, h, &cfg) == HK_OK);
+    hk_stats_t s;
+    hk_slab_get_stats(&c, &s);
+    HK_CHECK_EQ(s.total, 0);
+    HK_CHECK_EQ(s.peak_used, 0);
+    void *a = hk_slab_alloc(&c);
+    HK_REQUIRE(a != NULL);
+    hk_slab_get_stats(&c, &s);
+    HK_CHECK_EQ(s.total, c.slab_size);
+    HK_CHECK_EQ(s.used, c.slab_size - (c.per_slab - 1) * c.stride);
+    HK_CHECK(s.used > 48); /* the slab header counts as used */
+    HK_CHECK_EQ(s.peak_used, s.used);
+    HK_CHECK_EQ(s.min_ever_free, 0); /* free was 0 before the first slab */
+    size_t peak = s.used;
+    void *b = hk_slab_alloc(&c);
+    HK_REQUIRE(b != NULL);
+    hk_slab_free(&c, b);
+    hk_slab_free(&c, a); /* the slab is given back (max_empty 0) */
+    hk_slab_get_stats(&c, &s);
+    HK_CHECK_EQ(s.total, 0);
+    HK_CHECK_EQ(s.used, 0);
+    HK_CHECK_EQ(s.peak_used, peak + c.stride);
+    HK_CHECK_EQ(s.min_ever_free, 0);
+    hk_slab_reset_marks(&c); /* restart from now: nothing in use */
+    hk_slab_get_stats(&c, &s);
+    HK_CHECK_EQ(s.peak_used, 0);
+    a = hk_slab_alloc(&c);
+    HK_REQUIRE(a != NULL);
+    hk_slab_get_stats(&c, &s);
+    HK_CHECK_EQ(s.peak_used, peak);
+    hk_slab_free(&c, a);
+    HK_CHECK_EQ(hk_slab_validate(&c), HK_OK);
+    HK_CHECK_EQ(hk_test_errors.count, 0);
+}
+
 /* ---- misuse and corruption -------------------------------------------- */
 static void test_bad_init(void)
 {
@@ -157,6 +205,13 @@ static void test_bad_init(void)
     HK_CHECK(hk_slab_alloc(NULL) == NULL);
     HK_CHECK_EQ(hk_slab_destroy(NULL), HK_EINVAL);
     HK_CHECK_EQ(hk_test_errors.count, 10);
+    /* validate: a NULL or never initialised cache is a bad handle */
+    hk_slab_cache_t z;
+    hk_test_memset(&z, 0, sizeof z);
+    HK_CHECK_EQ(hk_slab_validate(NULL), HK_EINVAL);
+    HK_CHECK_EQ(hk_slab_validate(&z), HK_EINVAL);
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_EINVAL);
+    HK_CHECK_EQ(hk_test_errors.count, 12);
 }
 
 static void test_bad_free(void)
@@ -261,7 +316,7 @@ static void model_run(size_t obj, size_t slab_size, size_t max_empty, size_t hea
     hk_slab_config_t cfg = { obj, 0, slab_size, max_empty, NULL };
     hk_slab_cache_t c;
     HK_REQUIRE(hk_slab_init(&c, h, &cfg) == HK_OK);
-    size_t n = 0, peak = 0;
+    size_t n = 0, peak = 0, top_used = 0;
     uint64_t allocs = 0, frees = 0, failed = 0;
     hk_rng_t r;
     hk_rng_seed(&r, seed);
@@ -289,6 +344,13 @@ static void model_run(size_t obj, size_t slab_size, size_t max_empty, size_t hea
             live[i] = live[n];
             tag[i] = tag[n];
         }
+        {
+            hk_stats_t st;
+            hk_slab_get_stats(&c, &st);
+            if (st.used > top_used)
+                top_used = st.used;
+            HK_CHECK(st.peak_used >= st.used);
+        }
         if (op % 89 == 0) {
             HK_CHECK_EQ(hk_slab_validate(&c), HK_OK);
             hk_stats_t s;
@@ -302,7 +364,8 @@ static void model_run(size_t obj, size_t slab_size, size_t max_empty, size_t hea
     HK_CHECK_EQ(s.allocs, allocs);
     HK_CHECK_EQ(s.frees, frees);
     HK_CHECK_EQ(s.failed_allocs, failed);
-    HK_CHECK_EQ(s.peak_used, peak * c.stride);
+    HK_CHECK_EQ(s.peak_used, top_used);
+    HK_CHECK(s.peak_used >= peak * c.stride);
     while (n)
         hk_slab_free(&c, live[--n]);
     HK_CHECK_EQ(hk_slab_validate(&c), HK_OK);
@@ -328,6 +391,7 @@ HK_SUITE(slab)
     HK_RUN(test_grow_and_shrink);
     HK_RUN(test_defaults_and_exhaustion);
     HK_RUN(test_lock_hooks);
+    HK_RUN(test_peak_is_highest_used);
     HK_RUN(test_bad_init);
     HK_RUN(test_bad_free);
     HK_RUN(test_validate_catches_corruption);

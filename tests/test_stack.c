@@ -78,6 +78,10 @@ static void test_exhaust_and_stats(void)
     HK_CHECK_EQ(st.used_blocks, 3);
     HK_CHECK_EQ(st.failed_allocs, 1);
     HK_CHECK_EQ(st.total, 3 * 512);
+    /* sizes count blocks: 480 + 32 guard, aligned to 64 = 512 */
+    HK_CHECK_EQ(hk_stack_block_size(&sp), 512);
+    HK_CHECK_EQ(st.used, 3 * hk_stack_block_size(&sp));
+    HK_CHECK_EQ(hk_stack_block_size(NULL), 0);
     hk_stack_release(&sp, s[1]);
     hk_stack_get_stats(&sp, &st);
     HK_CHECK_EQ(st.used_blocks, 2);
@@ -102,13 +106,18 @@ static void test_overflow_detected(void)
     /* b's thread runs 8 bytes past the bottom of its stack */
     use_stack(&sp, b, 256 + 8, 0);
     HK_CHECK_EQ(hk_stack_check(&sp, a), HK_OK);
+    HK_CHECK_EQ(hk_stack_overflows(&sp), 0);
     HK_CHECK_EQ(hk_stack_check(&sp, b), HK_ECORRUPT);
+    HK_CHECK_EQ(hk_stack_overflows(&sp), 1);
     HK_CHECK_EQ(hk_test_errors.last_code, HK_ECORRUPT);
     HK_CHECK(hk_test_errors.last_ptr == b);
     HK_CHECK_EQ(hk_stack_validate(&sp), HK_ECORRUPT);
     unsigned n = hk_test_errors.count;
+    HK_CHECK_EQ(hk_stack_overflows(&sp), 1); /* validate reports, does not count */
     hk_stack_release(&sp, b); /* reported, and released */
     HK_CHECK_EQ(hk_test_errors.count, n + 1);
+    HK_CHECK_EQ(hk_stack_overflows(&sp), 2);
+    HK_CHECK_EQ(hk_stack_overflows(NULL), 0);
     HK_CHECK_EQ(hk_stack_validate(&sp), HK_OK);
     hk_stats_t st;
     hk_stack_get_stats(&sp, &st);
@@ -124,6 +133,10 @@ static void test_no_guard(void)
     hk_stack_pool_t sp;
     HK_REQUIRE(hk_stack_pool_init(&sp, mem, sizeof mem, &cfg) == HK_OK);
     HK_CHECK_EQ(hk_stack_size(&sp), 104);
+    HK_CHECK_EQ(hk_stack_block_size(&sp), 112); /* alignment padding counts */
+    hk_stats_t st;
+    hk_stack_get_stats(&sp, &st);
+    HK_CHECK_EQ(st.total, hk_pool_count(&sp.pool) * 112u);
     unsigned char *a = hk_stack_acquire(&sp);
     HK_REQUIRE(a == mem);
     HK_CHECK_EQ(hk_stack_check(&sp, a), HK_OK);
@@ -176,6 +189,12 @@ static void test_bad_init(void)
     HK_CHECK_EQ(hk_stack_pool_init(&sp, mem, sizeof mem, &cfg), HK_EINVAL);
     HK_CHECK_EQ(hk_stack_pool_init(&sp, mem, 8, &cfg), HK_EINVAL);
     HK_CHECK_EQ(hk_test_errors.count, 9);
+    /* validate: NULL or never initialised is a bad handle (HK_EINVAL) */
+    hk_test_memset(&sp, 0, sizeof sp);
+    HK_CHECK_EQ(hk_stack_validate(NULL), HK_EINVAL);
+    HK_CHECK_EQ(hk_stack_validate(&sp), HK_EINVAL);
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_EINVAL);
+    HK_CHECK_EQ(hk_test_errors.count, 11);
 }
 
 static void test_bad_release(void)

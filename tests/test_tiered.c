@@ -145,9 +145,18 @@ static void test_realloc_calloc(void)
     HK_REQUIRE(p != NULL);
     for (int i = 0; i < 10; i++)
         p[i] = (unsigned char)i;
-    HK_CHECK(hk_tiered_realloc(t, p, 16) == p); /* fits the block */
+    hk_stats_t c0, c1;
+    hk_tiered_get_stats(t, &c0);
+    HK_CHECK_EQ(c0.allocs, 1); /* realloc(NULL, n) is an alloc */
+    HK_CHECK(hk_tiered_realloc(t, p, 16) == p); /* fits the block: counts nothing */
+    hk_tiered_get_stats(t, &c1);
+    HK_CHECK_EQ(c1.allocs, 1);
+    HK_CHECK_EQ(c1.frees, 0);
     unsigned char *q = hk_tiered_realloc(t, p, 100);
     HK_REQUIRE(q != NULL && q != p);
+    hk_tiered_get_stats(t, &c1);
+    HK_CHECK_EQ(c1.allocs, 2); /* moved between classes: one of each */
+    HK_CHECK_EQ(c1.frees, 1);
     HK_CHECK_EQ(hk_tiered_usable_size(t, q), 128);
     for (int i = 0; i < 10; i++)
         HK_CHECK_EQ(q[i], i);
@@ -155,8 +164,23 @@ static void test_realloc_calloc(void)
     HK_REQUIRE(r != NULL && !hk_tiered_owns(t, r));
     for (int i = 0; i < 10; i++)
         HK_CHECK_EQ(r[i], i);
-    unsigned char *r2 = hk_tiered_realloc(t, r, 2000); /* heap to heap */
+    /* heap to heap, past a neighbour: the heap moves it, which counts one
+     * alloc and one free like every moving realloc */
+    void *nb = hk_tiered_alloc(t, 600);
+    HK_REQUIRE(nb != NULL && !hk_tiered_owns(t, nb));
+    hk_stats_t s0, s1;
+    hk_tiered_get_stats(t, &s0);
+    unsigned char *r2 = hk_tiered_realloc(t, r, 2000);
     HK_REQUIRE(r2 != NULL);
+    HK_CHECK(r2 != r);
+    hk_tiered_get_stats(t, &s1);
+    HK_CHECK_EQ(s1.allocs - s0.allocs, 1);
+    HK_CHECK_EQ(s1.frees - s0.frees, 1);
+    HK_CHECK(hk_tiered_realloc(t, r2, 1u << 20) == NULL); /* the heap cannot: a failure */
+    hk_tiered_get_stats(t, &s0);
+    HK_CHECK_EQ(s0.failed_allocs - s1.failed_allocs, 1);
+    HK_CHECK_EQ(s0.allocs, s1.allocs);
+    hk_tiered_free(t, nb);
     unsigned char *r3 = hk_tiered_realloc(t, r2, 20); /* back to a class */
     HK_REQUIRE(r3 != NULL && hk_tiered_owns(t, r3));
     for (int i = 0; i < 10; i++)
@@ -172,8 +196,9 @@ static void test_realloc_calloc(void)
     HK_CHECK(hk_tiered_calloc(t, SIZE_MAX / 2, 3) == NULL);
     hk_stats_t s;
     hk_tiered_get_stats(t, &s);
-    HK_CHECK_EQ(s.failed_allocs, 1);
+    HK_CHECK_EQ(s.failed_allocs, 2);
     HK_CHECK_EQ(s.used_blocks, 0);
+    HK_CHECK_EQ(s.allocs, s.frees);
     HK_CHECK_EQ(hk_tiered_validate(t), HK_OK);
     HK_CHECK_EQ(hk_test_errors.count, 0);
 }
@@ -308,11 +333,22 @@ static void test_validate_catches_corruption(void)
     __builtin_memset(a, 0, sizeof bad);
     HK_CHECK_EQ(hk_tiered_validate(t), HK_OK);
     /* a damaged owner byte on free */
+    uint8_t own1 = t->owner[1];
     t->owner[1] = 200;
     unsigned n = hk_test_errors.count;
     hk_tiered_free(t, t->lo + 256 + 16);
     HK_CHECK_EQ(hk_test_errors.count, n + 1);
     HK_CHECK_EQ(hk_test_errors.last_code, HK_ECORRUPT);
+    t->owner[1] = own1;
+    HK_CHECK_EQ(hk_tiered_validate(t), HK_OK);
+    /* a bad handle (NULL, or memory init never made an allocator of) is
+     * HK_EINVAL; damage inside a real one stays HK_ECORRUPT */
+    HK_CHECK_EQ(hk_tiered_validate(NULL), HK_EINVAL);
+    static _Alignas(16) unsigned char junk[sizeof(struct hk_tiered) + 8 * sizeof(hk_pool_t)];
+    hk_test_memset(junk, 0, sizeof junk);
+    HK_CHECK_EQ(hk_tiered_validate((hk_tiered_t *)(void *)junk), HK_EINVAL);
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_EINVAL);
+    HK_CHECK_EQ(hk_test_errors.count, n + 3);
 }
 
 /* ---- randomized model ------------------------------------------------ */

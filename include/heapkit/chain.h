@@ -91,8 +91,11 @@ void *hk_chain_aligned_alloc(hk_chain_t *chain, size_t align, size_t size, uint3
 /* Resizes p, keeping it in memory with caps: in place in its own heap when
  * that heap has caps, else (or when that fails) by allocating from the chain
  * with caps and min_priority, copying and freeing. realloc(NULL) allocates,
- * realloc(p, 0) frees and returns NULL; on failure returns NULL, p untouched.
- * A p that no heap owns is reported (HK_EBADPTR). */
+ * realloc(p, 0) frees and returns NULL; on failure returns NULL, p untouched
+ * (counted in failed_allocs). A p that no heap owns is reported
+ * (HK_EBADPTR). Counting (the shared rule): a realloc that moves the block,
+ * inside its heap or to another, counts one alloc and one free; one that
+ * stays in place counts neither. */
 void *hk_chain_realloc(hk_chain_t *chain, void *p, size_t size, uint32_t caps, int min_priority);
 
 /* Frees p in the heap whose region holds it. NULL does nothing; a pointer in
@@ -101,6 +104,13 @@ void hk_chain_free(hk_chain_t *chain, void *p);
 
 /* The index of the heap whose region holds p, or -1. O(heaps). */
 int hk_chain_owner(hk_chain_t *chain, const void *p);
+
+/* Fallbacks: successful allocations (hk_chain_alloc, hk_chain_aligned_alloc
+ * and the allocating path of hk_chain_realloc) that a heap other than the
+ * first eligible one satisfied, because every eligible heap before it could
+ * not. Monotonic; 0 for NULL. A rising count means the preferred memory is
+ * full. O(1). */
+uint64_t hk_chain_fallbacks(const hk_chain_t *chain);
 
 /* The number of heaps, heap i (NULL if out of range), and heap i's caps. */
 size_t hk_chain_count(const hk_chain_t *chain);
@@ -120,8 +130,10 @@ void hk_chain_heap_stats(hk_chain_t *chain, size_t i, hk_stats_t *out);
 void hk_chain_get_stats(hk_chain_t *chain, uint32_t caps, hk_stats_t *out);
 
 /* Checks the chain (count, priority order, regions disjoint and each heap
- * inside its region) and validates every heap. Returns 0 or HK_ECORRUPT
- * (reported). O(heaps + blocks). */
+ * inside its region) and validates every heap. Returns 0, HK_EINVAL
+ * (reported) for a NULL chain (a bad handle; an all-zero chain is a valid
+ * empty one), or HK_ECORRUPT (reported) for damaged state. O(heaps +
+ * blocks). */
 int hk_chain_validate(hk_chain_t *chain);
 
 #ifdef __cplusplus

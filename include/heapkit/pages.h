@@ -24,7 +24,8 @@
  *
  * Complexity: alloc, free and claim of one block are O(HK_PAGES_ORDERS +
  * log areas) (an area is a run of usable frames between holes: a handful on
- * real machines); a run of n frames is O(HK_PAGES_ORDERS * log n); init is
+ * real machines); a run of n frames is O(HK_PAGES_ORDERS * log n) when a
+ * block of the next power of two is free, else O(blocks); init is
  * O(frames) (it builds the free lists) plus O(m^3) in the number of map
  * entries m (m is small). Measured: about 120 instructions per alloc and 190
  * per free (x86-64, scripts/stages/60-vm-costs.sh).
@@ -102,7 +103,10 @@ size_t hk_pages_meta_size(const hk_pages_config_t *cfg);
 
 /* Builds the allocator. Every usable frame (usable in the map, not covered by
  * a non-usable entry or a reserved range, trimmed to whole frames) starts
- * free, except the frames that hold the metadata when it is carved. Returns
+ * free, except the frames that hold the metadata when it is carved. An entry
+ * whose end reaches or wraps past 2^64 ends at 2^64, and its last frame is
+ * managed (frame 0xfffff of a 4 KiB map is usable); an entry ending at
+ * UINT64_MAX leaves that top frame partial, so not managed. Returns
  * the allocator (inside the metadata) or NULL, reporting through the error
  * hook: HK_EINVAL (NULL cfg or map, bad frame size, nothing usable),
  * HK_ENOMEM (meta_size too small, or no usable area can hold the carved
@@ -121,24 +125,42 @@ hk_paddr_t hk_pages_alloc(hk_pages_t *p, unsigned order);
 /* Frees a block from hk_pages_alloc with the same order. An address that is
  * not the start of a live block of that order (foreign, misaligned, interior,
  * wrong order, already free) is reported (HK_EBADPTR, HK_EDOUBLEFREE) and
- * nothing changes. Merges with free buddies. O(HK_PAGES_ORDERS). */
+ * nothing changes; so is a block of a run or claimed range (HK_EBADPTR: free
+ * those with hk_pages_free_run, even when n is a power of two). Merges with
+ * free buddies. O(HK_PAGES_ORDERS). */
 void hk_pages_free(hk_pages_t *p, hk_paddr_t addr, unsigned order);
 
-/* Allocates n contiguous frames (n >= 1), aligned to the frame size only:
- * takes a block of the next power of two and gives the tail back. Returns
- * the first frame's address or HK_PADDR_NONE. Free with hk_pages_free_run
- * and the same n. O(HK_PAGES_ORDERS * log n). */
+/* Allocates exactly n contiguous frames (n >= 1), aligned to the frame size
+ * only. First the cheap way: a free block of the next power of two whose tail
+ * is given back at once (like Linux's alloc_pages_exact), O(HK_PAGES_ORDERS *
+ * log n). When no such block is free, the lowest n contiguous free frames of
+ * any area, which may span several free blocks (O(blocks) walk). So a run
+ * succeeds whenever n contiguous frames are free, aligned or not, and n may
+ * exceed 2^HK_PAGES_MAX_ORDER. Returns the first frame's address or
+ * HK_PADDR_NONE, counted in failed_allocs. Reported: n 0 (HK_EINVAL), n
+ * longer than every usable area, so it can never succeed (HK_ERANGE, for
+ * every such n alike); not reported: no run that long is free now (like an
+ * hk_pages_alloc that finds no block). Free with hk_pages_free_run and the
+ * same n. */
 hk_paddr_t hk_pages_alloc_run(hk_pages_t *p, size_t n);
 
-/* Frees n frames at addr that were allocated as one run or claimed as one
- * range (the same n). Bad input is reported and nothing changes. */
+/* Frees the n frames at addr of one run from hk_pages_alloc_run or one range
+ * from hk_pages_claim, with the n it was made with: every run records its
+ * start and length. Reported, and nothing changes: an n other than the run's,
+ * smaller or larger (HK_EBADPTR, "wrong n?"), an address inside a run, a
+ * block from hk_pages_alloc (HK_EBADPTR: free it with hk_pages_free),
+ * frames already free (HK_EDOUBLEFREE), a foreign or misaligned address
+ * (HK_EBADPTR), a damaged run record (HK_ECORRUPT). O(HK_PAGES_ORDERS *
+ * log n). */
 void hk_pages_free_run(hk_pages_t *p, hk_paddr_t addr, size_t n);
 
 /* Takes the specific frames [addr, addr + n * frame_size) out of the free
  * pool (for a DMA window, a framebuffer found late, a page table the boot
- * loader built). Returns 0, HK_EINVAL (misaligned, n 0, wraps), HK_EFAULT
- * (some frame is not managed by this allocator) or HK_EBUSY (some frame is
- * already allocated); on error nothing changes. Free with hk_pages_free_run.
+ * loader built). Returns 0, HK_EINVAL (misaligned, n 0, or the range wraps
+ * past 2^64: checked before anything else), HK_EFAULT (some frame is not
+ * managed by this allocator) or HK_EBUSY (some frame is already allocated);
+ * on error nothing changes. HK_EINVAL and HK_EFAULT are reported, HK_EBUSY
+ * is not. Free with hk_pages_free_run and the same n.
  * O(n_blocks * HK_PAGES_ORDERS). */
 int hk_pages_claim(hk_pages_t *p, hk_paddr_t addr, size_t n);
 
@@ -163,9 +185,11 @@ void hk_pages_get_stats(const hk_pages_t *p, hk_stats_t *out);
 
 /* Walks every frame: block heads and tails agree, blocks are aligned and
  * inside their area, every free block is on the list of its order exactly
- * once and nothing else is, no two free buddies are left unmerged, the
- * counters agree with a recount. Returns 0 or HK_ECORRUPT (reported with the
- * reason). O(frames). */
+ * once and nothing else is, no two free buddies are left unmerged, every
+ * run record names a live run head, the counters agree with a recount.
+ * Returns 0, HK_EINVAL (reported) when p is NULL or not an initialised
+ * allocator (a bad handle), or HK_ECORRUPT (reported with the reason) for
+ * damaged state. O(frames). */
 int hk_pages_validate(const hk_pages_t *p);
 
 #ifdef __cplusplus

@@ -54,8 +54,9 @@ typedef struct hk_pool {
     size_t stride;        /* block size rounded up to the alignment        */
     size_t block_size;    /* the size the caller asked for                 */
     size_t count;         /* number of blocks                              */
-    size_t used;          /* blocks handed out now                         */
-    size_t peak;          /* highest `used` ever                           */
+    struct {              /* the shared usage counter, in bytes (strides): */
+        size_t total, used, peak, min_free, trip; /* used = blocks out * stride */
+    } usage;
     uint64_t allocs, frees, failed;
     uint32_t *bitmap;     /* optional: bit set = block in use              */
     hk_lock_t lock;       /* {NULL, NULL, NULL}: no locking                */
@@ -70,8 +71,19 @@ typedef struct {
 } hk_pool_config_t;
 
 /* The stride for a block size and alignment (align a power of two; align
- * below sizeof(void *) counts as sizeof(void *)). */
+ * below sizeof(void *) counts as sizeof(void *); align 0 means the default,
+ * HK_POOL_DEFAULT_ALIGN, which never changes the stride). */
 #define HK_POOL_ALIGN_OF(align) ((align) < sizeof(void *) ? sizeof(void *) : (size_t)(align))
+/* The default alignment (align 0, as in ring, slab, stack and tiered): the
+ * largest power of two dividing block_size, capped at HK_ALIGN, at least a
+ * pointer -- enough for any object of that size. */
+#define HK_POOL_LOWBIT__(n) ((size_t)(n) & (~(size_t)(n) + 1u))
+#define HK_POOL_DEFAULT_ALIGN(block_size)                                   \
+    HK_POOL_ALIGN_OF(HK_POOL_LOWBIT__(block_size) < (size_t)HK_ALIGN        \
+                         ? HK_POOL_LOWBIT__(block_size) : (size_t)HK_ALIGN)
+/* The alignment a pool of block_size with `align` gets (0: the default). */
+#define HK_POOL_ALIGN_FOR(block_size, align) \
+    ((align) ? HK_POOL_ALIGN_OF(align) : HK_POOL_DEFAULT_ALIGN(block_size))
 #define HK_POOL_STRIDE(block_size, align) \
     (((size_t)(block_size) + HK_POOL_ALIGN_OF(align) - 1u) & ~(HK_POOL_ALIGN_OF(align) - 1u))
 /* Buffer bytes for `count` blocks (plus align - 1 if the buffer itself may be
@@ -81,9 +93,10 @@ typedef struct {
 #define HK_POOL_BITMAP_WORDS(count) (((size_t)(count) + 31u) / 32u)
 
 /* Defines `hk_pool_t name` over a static buffer of `count` blocks of
- * `block_size` bytes aligned to `align`, ready to use without init. All three
- * are checked at compile time (block_size >= sizeof(void *), align a power of
- * two, count >= 1, no overflow in count * stride). HK_POOL_DEFINE gives the
+ * `block_size` bytes aligned to `align` (0: HK_POOL_DEFAULT_ALIGN), ready to
+ * use without init. All three are checked at compile time (block_size >=
+ * sizeof(void *), align a power of two or 0, count >= 1, no overflow in
+ * count * stride). HK_POOL_DEFINE gives the
  * pool external linkage, HK_POOL_DEFINE_STATIC internal linkage. Statically
  * defined pools have no bitmap and no lock. */
 #define HK_POOL_DEFINE(name, block_size, count, align) \
@@ -92,23 +105,28 @@ typedef struct {
     HK_POOL_DEFINE__(static, name, block_size, count, align)
 #define HK_POOL_DEFINE__(storage, name, block_size, count, align)                            \
     HK_STATIC_ASSERT((block_size) >= sizeof(void *), "HK_POOL_DEFINE: block_size < pointer");  \
-    HK_STATIC_ASSERT((align) > 0 && ((align) & ((align) - 1)) == 0,                            \
-                   "HK_POOL_DEFINE: align must be a power of two");                          \
+    HK_STATIC_ASSERT(((align) & ((align) - 1)) == 0,                                           \
+                     "HK_POOL_DEFINE: align must be a power of two or 0");                     \
     HK_STATIC_ASSERT((count) >= 1, "HK_POOL_DEFINE: count must be at least 1");               \
     HK_STATIC_ASSERT((size_t)(count) <= SIZE_MAX / HK_POOL_STRIDE(block_size, align),          \
-                   "HK_POOL_DEFINE: count * stride overflows");                              \
-    HK_ALIGNAS(HK_POOL_ALIGN_OF(align)) static                                               \
+                     "HK_POOL_DEFINE: count * stride overflows");                              \
+    HK_ALIGNAS(HK_POOL_ALIGN_FOR(block_size, align)) static                                    \
         unsigned char name##_hk_buf[HK_POOL_BUF_SIZE(block_size, count, align)];             \
     storage hk_pool_t name = { name##_hk_buf,                                                \
                                name##_hk_buf + HK_POOL_BUF_SIZE(block_size, count, align),   \
                                name##_hk_buf, NULL, HK_POOL_STRIDE(block_size, align),       \
-                               (size_t)(block_size), (size_t)(count), 0, 0, 0, 0, 0, NULL,   \
-                               { NULL, NULL, NULL } }
+                               (size_t)(block_size), (size_t)(count),                        \
+                               { HK_POOL_BUF_SIZE(block_size, count, align), 0, 0,           \
+                                 HK_POOL_BUF_SIZE(block_size, count, align), 0 },            \
+                               0, 0, 0, NULL, { NULL, NULL, NULL } }
 
 /* Creates a pool of as many blocks of block_size bytes, aligned to align, as
- * fit in [buf, buf + bytes). buf may be unaligned (the start is aligned up).
- * Returns 0, or HK_EINVAL (pool or buf NULL; block_size < sizeof(void *);
- * align not a power of two; fewer than one block fits; bitmap too small) or
+ * fit in [buf, buf + bytes). align is a power of two, or 0 for the default
+ * (HK_POOL_DEFAULT_ALIGN(block_size): the rule of every heapkit allocator,
+ * 0 means the default alignment). buf may be unaligned (the start is aligned
+ * up). Returns 0, or HK_EINVAL (pool or buf NULL; block_size < sizeof(void
+ * *); align neither 0 nor a power of two; fewer than one block fits; bitmap
+ * too small) or
  * HK_ERANGE (block_size rounded up to align overflows). Errors are also
  * reported through the error hook. O(1) without a bitmap, O(count / 32) with
  * one; does not write to buf. */
@@ -145,13 +163,21 @@ size_t hk_pool_stride(const hk_pool_t *pool);
 size_t hk_pool_count(const hk_pool_t *pool);
 
 /* Fills *out (see hk_stats_t). Sizes count strides; requested counts block
- * sizes; largest_free is the stride when a block is free, else 0. O(1). */
+ * sizes; largest_free is the stride when a block is free, else 0; peak_used
+ * and min_ever_free are the highest used and lowest free since init or the
+ * last hk_pool_reset_marks. O(1). */
 void hk_pool_get_stats(const hk_pool_t *pool, hk_stats_t *out);
+
+/* Restarts peak_used and min_ever_free from the current use (for a peak
+ * per phase of the program). O(1). */
+void hk_pool_reset_marks(hk_pool_t *pool);
 
 /* Checks the pool: geometry, every free-list entry inside the pool, on a block
  * boundary, below the bump pointer and listed once (the bitmap agrees when
- * present), and free + used + never-used == count. Returns 0, or HK_ECORRUPT
- * (also reported with the reason). O(count). */
+ * present), and free + used + never-used == count. Returns 0, HK_EINVAL
+ * (reported) for a NULL or never initialised pool (a bad handle: no
+ * buffer), or HK_ECORRUPT (also reported with the reason) for damaged
+ * state. O(count). */
 int hk_pool_validate(const hk_pool_t *pool);
 
 #ifdef __cplusplus

@@ -43,11 +43,12 @@ typedef struct hk_ring {
     size_t gran;         /* header size and payload alignment                */
     size_t head;         /* offset of the oldest record (when used > 0)      */
     size_t tail;         /* offset where the next record goes                */
-    size_t used;         /* bytes from head to tail: records, marks, skips   */
+    struct {             /* the shared usage counter, bytes: usage.used is   */
+        size_t total, used, peak, min_free, trip; /* head to tail: records, */
+    } usage;             /* marks, skips                                     */
     size_t live;         /* records allocated and not yet freed              */
     size_t live_bytes;   /* their bytes, headers included                    */
     size_t requested;    /* sum of their requested sizes                     */
-    size_t peak;         /* highest `used`                                   */
     uint64_t allocs, frees, failed, skipped; /* skipped: bytes ever skipped  */
     hk_lock_t lock;
 } hk_ring_t;
@@ -62,9 +63,10 @@ typedef struct hk_ring {
 int hk_ring_init(hk_ring_t *ring, void *buf, size_t bytes, size_t align, const hk_lock_t *lock);
 
 /* Allocates a contiguous record of size bytes at the tail, aligned to the
- * ring's alignment. size 0 is treated as 1. Returns NULL when it does not
- * fit (counted in failed_allocs; the ring is unchanged) or ring is NULL.
- * O(1). */
+ * ring's alignment. size 0 is treated as 1 in every respect: the record
+ * holds 1 byte, and hk_ring_usable_size, hk_ring_front and `requested` say
+ * 1 (0 is only ever the error value). Returns NULL when it does not fit
+ * (counted in failed_allocs; the ring is unchanged) or ring is NULL. O(1). */
 void *hk_ring_alloc(hk_ring_t *ring, size_t size);
 
 /* Frees record p. NULL does nothing. In FIFO order the space is reclaimed at
@@ -76,10 +78,11 @@ void *hk_ring_alloc(hk_ring_t *ring, size_t size);
 void hk_ring_free(hk_ring_t *ring, void *p);
 
 /* Shrinks the newest record p to size bytes (at most its current size; 0 is
- * treated as 1) and gives the rest back at the tail: a producer can reserve
- * the most it may write, then keep what it wrote. Returns 0, HK_EINVAL
- * (size above the record's size, ring NULL) or HK_EBADPTR (p is not the
- * newest live record); errors are reported. O(1). */
+ * treated as 1, as in hk_ring_alloc: the record keeps 1 byte, so a later
+ * shrink to 1 is a no-op that succeeds) and gives the rest back at the
+ * tail: a producer can reserve the most it may write, then keep what it
+ * wrote. Returns 0, HK_EINVAL (size above the record's size, ring NULL) or
+ * HK_EBADPTR (p is not the newest live record); errors are reported. O(1). */
 int hk_ring_shrink(hk_ring_t *ring, void *p, size_t size);
 
 /* The oldest live record (the one a FIFO consumer frees next) and, when
@@ -90,8 +93,11 @@ void *hk_ring_front(hk_ring_t *ring, size_t *size);
 /* The requested size of live record p; 0 (reported) if p is not one. O(1). */
 size_t hk_ring_usable_size(const hk_ring_t *ring, const void *p);
 
-/* Drops every record at once. O(1). */
+/* Drops every record at once (peak_used and min_ever_free are kept). O(1). */
 void hk_ring_reset(hk_ring_t *ring);
+
+/* Restarts peak_used and min_ever_free from the current use. O(1). */
+void hk_ring_reset_marks(hk_ring_t *ring);
 
 /* Fills *out. used counts every byte between head and tail (live records,
  * marked records, skipped ends); free = total - used; largest_free is exact:
@@ -102,7 +108,9 @@ void hk_ring_get_stats(const hk_ring_t *ring, hk_stats_t *out);
 
 /* Walks the records from head to tail checking every header, that they add
  * up to `used` and end at the tail, and the live/requested counters. Returns
- * 0 or HK_ECORRUPT (reported with the reason). O(records). */
+ * 0, HK_EINVAL (reported) for a NULL or never initialised ring (a bad
+ * handle: no buffer), or HK_ECORRUPT (reported with the reason) for damaged
+ * state. O(records). */
 int hk_ring_validate(const hk_ring_t *ring);
 
 #ifdef __cplusplus

@@ -55,7 +55,10 @@ typedef struct hk_slab_cache {
     hk_heap_t *heap;
     size_t obj_size, stride, slab_size, per_slab, first_off, bitmap_words, max_empty;
     struct hk_slab *partial, *full, *empty; /* doubly linked lists of slabs */
-    size_t nslabs, nempty, used, peak;
+    size_t nslabs, nempty, used;            /* used: live objects               */
+    struct {                                /* the shared usage counter, bytes  */
+        size_t total, used, peak, min_free, trip;
+    } usage;
     uint64_t allocs, frees, failed, grown, shrunk;
     hk_lock_t lock;
 } hk_slab_cache_t;
@@ -90,17 +93,24 @@ int hk_slab_destroy(hk_slab_cache_t *cache);
 size_t hk_slab_per_slab(const hk_slab_cache_t *cache);
 size_t hk_slab_obj_size(const hk_slab_cache_t *cache);
 
-/* Fills *out: total = slabs * slab_size; used = headers and slack of every
- * slab plus live objects' strides; free = free object strides; requested =
- * live objects * obj_size; blocks are objects; largest_free is the object
- * size when an object is free without growing, else 0. The heap's own
- * statistics are not included. O(1). */
+/* Fills *out, every size in bytes: total = slabs * slab_size; used = headers
+ * and slack of every slab plus live objects' strides; free = free object
+ * strides (total - used); peak_used and min_ever_free are the highest `used`
+ * and the lowest `free` in that same unit (a new slab counts its header as
+ * used at once, so peak_used >= used always; a slab given back lowers total
+ * and used, never the marks); requested = live objects * obj_size; blocks
+ * are objects; largest_free is the object size when an object is free
+ * without growing, else 0. The heap's own statistics are not included. O(1). */
 void hk_slab_get_stats(const hk_slab_cache_t *cache, hk_stats_t *out);
+
+/* Restarts peak_used and min_ever_free from the current use. O(1). */
+void hk_slab_reset_marks(hk_slab_cache_t *cache);
 
 /* Walks every slab of every list: header check words, list membership
  * agrees with the used count, free list and bitmap agree, counters agree with
- * a recount; then validates the heap. Returns 0 or HK_ECORRUPT (reported).
- * O(slabs * objects per slab). */
+ * a recount; then validates the heap. Returns 0, HK_EINVAL (reported) for a
+ * NULL cache or one that was never initialised (no heap), or HK_ECORRUPT
+ * (reported) for damaged state. O(slabs * objects per slab). */
 int hk_slab_validate(const hk_slab_cache_t *cache);
 
 #ifdef __cplusplus

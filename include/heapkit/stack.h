@@ -106,13 +106,29 @@ size_t hk_stack_deepest(const hk_stack_pool_t *sp);
  * acquired stack of sp. O(guard). */
 int hk_stack_check(hk_stack_pool_t *sp, const void *stack);
 
-/* Statistics of the pool of stacks: blocks are stacks, sizes count blocks
- * (guard included); peak_used is the most stacks in use at once, times the
+/* The number of damaged guards reported so far (each hk_stack_release or
+ * hk_stack_check that found its stack's guard overwritten counts one;
+ * hk_stack_validate reports but does not count). Monotonic. O(1). */
+uint64_t hk_stack_overflows(const hk_stack_pool_t *sp);
+
+/* Bytes of one block: the stack (stack_size rounded up to 8) plus its guard
+ * (rounded up to 8), rounded up to the block alignment (cfg.align, 0: 16).
+ * The unit of every size in hk_stack_get_stats. 0 for NULL. O(1). */
+size_t hk_stack_block_size(const hk_stack_pool_t *sp);
+
+/* Statistics of the pool of stacks: blocks are stacks, and every size
+ * (total, used, free, largest_free, peak_used, min_ever_free) is a number of
+ * blocks times hk_stack_block_size -- guard and alignment padding included,
+ * so used is more than stacks in use * hk_stack_size whenever there is a
+ * guard or the alignment pads; requested counts the same block size per
+ * stack in use. peak_used is the most stacks in use at once, times the
  * block size. O(1). */
 void hk_stack_get_stats(const hk_stack_pool_t *sp, hk_stats_t *out);
 
 /* Validates the underlying pool and checks the guard of every acquired
- * stack. Returns 0 or HK_ECORRUPT (reported). O(stacks * guard). */
+ * stack. Returns 0, HK_EINVAL (reported) for a NULL or never initialised
+ * pool of stacks (a bad handle), or HK_ECORRUPT (reported) for damaged state
+ * or a damaged guard. O(stacks * guard). */
 int hk_stack_validate(hk_stack_pool_t *sp);
 
 #ifdef __cplusplus

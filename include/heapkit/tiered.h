@@ -93,7 +93,13 @@ void *hk_tiered_calloc(hk_tiered_t *t, size_t n, size_t size);
 
 /* Resizes p: stays in place while size fits p's block, otherwise moves
  * (alloc, copy, free). realloc(NULL, n) allocates; realloc(p, 0) frees and
- * returns NULL. On failure returns NULL and p is untouched. */
+ * returns NULL. On failure returns NULL and p is untouched.
+ * Counting, the shared rule of hk_stats_t: allocs and frees count
+ * successful calls; a realloc that moves the block (between classes,
+ * between a class and the heap, or inside the fallback heap) counts one
+ * alloc and one free; one that keeps p counts neither; one that fails counts
+ * one failed_alloc. realloc(NULL, n) counts as an alloc, realloc(p, 0) as a
+ * free. */
 void *hk_tiered_realloc(hk_tiered_t *t, void *p, size_t size);
 
 /* Frees p, routing it by address: a class block back to its pool, anything
@@ -124,8 +130,9 @@ void hk_tiered_get_stats(hk_tiered_t *t, hk_stats_t *out);
 
 /* Checks the routing table (every size maps to the smallest class holding
  * it), the owner table (every page names the class whose range holds it),
- * every pool, and the fallback heap. Returns 0 or HK_ECORRUPT (reported).
- * O(pages + blocks). */
+ * every pool, and the fallback heap. Returns 0, HK_EINVAL (reported) when t
+ * is NULL or not an allocator hk_tiered_init made (a bad handle), or
+ * HK_ECORRUPT (reported) for damaged state. O(pages + blocks). */
 int hk_tiered_validate(hk_tiered_t *t);
 
 #ifdef __cplusplus

@@ -213,8 +213,14 @@ void *hk_chain_realloc(hk_chain_t *chain, void *p, size_t size, uint32_t caps, i
     size_t old = hk_heap_usable_size(e->heap, p);
     if (old == 0)
         goto out; /* not a live block: reported by the heap */
-    if (entry_fits(e, caps, min_priority) && (q = hk_heap_realloc(e->heap, p, size)) != NULL)
+    if (entry_fits(e, caps, min_priority) && (q = hk_heap_realloc(e->heap, p, size)) != NULL) {
+        if (q != p) { /* moved inside its heap: one allocation and one free */
+            e->served++;
+            chain->allocs++;
+            chain->frees++;
+        }
         goto out;
+    }
     q = alloc_locked(chain, 0, size, caps, min_priority);
     if (q) {
         hk__memcpy(q, p, old < size ? old : size);
@@ -238,6 +244,16 @@ int hk_chain_owner(hk_chain_t *chain, const void *p)
 size_t hk_chain_count(const hk_chain_t *chain)
 {
     return chain ? chain->n : 0;
+}
+
+uint64_t hk_chain_fallbacks(const hk_chain_t *chain)
+{
+    if (!chain)
+        return 0;
+    uintptr_t lk_saved = chain_lock(chain);
+    uint64_t n = chain->fallbacks; /* 64 bits: two loads on 32-bit targets */
+    chain_unlock(chain, lk_saved);
+    return n;
 }
 
 hk_heap_t *hk_chain_heap(const hk_chain_t *chain, size_t i)

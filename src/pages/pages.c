@@ -49,6 +49,23 @@
  * range [pfn, pfn + n) is cut greedily into the largest aligned blocks that
  * fit ("decompose"). Allocating and freeing a run decompose the same way, so
  * a run frees block by block with the ordinary merging free.
+ *
+ * A run is exact: alloc_run(n) first tries the cheap way, a free block of
+ * the next power of two whose tail is given back at once (what Linux's
+ * alloc_pages_exact does); when no block that large is free, it looks for
+ * the lowest n contiguous free frames by walking the blocks of each area
+ * (free buddies are adjacent blocks, so a run may span several), and claims
+ * them. Either way exactly n frames are taken.
+ *
+ * The run record. The links of a used head are otherwise unused, so they
+ * say what the block belongs to:
+ *   prev[g] == PG_NIL   a block from hk_pages_alloc (next[g] unused)
+ *   prev[g] == r        a block of the run or claimed range whose first
+ *                       frame index is r; next[g] is the run's frame count.
+ * That is what lets free_run refuse a wrong n (a shorter n would otherwise
+ * free the run's first blocks and strand the rest), an address inside a
+ * run, and a block from hk_pages_alloc, and lets hk_pages_free refuse a
+ * piece of a run: the two calls are not interchangeable.
  */
 #include "pages/pages_internal.h"
 
@@ -161,6 +178,33 @@ HK_INLINE void list_remove(hk_pages_t *p, uint32_t g, unsigned k)
     p->state[g] = PG_TAIL;
 }
 
+/* ---- the run record ------------------------------------------------------ */
+
+/* Marks the block at index g used, as a block of its own (hk_pages_alloc). */
+static void mark_single(hk_pages_t *p, uint32_t g, unsigned k)
+{
+    p->state[g] = state_used(k);
+    p->prev[g] = PG_NIL;
+    p->next[g] = PG_NIL;
+}
+
+/* Marks the blocks of the run [pfn, pfn + n) used and records the run in
+ * each head: its first frame's index and its length. */
+static void mark_run(hk_pages_t *p, const pg_area_t *a, uint64_t pfn, uint64_t n)
+{
+    uint32_t first = area_index(a, pfn);
+    uint64_t at = pfn, left = n;
+    while (left) {
+        unsigned k = decompose_order(at, left);
+        uint32_t g = area_index(a, at);
+        p->state[g] = state_used(k);
+        p->prev[g] = first;
+        p->next[g] = (uint32_t)n;
+        at += (uint64_t)1 << k;
+        left -= (uint64_t)1 << k;
+    }
+}
+
 /* ---- the buddy core ---------------------------------------------------- */
 
 /* Puts the block (pfn, k) of area a back, merging with free buddies. */
@@ -197,7 +241,7 @@ static bool buddy_take(hk_pages_t *p, unsigned k, const pg_area_t **out_a, uint6
         j--;
         list_push(p, area_index(a, pfn + ((uint64_t)1 << j)), j);
     }
-    p->state[g] = state_used(k);
+    mark_single(p, g, k);
     *out_a = a;
     *out_pfn = pfn;
     return true;
@@ -245,9 +289,7 @@ static void buddy_carve(hk_pages_t *p, const pg_area_t *a, uint64_t h, unsigned 
 
 static void account_alloc(hk_pages_t *p, uint64_t frames, uint64_t blocks)
 {
-    p->free_frames -= frames;
-    if (p->free_frames < p->min_free)
-        p->min_free = p->free_frames;
+    hk__usage_take(&p->usage, (size_t)frames);
     p->used_blocks += blocks;
     p->requested += frames;
     p->allocs++;
@@ -255,7 +297,7 @@ static void account_alloc(hk_pages_t *p, uint64_t frames, uint64_t blocks)
 
 static void account_free(hk_pages_t *p, uint64_t frames, uint64_t blocks)
 {
-    p->free_frames += frames;
+    hk__usage_give(&p->usage, (size_t)frames);
     p->used_blocks -= blocks;
     p->requested -= frames;
     p->frees++;
@@ -278,9 +320,10 @@ static uint64_t range_end(const hk_mem_range_t *r)
     return e < r->base ? UINT64_MAX : e;
 }
 
+/* Exact even for an entry that ends at (or wraps past) 2^64. */
 static bool in_range(const hk_mem_range_t *r, uint64_t x)
 {
-    return r->length && x >= r->base && x < range_end(r);
+    return r->length && x >= r->base && x - r->base < r->length;
 }
 
 static bool in_usable(const hk_pages_config_t *c, uint64_t x)
@@ -356,8 +399,11 @@ static uint64_t walk_areas(const hk_pages_config_t *c, unsigned shift, area_visi
     while (next_piece(c, from, &s, &e)) {
         uint64_t fs_pfn = (s >> shift) + ((s & (fs - 1u)) ? 1u : 0u);
         uint64_t fe_pfn = e >> shift;
-        if (e == UINT64_MAX)
-            fe_pfn = UINT64_MAX >> shift; /* exclusive end of the top frame */
+        /* e == UINT64_MAX is either an end there (the top frame is partial)
+         * or "no end below 2^64": then the last byte is usable too and the
+         * top frame is whole. Frame numbers reach 2^64 >> shift, which fits. */
+        if (e == UINT64_MAX && in_usable(c, UINT64_MAX))
+            fe_pfn = (UINT64_MAX >> shift) + 1u;
         if (fe_pfn > fs_pfn) {
             uint64_t n = fe_pfn - fs_pfn;
             /* an area's frame count must fit 32 bits: split huge ones */
@@ -464,8 +510,7 @@ static hk_pages_t *build(const hk_pages_config_t *c, unsigned shift, uint64_t na
         }
     }
     p->total = frames;
-    p->free_frames = frames;
-    p->min_free = frames;
+    hk__usage_init(&p->usage, (size_t)frames);
     if (c->lock)
         p->lock = *c->lock;
     p->magic = PG_MAGIC;
@@ -541,12 +586,15 @@ static bool pages_ok(const hk_pages_t *p)
     return true;
 }
 
-/* Checks that [addr, addr + n frames) is frame aligned and inside one area. */
+/* Checks that [addr, addr + n frames) is frame aligned, does not wrap
+ * (HK_EINVAL) and is inside one area (HK_EFAULT). */
 static int range_check(const hk_pages_t *p, hk_paddr_t addr, uint64_t n, const pg_area_t **out)
 {
     if (addr & (((uint64_t)1 << p->shift) - 1u))
         return HK_EINVAL;
     uint64_t pfn = addr >> p->shift;
+    if (n > (UINT64_MAX >> p->shift) - pfn + 1u)
+        return HK_EINVAL; /* the range wraps past 2^64 */
     const pg_area_t *a = area_of_pfn(p, pfn);
     if (!a || n > area_end(a) - pfn)
         return HK_EFAULT;
@@ -632,6 +680,10 @@ void hk_pages_free(hk_pages_t *p, hk_paddr_t addr, unsigned order)
         code = HK_EBADPTR;
     else
         why = free_problem(p, a, addr >> p->shift, order, &code);
+    if (!why && p->prev[area_index(a, addr >> p->shift)] != PG_NIL) {
+        code = HK_EBADPTR;
+        why = "pages: free of a block of a run or claimed range (use hk_pages_free_run)";
+    }
     if (why) {
         hk__unlock(&p->lock, lk_saved);
         hk__report(code, (const void *)(uintptr_t)addr, why);
@@ -654,36 +706,17 @@ static uint64_t run_blocks(uint64_t pfn, uint64_t n)
     return blocks;
 }
 
-hk_paddr_t hk_pages_alloc_run(hk_pages_t *p, size_t n)
+/* The cheap way to a run: a free block of the next power of two, with the
+ * tail given back at once. */
+static bool run_by_block(hk_pages_t *p, uint64_t n, uint64_t *out_pfn)
 {
-    if (!pages_ok(p))
-        return HK_PADDR_NONE;
-    unsigned order = n > 1 ? hk__fls(n - 1u) + 1u : 0u;
-    if (n == 0 || order > HK_PAGES_MAX_ORDER) {
-        hk__report(n ? HK_ERANGE : HK_EINVAL, NULL,
-                   n ? "pages: run longer than the largest block" : "pages: run of 0 frames");
-        uintptr_t lk_saved = hk__lock(&p->lock);
-        account_fail(p);
-        hk__unlock(&p->lock, lk_saved);
-        return HK_PADDR_NONE;
-    }
-    uintptr_t lk_saved = hk__lock(&p->lock);
+    unsigned order = n > 1 ? (unsigned)(64u - (unsigned)__builtin_clzll((unsigned long long)(n - 1u))) : 0u;
     const pg_area_t *a;
     uint64_t pfn;
-    if (!buddy_take(p, order, &a, &pfn)) {
-        account_fail(p);
-        hk__unlock(&p->lock, lk_saved);
-        return HK_PADDR_NONE;
-    }
-    /* Mark the run's blocks used, then give the tail back. */
-    uint64_t at = pfn, left = n;
-    while (left) {
-        unsigned k = decompose_order(at, left);
-        p->state[area_index(a, at)] = state_used(k);
-        at += (uint64_t)1 << k;
-        left -= (uint64_t)1 << k;
-    }
-    left = ((uint64_t)1 << order) - n;
+    if (order > HK_PAGES_MAX_ORDER || !buddy_take(p, order, &a, &pfn))
+        return false;
+    mark_run(p, a, pfn, n);
+    uint64_t at = pfn + n, left = ((uint64_t)1 << order) - n;
     while (left) {
         unsigned k = decompose_order(at, left);
         buddy_release(p, a, at, k);
@@ -691,8 +724,102 @@ hk_paddr_t hk_pages_alloc_run(hk_pages_t *p, size_t n)
         left -= (uint64_t)1 << k;
     }
     account_alloc(p, n, run_blocks(pfn, n));
+    *out_pfn = pfn;
+    return true;
+}
+
+/* The lowest n contiguous free frames of one area, walking its blocks (each
+ * step lands on a block head), then claimed. O(blocks). */
+static bool run_by_search(hk_pages_t *p, uint64_t n, uint64_t *out_pfn)
+{
+    for (uint32_t i = 0; i < p->nareas; i++) {
+        const pg_area_t *a = &p->areas[i];
+        if (a->npages < n)
+            continue;
+        uint64_t pfn = a->base_pfn, start = pfn, len = 0;
+        while (pfn < area_end(a)) {
+            uint8_t s = p->state[area_index(a, pfn)];
+            uint64_t size = (uint64_t)1 << state_order(s);
+            if (state_is_free(s)) {
+                if (!len)
+                    start = pfn;
+                len += size;
+                if (len >= n) {
+                    int rc = claim_locked(p, start << p->shift, (size_t)n);
+                    HK_ASSERT(rc == 0);
+                    (void)rc;
+                    *out_pfn = start;
+                    return true;
+                }
+            } else {
+                len = 0;
+            }
+            pfn += size;
+        }
+    }
+    return false;
+}
+
+hk_paddr_t hk_pages_alloc_run(hk_pages_t *p, size_t n)
+{
+    if (!pages_ok(p))
+        return HK_PADDR_NONE;
+    uintptr_t lk_saved = hk__lock(&p->lock);
+    uint64_t longest = 0;
+    for (uint32_t i = 0; i < p->nareas; i++)
+        if (p->areas[i].npages > longest)
+            longest = p->areas[i].npages;
+    uint64_t pfn;
+    hk_paddr_t r = HK_PADDR_NONE;
+    const char *why = NULL;
+    int code = HK_ERANGE;
+    if (n == 0) {
+        code = HK_EINVAL;
+        why = "pages: run of 0 frames";
+    } else if ((uint64_t)n > longest) {
+        why = "pages: run longer than every usable area (it can never succeed)";
+    } else if (run_by_block(p, n, &pfn) || run_by_search(p, n, &pfn)) {
+        r = pfn << p->shift;
+    }
+    if (r == HK_PADDR_NONE)
+        account_fail(p);
     hk__unlock(&p->lock, lk_saved);
-    return pfn << p->shift;
+    if (why)
+        hk__report(code, NULL, why);
+    return r;
+}
+
+/* Why [pfn, pfn + n) of area a is not a live run or claimed range, or NULL.
+ * Checks the run record first, so a wrong n is named as such. */
+static const char *run_problem(const hk_pages_t *p, const pg_area_t *a, uint64_t pfn, uint64_t n,
+                               int *code)
+{
+    uint32_t g = area_index(a, pfn);
+    if (!state_is_used(p->state[g]))
+        return free_problem(p, a, pfn, 0, code); /* free already, or interior */
+    *code = HK_EBADPTR;
+    if (p->prev[g] == PG_NIL)
+        return "pages: free_run of a block from hk_pages_alloc (use hk_pages_free)";
+    if (p->prev[g] != g)
+        return "pages: free_run from inside a run or claimed range (interior pointer?)";
+    if (p->next[g] != n)
+        return "pages: free_run with an n other than the run's (wrong n?)";
+    if (n > area_end(a) - pfn) {
+        *code = HK_ECORRUPT;
+        return "pages: run record runs past its area (stray write?)";
+    }
+    uint64_t at = pfn, left = n;
+    while (left) {
+        unsigned k = decompose_order(at, left);
+        uint32_t h = area_index(a, at);
+        if (p->state[h] != state_used(k) || p->prev[h] != g || p->next[h] != n) {
+            *code = HK_ECORRUPT;
+            return "pages: a block of the run does not record the run (stray write?)";
+        }
+        at += (uint64_t)1 << k;
+        left -= (uint64_t)1 << k;
+    }
+    return NULL;
 }
 
 void hk_pages_free_run(hk_pages_t *p, hk_paddr_t addr, size_t n)
@@ -701,28 +828,24 @@ void hk_pages_free_run(hk_pages_t *p, hk_paddr_t addr, size_t n)
         return;
     uintptr_t lk_saved = hk__lock(&p->lock);
     const pg_area_t *a;
-    int code = n ? range_check(p, addr, n, &a) : HK_EINVAL;
+    int code = range_check(p, addr, 1, &a);
     const char *why = NULL;
     if (code == HK_EINVAL)
-        why = "pages: free_run of 0 frames or of an address that is not frame aligned";
+        why = "pages: free_run of an address that is not frame aligned";
     else if (code)
-        why = "pages: free_run of a range this allocator does not manage (foreign? wrong n?)";
+        why = "pages: free_run of a range this allocator does not manage (foreign?)";
+    else if (n == 0)
+        why = "pages: free_run of 0 frames (wrong n?)";
     if (why)
         code = HK_EBADPTR;
-    uint64_t pfn = addr >> p->shift, at = pfn, left = n;
-    while (!why && left) {
-        unsigned k = decompose_order(at, left);
-        why = free_problem(p, a, at, k, &code);
-        at += (uint64_t)1 << k;
-        left -= (uint64_t)1 << k;
-    }
+    else
+        why = run_problem(p, a, addr >> p->shift, n, &code);
     if (why) {
         hk__unlock(&p->lock, lk_saved);
         hk__report(code, (const void *)(uintptr_t)addr, why);
         return;
     }
-    at = pfn;
-    left = n;
+    uint64_t pfn = addr >> p->shift, at = pfn, left = n;
     while (left) {
         unsigned k = decompose_order(at, left);
         buddy_release(p, a, at, k);
@@ -757,6 +880,7 @@ static int claim_locked(hk_pages_t *p, hk_paddr_t addr, size_t n)
         at += (uint64_t)1 << k;
         left -= (uint64_t)1 << k;
     }
+    mark_run(p, a, pfn, n);
     account_alloc(p, n, run_blocks(pfn, n));
     return 0;
 }
@@ -771,7 +895,8 @@ int hk_pages_claim(hk_pages_t *p, hk_paddr_t addr, size_t n)
         account_fail(p);
     hk__unlock(&p->lock, lk_saved);
     if (rc == HK_EINVAL)
-        hk__report(rc, (const void *)(uintptr_t)addr, "pages: claim of 0 frames or misaligned");
+        hk__report(rc, (const void *)(uintptr_t)addr,
+                   "pages: claim of 0 frames, misaligned, or wrapping past 2^64");
     else if (rc == HK_EFAULT)
         hk__report(rc, (const void *)(uintptr_t)addr, "pages: claim outside every usable area");
     return rc;
@@ -807,7 +932,7 @@ uint64_t hk_pages_total_frames(const hk_pages_t *p)
 
 uint64_t hk_pages_free_frames(const hk_pages_t *p)
 {
-    return pages_ok(p) ? p->free_frames : 0;
+    return pages_ok(p) ? (uint64_t)(p->usage.total - p->usage.used) : 0;
 }
 
 void hk_pages_get_stats(const hk_pages_t *p, hk_stats_t *out)
@@ -822,13 +947,14 @@ void hk_pages_get_stats(const hk_pages_t *p, hk_stats_t *out)
     for (unsigned k = 0; k < HK_PAGES_ORDERS; k++)
         fb += p->nfree[k];
     out->total = (size_t)sat_bytes(p, p->total);
-    out->free = (size_t)sat_bytes(p, p->free_frames);
-    out->used = (size_t)sat_bytes(p, p->total - p->free_frames);
+    const hk__usage_t *u = &p->usage;
+    out->free = (size_t)sat_bytes(p, u->total - u->used);
+    out->used = (size_t)sat_bytes(p, u->used);
     out->largest_free = p->nonempty ? (size_t)sat_bytes(p, (uint64_t)1 << hk__fls(p->nonempty)) : 0;
     out->free_blocks = (size_t)fb;
     out->used_blocks = (size_t)p->used_blocks;
-    out->peak_used = (size_t)sat_bytes(p, p->total - p->min_free);
-    out->min_ever_free = (size_t)sat_bytes(p, p->min_free);
+    out->peak_used = (size_t)sat_bytes(p, u->peak);
+    out->min_ever_free = (size_t)sat_bytes(p, u->min_free);
     out->requested = (size_t)sat_bytes(p, p->requested);
     out->allocs = p->allocs;
     out->frees = p->frees;
@@ -875,6 +1001,10 @@ static const char *validate_blocks(const hk_pages_t *p, uint64_t per_order[HK_PA
                     return "pages: two free buddies not merged";
             } else {
                 (*used_blocks)++;
+                uint32_t g = area_index(a, pfn), r = p->prev[g];
+                if (r != PG_NIL && (r >= p->total || !state_is_used(p->state[r]) ||
+                                    p->prev[r] != r || p->next[r] != p->next[g]))
+                    return "pages: run record damaged (stray write?)";
             }
             pfn += (uint64_t)1 << k;
         }
@@ -920,12 +1050,12 @@ int hk_pages_validate(const hk_pages_t *p)
     const char *why = validate_blocks(p, per_order, &free_frames, &used_blocks);
     if (!why)
         why = validate_lists(p, per_order);
-    if (!why && free_frames != p->free_frames)
+    if (!why && (p->usage.total != p->total || free_frames != p->usage.total - p->usage.used))
         why = "pages: free frame count disagrees with a recount";
     if (!why && used_blocks != p->used_blocks)
         why = "pages: used block count disagrees with a recount";
-    if (!why && p->min_free > p->free_frames)
-        why = "pages: min_ever_free above the current free count";
+    if (!why && !hk__usage_ok(&p->usage))
+        why = "pages: usage marks disagree with the current use";
     hk__unlock(&p->lock, lk_saved);
     if (why) {
         hk__report(HK_ECORRUPT, p, why);

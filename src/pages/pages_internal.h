@@ -6,6 +6,7 @@
 #ifndef HK_PAGES_INTERNAL_H
 #define HK_PAGES_INTERNAL_H
 
+#include "common/hk_stats.h"
 #include "heapkit/pages.h"
 
 #define PG_MAGIC 0x70616765u /* "page" */
@@ -34,8 +35,8 @@ struct hk_pages {
     uint32_t head[HK_PAGES_ORDERS];
     uint32_t nfree[HK_PAGES_ORDERS];
     uint64_t total;          /* frames managed */
-    uint64_t free_frames;
-    uint64_t min_free;       /* lowest free_frames ever */
+    hk__usage_t usage;       /* the shared usage counter, in frames (at most
+                              * 2^32 - 2, so a size_t on every target) */
     uint64_t used_blocks;
     uint64_t requested;      /* frames asked for, live */
     uint64_t allocs, frees, failed;

@@ -56,7 +56,7 @@ HK_NOINLINE bool hk__pool_check_free(hk_pool_t *p, void *blk)
         hk__report(HK_EBADPTR, blk, "pool: block was never allocated");
         return false;
     }
-    if (p->bitmap ? !pool_bit(p, pool_index(p, blk)) : (blk == p->free_list || p->used == 0)) {
+    if (p->bitmap ? !pool_bit(p, pool_index(p, blk)) : (blk == p->free_list || pool_usage(p)->used == 0)) {
         hk__report(HK_EDOUBLEFREE, blk, "pool: block already free (double free?)");
         return false;
     }
@@ -70,10 +70,12 @@ int hk_pool_init(hk_pool_t *pool, void *buf, size_t bytes, size_t block_size, si
         hk__report(HK_EINVAL, buf, "pool init: NULL pool or buffer");
         return HK_EINVAL;
     }
-    if (block_size < sizeof(void *) || !hk__is_pow2(align)) {
+    if (block_size < sizeof(void *) || (align && !hk__is_pow2(align))) {
         hk__report(HK_EINVAL, buf, "pool init: block size below a pointer or align not a power of two");
         return HK_EINVAL;
     }
+    if (align == 0)
+        align = HK_POOL_DEFAULT_ALIGN(block_size);
     if ((uintptr_t)buf + bytes < (uintptr_t)buf) {
         hk__report(HK_EINVAL, buf, "pool init: buffer wraps around the address space");
         return HK_EINVAL;
@@ -103,7 +105,7 @@ int hk_pool_init(hk_pool_t *pool, void *buf, size_t bytes, size_t block_size, si
     pool->stride = stride;
     pool->block_size = block_size;
     pool->count = count;
-    pool->used = pool->peak = 0;
+    hk__usage_init(pool_usage(pool), count * stride);
     pool->allocs = pool->frees = pool->failed = 0;
     pool->bitmap = cfg ? cfg->bitmap : NULL;
     if (pool->bitmap)
@@ -174,19 +176,24 @@ void hk_pool_get_stats(const hk_pool_t *pool, hk_stats_t *out)
     if (!pool)
         return;
     uintptr_t lk_saved = pool_lock(pool);
-    size_t nfree = pool->count - pool->used;
-    out->total = pool->count * pool->stride;
-    out->used = pool->used * pool->stride;
-    out->free = nfree * pool->stride;
+    size_t used = pool_usage_c(pool)->used / pool->stride, nfree = pool->count - used;
+    hk__usage_fill(pool_usage_c(pool), out);
     out->largest_free = nfree ? pool->stride : 0;
     out->free_blocks = nfree;
-    out->used_blocks = pool->used;
-    out->peak_used = pool->peak * pool->stride;
-    out->min_ever_free = (pool->count - pool->peak) * pool->stride;
-    out->requested = pool->used * pool->block_size;
+    out->used_blocks = used;
+    out->requested = used * pool->block_size;
     out->allocs = pool->allocs;
     out->frees = pool->frees;
     out->failed_allocs = pool->failed;
+    pool_unlock(pool, lk_saved);
+}
+
+void hk_pool_reset_marks(hk_pool_t *pool)
+{
+    if (!pool)
+        return;
+    uintptr_t lk_saved = pool_lock(pool);
+    hk__usage_reset(pool_usage(pool));
     pool_unlock(pool, lk_saved);
 }
 
@@ -204,26 +211,28 @@ static const char *pool_check(const hk_pool_t *p, const void **where)
     if (p->bump < p->base || p->bump > p->end || !pool_on_boundary(p, p->bump))
         return "pool: bump pointer out of place";
     size_t carved = pool_index(p, p->bump);
-    if (p->used > carved || p->peak < p->used || p->peak > p->count)
-        return "pool: used/peak counters disagree with the pool";
+    const hk__usage_t *u = pool_usage_c(p);
+    size_t used = u->used / p->stride;
+    if (u->total != p->count * p->stride || u->used % p->stride || used > carved || !hk__usage_ok(u))
+        return "pool: usage counter disagrees with the pool";
     size_t nfree = 0;
     for (const unsigned char *b = p->free_list; b; b = pool_link_get(b)) {
         *where = b;
         if (b < p->base || b >= p->bump || !pool_on_boundary(p, b))
             return "pool: free-list link outside the carved blocks (use after free?)";
-        if (++nfree > carved - p->used)
+        if (++nfree > carved - used)
             return "pool: free list longer than the free count (cycle or double free)";
         if (p->bitmap && pool_bit(p, pool_index(p, b)))
             return "pool: block on the free list is marked in use";
     }
     *where = p;
-    if (nfree != carved - p->used)
+    if (nfree != carved - used)
         return "pool: free list shorter than the free count (lost block)";
     if (p->bitmap) {
         size_t set = 0;
         for (size_t i = 0; i < p->count; i++)
             set += pool_bit(p, i);
-        if (set != p->used)
+        if (set != used)
             return "pool: bitmap disagrees with the used count";
     }
     return NULL;
@@ -231,8 +240,8 @@ static const char *pool_check(const hk_pool_t *p, const void **where)
 
 int hk_pool_validate(const hk_pool_t *pool)
 {
-    if (!pool) {
-        hk__report(HK_EINVAL, NULL, "pool validate: NULL pool");
+    if (!pool || !pool->base) {
+        hk__report(HK_EINVAL, pool, "pool validate: NULL or uninitialised pool");
         return HK_EINVAL;
     }
     uintptr_t lk_saved = pool_lock(pool);

@@ -25,8 +25,28 @@
 #ifndef HK_POOL_IMPL_H
 #define HK_POOL_IMPL_H
 
+#include <stddef.h>
+
 #include "common/hk_internal.h"
+#include "common/hk_stats.h"
 #include "heapkit/pool.h"
+
+/* The public struct carries the shared usage counter (hk_stats.h) as a
+ * look-alike struct, so pool.h need not include a private header; every
+ * access goes through these casts. Unit: bytes, a block counting its stride.
+ * The blocks in use are usage.used / stride. */
+_Static_assert(sizeof(((hk_pool_t *)0)->usage) == sizeof(hk__usage_t), "pool usage layout");
+_Static_assert(offsetof(hk_pool_t, usage) % _Alignof(hk__usage_t) == 0, "pool usage align");
+
+HK_INLINE hk__usage_t *pool_usage(hk_pool_t *p)
+{
+    return (hk__usage_t *)(void *)&p->usage;
+}
+
+HK_INLINE const hk__usage_t *pool_usage_c(const hk_pool_t *p)
+{
+    return (const hk__usage_t *)(const void *)&p->usage;
+}
 
 HK_INLINE void *pool_link_get(const void *blk)
 {
@@ -94,8 +114,7 @@ HK_INLINE void *pool_pop(hk_pool_t *p)
     if (p->bitmap)
         pool_bit_set(p, pool_index(p, blk), true);
     p->allocs++;
-    if (++p->used > p->peak)
-        p->peak = p->used;
+    hk__usage_take(pool_usage(p), p->stride);
     return blk;
 }
 
@@ -112,7 +131,7 @@ HK_INLINE bool pool_free_ok(const hk_pool_t *p, const void *blk)
         return false;
     if (p->bitmap)
         return pool_bit(p, pool_index(p, blk));
-    return blk != p->free_list && p->used != 0;
+    return blk != p->free_list && pool_usage_c(p)->used != 0;
 }
 
 HK_INLINE void pool_push(hk_pool_t *p, void *blk)
@@ -121,7 +140,7 @@ HK_INLINE void pool_push(hk_pool_t *p, void *blk)
     p->free_list = blk;
     if (p->bitmap)
         pool_bit_set(p, pool_index(p, blk), false);
-    p->used--;
+    hk__usage_give(pool_usage(p), p->stride);
     p->frees++;
 }
 

@@ -47,12 +47,38 @@
  * needs 24: [56, 64) is 8 bytes, too short, [0, 32) fits: a SKIP of 8 bytes
  * at 56, the record at 0, tail 24, used 24 + 8 + 24 = 56, free 8.
  */
+#include <stddef.h>
+
 #include "common/hk_internal.h"
+#include "common/hk_stats.h"
 #include "heapkit/ring.h"
 
 #define REC_FREED ((size_t)1)
 #define REC_SKIP ((size_t)2)
 #define REC_FLAGS (REC_FREED | REC_SKIP)
+
+/* ---- the usage counter -------------------------------------------------
+ * The public struct carries the shared usage counter (hk_stats.h) as a
+ * look-alike struct, so ring.h need not include a private header; every
+ * access goes through these casts. usage.used is the ring's `used`: the
+ * bytes from head to tail, and usage.total its capacity. */
+_Static_assert(sizeof(((hk_ring_t *)0)->usage) == sizeof(hk__usage_t), "ring usage layout");
+_Static_assert(offsetof(hk_ring_t, usage) % _Alignof(hk__usage_t) == 0, "ring usage align");
+
+static hk__usage_t *ring_usage(hk_ring_t *r)
+{
+    return (hk__usage_t *)(void *)&r->usage;
+}
+
+static const hk__usage_t *ring_usage_c(const hk_ring_t *r)
+{
+    return (const hk__usage_t *)(const void *)&r->usage;
+}
+
+static size_t ring_used(const hk_ring_t *r)
+{
+    return ring_usage_c(r)->used;
+}
 
 /* ---- header accessors -------------------------------------------------- */
 /* Headers sit on granule boundaries (G >= 2 words, buf aligned to G), so
@@ -107,7 +133,7 @@ static void ring_unlock(const hk_ring_t *r, uintptr_t lk_saved)
 /* Is offset off (on a granule) inside the records between head and tail? */
 static bool ring_in_live(const hk_ring_t *r, size_t off)
 {
-    if (r->used == 0)
+    if (ring_used(r) == 0)
         return false;
     if (r->head < r->tail)
         return off >= r->head && off < r->tail;
@@ -133,9 +159,9 @@ static bool rec_header_ok(const hk_ring_t *r, size_t off, size_t w0, size_t req)
 /* The largest free extent a record may take, in bytes. */
 static size_t ring_room(const hk_ring_t *r)
 {
-    if (r->used == 0)
+    if (ring_used(r) == 0)
         return r->cap;
-    if (r->used == r->cap)
+    if (ring_used(r) == r->cap)
         return 0;
     if (r->tail > r->head)
         return r->cap - r->tail > r->head ? r->cap - r->tail : r->head;
@@ -166,6 +192,7 @@ int hk_ring_init(hk_ring_t *ring, void *buf, size_t bytes, size_t align, const h
     ring->buf = (unsigned char *)buf + slack;
     ring->gran = g;
     ring->cap = (bytes - slack) & ~(g - 1);
+    hk__usage_init(ring_usage(ring), ring->cap);
     if (lock)
         ring->lock = *lock;
     return HK_OK;
@@ -177,13 +204,15 @@ void *hk_ring_alloc(hk_ring_t *ring, size_t size)
         hk__report(HK_EINVAL, NULL, "ring alloc: NULL ring");
         return NULL;
     }
+    if (size == 0)
+        size = 1; /* a record of 1 byte: usable_size and front say 1, never 0 */
     uintptr_t lk_saved = ring_lock(ring);
     hk_ring_t *r = ring;
     size_t pos;
     if (HK_UNLIKELY(size > r->cap - r->gran))
         goto fail;
     size_t need = rec_need(r, size);
-    if (r->used == 0) {
+    if (ring_used(r) == 0) {
         r->head = r->tail = 0;
         if (need > r->cap)
             goto fail;
@@ -194,27 +223,25 @@ void *hk_ring_alloc(hk_ring_t *ring, size_t size)
         } else if (need <= r->head) {
             size_t skip = r->cap - r->tail;
             hdr_set(r, r->tail, skip | REC_SKIP, 0);
-            r->used += skip;
+            hk__usage_take(ring_usage(r), skip);
             r->skipped += skip;
             pos = 0;
         } else {
             goto fail;
         }
-    } else if (r->used < r->cap && need <= r->head - r->tail) {
+    } else if (ring_used(r) < r->cap && need <= r->head - r->tail) {
         pos = r->tail;
     } else {
         goto fail;
     }
     hdr_set(r, pos, need, size);
     r->tail = pos + need == r->cap ? 0 : pos + need;
-    r->used += need;
+    hk__usage_take(ring_usage(r), need);
     r->live++;
     r->live_bytes += need;
     r->requested += size;
     r->allocs++;
-    if (r->used > r->peak)
-        r->peak = r->used;
-    HK_ASSERT(r->used <= r->cap);
+    HK_ASSERT(ring_used(r) <= r->cap);
     ring_unlock(ring, lk_saved);
     return r->buf + pos + r->gran;
 fail:
@@ -226,20 +253,20 @@ fail:
 /* Advances the head over freed and skipped records. */
 static void ring_reclaim(hk_ring_t *r)
 {
-    while (r->used && (rec_flags(r, r->head) & REC_FLAGS)) {
+    while (ring_used(r) && (rec_flags(r, r->head) & REC_FLAGS)) {
         size_t len = rec_len(r, r->head);
-        if (HK_UNLIKELY(len < r->gran || (len & (r->gran - 1)) || len > r->used
+        if (HK_UNLIKELY(len < r->gran || (len & (r->gran - 1)) || len > ring_used(r)
                         || len > r->cap - r->head)) {
             hk__report(HK_ECORRUPT, r->buf + r->head,
                        "ring: freed record's header damaged (overflow of the record before?)");
             return; /* stop here: never move the head by a bad length */
         }
-        r->used -= len;
+        hk__usage_give(ring_usage(r), len);
         r->head += len;
         if (r->head == r->cap)
             r->head = 0;
     }
-    if (r->used == 0)
+    if (ring_used(r) == 0)
         r->head = r->tail = 0;
 }
 
@@ -299,7 +326,7 @@ void hk_ring_free(hk_ring_t *ring, void *p)
         if (rec.off == r->head) {
             /* FIFO: the head moves past this record (its length was just
              * checked), then over any marked records behind it. */
-            r->used -= rec.w0;
+            hk__usage_give(ring_usage(r), rec.w0);
             r->head = rec.off + rec.w0 == r->cap ? 0 : rec.off + rec.w0;
             ring_reclaim(r);
         } else {
@@ -315,6 +342,8 @@ int hk_ring_shrink(hk_ring_t *ring, void *p, size_t size)
         hk__report(HK_EINVAL, p, "ring shrink: NULL ring or record");
         return HK_EINVAL;
     }
+    if (size == 0)
+        size = 1; /* as in alloc: the record keeps 1 byte */
     uintptr_t lk_saved = ring_lock(ring);
     int rc = HK_OK;
     rec_t rec;
@@ -334,7 +363,7 @@ int hk_ring_shrink(hk_ring_t *ring, void *p, size_t size)
             hdr_set(ring, off, need, size);
             if (give)
                 ring->tail = off + need;
-            ring->used -= give;
+            hk__usage_give(ring_usage(ring), give);
             ring->live_bytes -= give;
             ring->requested -= req - size;
         }
@@ -349,7 +378,7 @@ void *hk_ring_front(hk_ring_t *ring, size_t *size)
         return NULL;
     uintptr_t lk_saved = ring_lock(ring);
     void *p = NULL;
-    if (ring->used) {
+    if (ring_used(ring)) {
         HK_ASSERT(!(rec_flags(ring, ring->head) & REC_FLAGS));
         p = ring->buf + ring->head + ring->gran;
         if (size)
@@ -377,8 +406,18 @@ void hk_ring_reset(hk_ring_t *ring)
     if (!ring)
         return;
     uintptr_t lk_saved = ring_lock(ring);
-    ring->head = ring->tail = ring->used = 0;
+    ring->head = ring->tail = 0;
+    hk__usage_give(ring_usage(ring), ring_used(ring));
     ring->live = ring->live_bytes = ring->requested = 0;
+    ring_unlock(ring, lk_saved);
+}
+
+void hk_ring_reset_marks(hk_ring_t *ring)
+{
+    if (!ring)
+        return;
+    uintptr_t lk_saved = ring_lock(ring);
+    hk__usage_reset(ring_usage(ring));
     ring_unlock(ring, lk_saved);
 }
 
@@ -392,17 +431,13 @@ void hk_ring_get_stats(const hk_ring_t *ring, hk_stats_t *out)
     uintptr_t lk_saved = ring_lock(ring);
     const hk_ring_t *r = ring;
     size_t room = ring_room(r);
-    out->total = r->cap;
-    out->used = r->used;
-    out->free = r->cap - r->used;
+    hk__usage_fill(ring_usage_c(r), out);
     out->largest_free = room >= 2 * r->gran ? room - r->gran : 0;
-    if (r->used == 0)
+    if (ring_used(r) == 0)
         out->free_blocks = 1;
-    else if (r->used < r->cap)
+    else if (ring_used(r) < r->cap)
         out->free_blocks = (r->tail > r->head && r->head > 0) ? 2 : 1;
     out->used_blocks = r->live;
-    out->peak_used = r->peak;
-    out->min_ever_free = r->cap - r->peak;
     out->requested = r->requested;
     out->allocs = r->allocs;
     out->frees = r->frees;
@@ -415,18 +450,18 @@ static const char *ring_check(const hk_ring_t *r, size_t *where)
 {
     size_t g = r->gran;
     *where = 0;
-    if (!r->buf || !hk__is_pow2(g) || g < 2 * sizeof(size_t) || r->cap < 2 * g || (r->cap & (g - 1)))
+    if (!hk__is_pow2(g) || g < 2 * sizeof(size_t) || r->cap < 2 * g || (r->cap & (g - 1)))
         return "ring: geometry damaged";
     if (r->head >= r->cap || r->tail >= r->cap || ((r->head | r->tail) & (g - 1)))
         return "ring: head or tail out of place";
-    if (r->used > r->cap || r->peak > r->cap || r->peak < r->used)
-        return "ring: used/peak out of range";
-    if (r->used == 0 ? (r->head != 0 || r->tail != 0)
-                     : (r->tail == r->head) != (r->used == r->cap))
+    if (ring_usage_c(r)->total != r->cap || !hk__usage_ok(ring_usage_c(r)))
+        return "ring: usage counter out of range";
+    if (ring_used(r) == 0 ? (r->head != 0 || r->tail != 0)
+                     : (r->tail == r->head) != (ring_used(r) == r->cap))
         return "ring: head/tail disagree with the used count";
-    if (r->used && (r->tail > r->head ? r->tail - r->head : r->cap - r->head + r->tail) != r->used)
+    if (ring_used(r) && (r->tail > r->head ? r->tail - r->head : r->cap - r->head + r->tail) != ring_used(r))
         return "ring: used is not the distance from head to tail";
-    size_t pos = r->head, left = r->used, live = 0, bytes = 0, req = 0;
+    size_t pos = r->head, left = ring_used(r), live = 0, bytes = 0, req = 0;
     while (left) {
         *where = pos;
         size_t len = rec_len(r, pos), fl = rec_flags(r, pos);
@@ -464,8 +499,8 @@ static const char *ring_check(const hk_ring_t *r, size_t *where)
 
 int hk_ring_validate(const hk_ring_t *ring)
 {
-    if (!ring) {
-        hk__report(HK_EINVAL, NULL, "ring validate: NULL ring");
+    if (!ring || !ring->buf) {
+        hk__report(HK_EINVAL, ring, "ring validate: NULL or uninitialised ring");
         return HK_EINVAL;
     }
     uintptr_t lk_saved = ring_lock(ring);

@@ -32,7 +32,10 @@
  * every operation.
  */
 #include "common/hk_internal.h"
+#include "common/hk_stats.h"
 #include "heapkit/slab.h"
+
+#include <stddef.h>
 
 #define SLAB_CHECK ((uintptr_t)0x51ab51abu)
 
@@ -50,6 +53,29 @@ struct hk_slab {
 typedef struct hk_slab slab_t;
 
 /* ---- accessors ---------------------------------------------------------- */
+/* The public struct carries the shared usage counter (hk_stats.h) as a
+ * look-alike struct, so slab.h need not include a private header; every
+ * access goes through this one cast. Unit: bytes. A slab's header and slack
+ * (slab_size - per_slab * stride) count as used from the moment the slab is
+ * taken, so used and peak_used are the same kind of figure. */
+_Static_assert(sizeof(((hk_slab_cache_t *)0)->usage) == sizeof(hk__usage_t), "usage layout");
+_Static_assert(offsetof(hk_slab_cache_t, usage) % _Alignof(hk__usage_t) == 0, "usage align");
+
+static hk__usage_t *cache_usage(hk_slab_cache_t *c)
+{
+    return (hk__usage_t *)(void *)&c->usage;
+}
+
+static const hk__usage_t *cache_usage_c(const hk_slab_cache_t *c)
+{
+    return (const hk__usage_t *)(const void *)&c->usage;
+}
+
+static size_t slab_overhead(const hk_slab_cache_t *c)
+{
+    return c->slab_size - c->per_slab * c->stride;
+}
+
 static uintptr_t slab_check_word(const hk_slab_cache_t *c, const slab_t *s)
 {
     return (uintptr_t)s ^ (uintptr_t)c ^ SLAB_CHECK;
@@ -138,6 +164,8 @@ static slab_t *slab_grow(hk_slab_cache_t *c)
     list_push(c, s, LIST_PARTIAL);
     c->nslabs++;
     c->grown++;
+    hk__usage_grow(cache_usage(c), c->slab_size);
+    hk__usage_take(cache_usage(c), slab_overhead(c));
     return s;
 }
 
@@ -148,6 +176,8 @@ static void slab_release(hk_slab_cache_t *c, slab_t *s)
     c->nempty--;
     c->nslabs--;
     c->shrunk++;
+    hk__usage_give(cache_usage(c), slab_overhead(c));
+    hk__usage_shrink(cache_usage(c), c->slab_size);
     s->check = 0;
     hk_heap_free(c->heap, s);
 }
@@ -211,6 +241,7 @@ int hk_slab_init(hk_slab_cache_t *cache, hk_heap_t *heap, const hk_slab_config_t
     cache->first_off = first;
     cache->bitmap_words = words;
     cache->max_empty = cfg->max_empty;
+    hk__usage_init(cache_usage(cache), 0);
     if (cfg->lock)
         cache->lock = *cfg->lock;
     return HK_OK;
@@ -254,8 +285,8 @@ void *hk_slab_alloc(hk_slab_cache_t *cache)
     if (++s->inuse == c->per_slab)
         list_move(c, s, LIST_FULL);
     c->allocs++;
-    if (++c->used > c->peak)
-        c->peak = c->used;
+    c->used++;
+    hk__usage_take(cache_usage(c), c->stride);
     cache_unlock(c, lk_saved);
     return p;
 }
@@ -286,6 +317,7 @@ void hk_slab_free(hk_slab_cache_t *cache, void *p)
         bool was_full = s->inuse-- == c->per_slab;
         c->used--;
         c->frees++;
+        hk__usage_give(cache_usage(c), c->stride);
         if (s->inuse == 0) {
             list_move(c, s, LIST_EMPTY);
             if (++c->nempty > c->max_empty)
@@ -354,17 +386,23 @@ void hk_slab_get_stats(const hk_slab_cache_t *cache, hk_stats_t *out)
     uintptr_t lk_saved = cache_lock(cache);
     const hk_slab_cache_t *c = cache;
     size_t slots = c->nslabs * c->per_slab, nfree = slots - c->used;
-    out->total = c->nslabs * c->slab_size;
-    out->free = nfree * c->stride;
-    out->used = out->total - out->free;
+    hk__usage_fill(cache_usage_c(c), out);
     out->largest_free = nfree ? c->obj_size : 0;
     out->free_blocks = nfree;
     out->used_blocks = c->used;
-    out->peak_used = c->peak * c->stride;
     out->requested = c->used * c->obj_size;
     out->allocs = c->allocs;
     out->frees = c->frees;
     out->failed_allocs = c->failed;
+    cache_unlock(cache, lk_saved);
+}
+
+void hk_slab_reset_marks(hk_slab_cache_t *cache)
+{
+    if (!cache)
+        return;
+    uintptr_t lk_saved = cache_lock(cache);
+    hk__usage_reset(cache_usage(cache));
     cache_unlock(cache, lk_saved);
 }
 
@@ -409,15 +447,15 @@ static const char *slab_check_one(const hk_slab_cache_t *c, const slab_t *s, siz
 
 int hk_slab_validate(const hk_slab_cache_t *cache)
 {
-    if (!cache) {
-        hk__report(HK_EINVAL, NULL, "slab validate: NULL cache");
+    if (!cache || !cache->heap) {
+        hk__report(HK_EINVAL, cache, "slab validate: NULL or uninitialised cache");
         return HK_EINVAL;
     }
     uintptr_t lk_saved = cache_lock(cache);
     const hk_slab_cache_t *c = cache;
     const void *where = c;
     const char *why = NULL;
-    if (!c->heap || !hk__is_pow2(c->slab_size) || c->per_slab == 0
+    if (!hk__is_pow2(c->slab_size) || c->per_slab == 0
         || c->first_off + c->per_slab * c->stride > c->slab_size || c->stride < c->obj_size)
         why = "slab: cache geometry damaged";
     size_t nslabs = 0, nempty = 0, used = 0;
@@ -438,9 +476,15 @@ int hk_slab_validate(const hk_slab_cache_t *cache)
             }
         }
     }
-    if (!why && (nslabs != c->nslabs || nempty != c->nempty || used != c->used || c->peak < c->used)) {
+    if (!why && (nslabs != c->nslabs || nempty != c->nempty || used != c->used)) {
         where = c;
         why = "slab: counters disagree with the slabs";
+    }
+    const hk__usage_t *u = cache_usage_c(c);
+    if (!why && (!hk__usage_ok(u) || u->total != c->nslabs * c->slab_size
+                 || u->used != u->total - (c->nslabs * c->per_slab - c->used) * c->stride)) {
+        where = c;
+        why = "slab: usage counter disagrees with the slabs";
     }
     cache_unlock(cache, lk_saved);
     if (why) {

@@ -203,6 +203,21 @@ size_t hk_stack_deepest(const hk_stack_pool_t *sp)
     return sp ? sp->deepest : 0;
 }
 
+uint64_t hk_stack_overflows(const hk_stack_pool_t *sp)
+{
+    if (!sp)
+        return 0;
+    uintptr_t lk_saved = sp_lock(sp);
+    uint64_t n = sp->overflows; /* 64 bits: two loads on 32-bit targets */
+    sp_unlock(sp, lk_saved);
+    return n;
+}
+
+size_t hk_stack_block_size(const hk_stack_pool_t *sp)
+{
+    return sp ? sp->pool.stride : 0;
+}
+
 int hk_stack_check(hk_stack_pool_t *sp, const void *stack)
 {
     if (!sp || !stack) {
@@ -237,8 +252,8 @@ void hk_stack_get_stats(const hk_stack_pool_t *sp, hk_stats_t *out)
 
 int hk_stack_validate(hk_stack_pool_t *sp)
 {
-    if (!sp) {
-        hk__report(HK_EINVAL, NULL, "stack validate: NULL pool");
+    if (!sp || !sp->pool.base) {
+        hk__report(HK_EINVAL, sp, "stack validate: NULL or uninitialised pool of stacks");
         return HK_EINVAL;
     }
     uintptr_t lk_saved = sp_lock(sp);

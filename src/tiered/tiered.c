@@ -181,6 +181,7 @@ hk_tiered_t *hk_tiered_init(void *mem, size_t bytes, const hk_tiered_config_t *c
             c++;
         t->route[j] = (uint8_t)c;
     }
+    t->magic = TIERED_MAGIC;
     return t;
 }
 
@@ -328,6 +329,12 @@ void *hk_tiered_realloc(hk_tiered_t *t, void *p, size_t size)
         q = NULL; /* reported */
     } else if (!in_class && size > t->max_small) {
         q = hk_heap_realloc(t->fallback, p, size); /* large stays large */
+        if (!q) {
+            t->failed++;
+        } else if (q != p) { /* the heap moved it: one alloc and one free */
+            t->allocs++;
+            t->frees++;
+        }
     } else if (in_class && size <= old) {
         q = p;
     } else {
@@ -436,8 +443,8 @@ static const char *tiered_check(const hk_tiered_t *t, const void **where)
 
 int hk_tiered_validate(hk_tiered_t *t)
 {
-    if (!t) {
-        hk__report(HK_EINVAL, NULL, "tiered validate: NULL allocator");
+    if (!t || t->magic != TIERED_MAGIC) {
+        hk__report(HK_EINVAL, t, "tiered validate: NULL or not an initialised allocator");
         return HK_EINVAL;
     }
     uintptr_t lk_saved = hk__lock(&t->lock);

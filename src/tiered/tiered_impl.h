@@ -9,7 +9,10 @@
 #include "heapkit/pool.h"
 #include "heapkit/tiered.h"
 
+#define TIERED_MAGIC 0x74696572u /* "tier": an initialised allocator */
+
 struct hk_tiered {
+    uint32_t magic;         /* TIERED_MAGIC once init has finished      */
     unsigned char *lo, *hi; /* the class area                           */
     uint8_t *route;         /* size granule -> class                    */
     uint8_t *owner;         /* page -> class                            */
