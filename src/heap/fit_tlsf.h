@@ -46,7 +46,7 @@
 
 #include <limits.h>
 
-#include "debug/dbg_hooks.h" /* includes heap/heap_impl.h */
+#include "heap/guard.h"
 
 #define HK_LOG2_G ((unsigned)HK__LOG2(HK_ALIGN))
 
@@ -87,8 +87,8 @@ HK_INLINE void tlsf_insert_at(hk_heap_t *h, hk_block_t *b, unsigned idx)
 {
     unsigned fl = idx >> HK_TLSF_SLI, sl = idx & (HK_SL_COUNT - 1);
     hk_block_t *head = h->heads[idx];
-    if (head && !HK_DBG_NEXT_OK(h, NULL, head))
-        head = NULL; /* HK_DEBUG >= 1: a damaged head is not written through */
+    if (head && !heap_next_ok(h, NULL, head))
+        head = NULL; /* a damaged head is not written through (guard.h) */
     b->next_free = head;
     b->prev_free = NULL;
     h->heads[idx] = b;
@@ -113,10 +113,14 @@ HK_INLINE void tlsf_insert(hk_heap_t *h, hk_block_t *b)
 HK_INLINE void tlsf_replace(hk_heap_t *h, hk_block_t *from, hk_block_t *to, unsigned idx)
 {
     hk_block_t *next = from->next_free, *prev = from->prev_free;
-    if (!HK_DBG_NEXT_OK(h, from, next))
+    if (!heap_next_ok(h, from, next))
         next = NULL;
-    if (!HK_DBG_PREV_OK(h, from, prev))
+    if (!heap_prev_ok(h, from, prev))
         prev = NULL;
+    else if (!prev && HK_UNLIKELY(h->heads[idx] != from)) { /* a damaged prev said "first" */
+        hk__heap_flag(h, from, HK_WHY_LINK);
+        return;
+    }
     to->next_free = next;
     to->prev_free = prev;
     if (next)
@@ -131,22 +135,20 @@ HK_INLINE void tlsf_replace(hk_heap_t *h, hk_block_t *from, hk_block_t *to, unsi
 HK_INLINE void tlsf_unlink(hk_heap_t *h, hk_block_t *b, unsigned idx)
 {
     hk_block_t *next = b->next_free, *prev = b->prev_free;
-    if (!HK_DBG_NEXT_OK(h, b, next))
+    if (!heap_next_ok(h, b, next))
         next = NULL;
-    if (!HK_DBG_PREV_OK(h, b, prev))
+    if (!heap_prev_ok(h, b, prev))
         prev = NULL;
     if (next)
         next->prev_free = prev;
     if (prev) {
         prev->next_free = next;
     } else {
-#if HK_DEBUG >= 1
         if (HK_UNLIKELY(h->heads[idx] != b)) { /* a damaged prev link said "first" */
-            hk__dbg_flag(h, b, "free block claims to head a list it does not head");
+            hk__heap_flag(h, b, HK_WHY_LINK);
             h->free_blocks--;
             return;
         }
-#endif
         h->heads[idx] = next;
         if (!next) {
             unsigned fl = idx >> HK_TLSF_SLI, sl = idx & (HK_SL_COUNT - 1);
@@ -176,7 +178,7 @@ HK_INLINE hk_block_t *tlsf_find(const hk_heap_t *h, size_t need, unsigned *idx)
                                                                        : HK_TLSF_SCAN;
         hk_block_t *b = h->heads[i];
         for (unsigned k = 0; b && k < bound; k++, b = b->next_free) {
-            if (!HK_DBG_TAKE_OK(h, b)) {
+            if (!heap_take_ok(h, b)) {
                 b = NULL;
                 break;
             }
@@ -197,7 +199,7 @@ HK_INLINE hk_block_t *tlsf_find(const hk_heap_t *h, size_t need, unsigned *idx)
     }
     i = fl * HK_SL_COUNT + hk__ffs32(slmap);
     *idx = i;
-    if (!HK_DBG_TAKE_OK(h, h->heads[i]))
+    if (!heap_take_ok(h, h->heads[i]))
         return NULL;
     return h->heads[i];
 }

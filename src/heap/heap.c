@@ -35,6 +35,27 @@ const hk_region_t *hk__heap_region_of(const hk_heap_t *h, uintptr_t ba)
     return NULL;
 }
 
+hk_block_t *hk__heap_bad_neighbour(const hk_heap_t *h, const void *p)
+{
+    hk__report(HK_ECORRUPT, p, HK_WHY_NEIGHBOUR);
+    (void)h;
+    return NULL;
+}
+
+/* An allocation that met damage: report and repair it, and if the damage
+ * hid the block that would have fitted, try once more. */
+static HK_NOINLINE void *alloc_after_damage(hk_heap_t *h, void *p, size_t n)
+{
+    hk__heap_recover(h);
+    if (!p) {
+        h->failed_allocs--;
+        p = heap_alloc_locked(h, n);
+        if (h->bad)
+            hk__heap_recover(h);
+    }
+    return p;
+}
+
 /* Reports why p is not a live block (the slow path of the checks: it works
  * out the most likely cause) and returns NULL. */
 hk_block_t *hk__heap_bad_block(const hk_heap_t *h, const void *p)
@@ -76,6 +97,8 @@ void *hk_heap_alloc(hk_heap_t *h, size_t size)
     }
     uintptr_t lk_saved = hk__lock(&h->lock);
     void *p = heap_alloc_locked(h, size);
+    if (HK_UNLIKELY(h->bad != NULL))
+        p = alloc_after_damage(h, p, size);
     heap_event(h, p ? HK_EVENT_ALLOC : HK_EVENT_FAIL, p, NULL, size, 0);
     hk__unlock(&h->lock, lk_saved);
     return p;
@@ -95,6 +118,8 @@ void *hk_heap_calloc(hk_heap_t *h, size_t n, size_t size)
         h->failed_allocs++;
     else
         p = hk__heap_alloc(h, n * size);
+    if (HK_UNLIKELY(h->bad != NULL))
+        p = alloc_after_damage(h, p, n * size);
     heap_event(h, p ? HK_EVENT_ALLOC : HK_EVENT_FAIL, p, NULL, wraps ? SIZE_MAX : n * size, 0);
     hk__unlock(&h->lock, lk_saved);
     if (p)
@@ -118,6 +143,8 @@ void hk_heap_free(hk_heap_t *h, void *p)
         size_t was = h->event ? block_requested(b) : 0;
 #endif
         heap_free_block(h, b);
+        if (HK_UNLIKELY(h->bad != NULL))
+            hk__heap_recover(h);
         heap_event(h, HK_EVENT_FREE, p, NULL, was, 0);
     }
     hk__unlock(&h->lock, lk_saved);

@@ -324,8 +324,8 @@ int hk_heap_validate(const hk_heap_t *h)
 {
     HK_DBG_ROUTE(return hk__dbg_validate(h);)
     if (!heap_handle_ok(h)) {
-        hk__report(HK_ECORRUPT, h, "hk_heap_validate: not a heap (handle damaged?)");
-        return HK_ECORRUPT;
+        hk__report(HK_EINVAL, h, "hk_heap_validate: not a heap (NULL or a bad handle)");
+        return HK_EINVAL;
     }
     uintptr_t lk_saved = hk__lock(&h->lock);
     const void *where = h;

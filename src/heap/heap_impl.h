@@ -53,6 +53,9 @@ struct hk_heap {
     size_t fl_bitmap;   /* TLSF: bit f set iff sl_bitmap[f] != 0    */
     hk_block_t *list;   /* first/best fit: the one free list        */
     uintptr_t lo, hi;   /* bounds over all regions' blocks          */
+    size_t span;        /* hi - lo with one region, 0 with several (guard.h) */
+    const void *bad;    /* first damage met by this operation (guard.h) */
+    const char *bad_why;
     hk_region_t *regions;
     hk_lock_t lock;
     hk_grow_fn grow;
@@ -70,8 +73,6 @@ struct hk_heap {
 #if HK_DEBUG >= 1
     uint32_t dbg_secret;  /* key of the blocks' check words (debug.c)      */
     uint32_t dbg_seq;     /* sequence number of the next allocation        */
-    const void *dbg_bad;  /* first damaged link met by this operation      */
-    const char *dbg_why;
 #endif
     hk_slmap_t sl_bitmap[HK_FL_MAX];
     hk_block_t *heads[]; /* fl_count * HK_SL_COUNT list heads (TLSF) */
@@ -84,6 +85,8 @@ int hk__heap_add_region(hk_heap_t *h, void *mem, size_t bytes);
 hk_block_t *hk__heap_checked_block(const hk_heap_t *h, const void *p);
 /* The slow path of the pointer checks: reports the likely cause, returns NULL. */
 hk_block_t *hk__heap_bad_block(const hk_heap_t *h, const void *p);
+/* The free right neighbour of p's block is damaged: reports, returns NULL. */
+hk_block_t *hk__heap_bad_neighbour(const hk_heap_t *h, const void *p);
 /* The region holding block address ba, or NULL. */
 const hk_region_t *hk__heap_region_of(const hk_heap_t *h, uintptr_t ba);
 /* Asks the growth hook for a region that can hold a block of `need` bytes. */

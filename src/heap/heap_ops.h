@@ -17,6 +17,7 @@
 #ifndef HK_HEAP_OPS_H
 #define HK_HEAP_OPS_H
 
+#include "debug/dbg_hooks.h"
 #include "heap/index.h"
 
 #if defined(__OPTIMIZE_SIZE__)
@@ -48,7 +49,9 @@ HK_HOT void heap_carve(hk_heap_t *h, hk_block_t *b, size_t bsize, size_t need, s
     size_t rest = bsize - need;
     if (rest >= HK_MIN_BLOCK) {
         hk_block_t *tail = block_at((uintptr_t)b + need);
-        if (block_is_free(next) && HK_DBG_TAKE_OK(h, next)) { /* only when resizing in place */
+        if (!was_used)
+            HK_DBG_SPLIT(h, tail);
+        if (block_is_free(next) && heap_take_ok(h, next)) { /* only when resizing in place */
             index_remove(h, next);
             rest += block_size(next);
             HK_DBG_MERGED(next);
@@ -74,6 +77,7 @@ HK_HOT void tlsf_carve_fresh(hk_heap_t *h, hk_block_t *b, unsigned idx, size_t n
     if (rest >= HK_MIN_BLOCK) {
         hk_block_t *tail = block_at((uintptr_t)b + need);
         unsigned tidx = tlsf_index(h, rest);
+        HK_DBG_SPLIT(h, tail);
         if (tidx == idx) {
             tlsf_replace(h, b, tail, idx);
         } else {
@@ -126,13 +130,15 @@ done:
 /* The cheap, always-on checks of a caller's pointer. Each failure names the
  * likely cause. A block passes when: it is G-aligned inside a region, its
  * size is sane and ends inside the region, it is marked used, its right
- * neighbour does not claim a free left neighbour, and (if it claims a free
- * left neighbour) that neighbour's footer and header agree. */
+ * neighbour does not claim a free left neighbour and, if free, is a sane
+ * free block (guard.h), and (if it claims a free left neighbour) that
+ * neighbour's footer and header agree. So neither merge of a free can
+ * follow a damaged size. */
 HK_HOT hk_block_t *heap_checked_block(const hk_heap_t *h, const void *p)
 {
     uintptr_t ba = (uintptr_t)p - HK_W, lo = h->lo, end = h->hi;
     hk_block_t *b = block_at(ba);
-    if (HK_UNLIKELY(((uintptr_t)p & (HK_G - 1)) || ba < lo || ba >= end || h->nregions > 1)) {
+    if (HK_UNLIKELY(((uintptr_t)p & (HK_G - 1)) || ba - lo >= h->span)) {
         const hk_region_t *r = hk__heap_region_of(h, ba);
         if (!r || ((uintptr_t)p & (HK_G - 1)))
             return hk__heap_bad_block(h, p);
@@ -141,12 +147,18 @@ HK_HOT hk_block_t *heap_checked_block(const hk_heap_t *h, const void *p)
     }
     size_t head = b->head, size = head & ~HK_BF_MASK;
     if (HK_UNLIKELY(size < HK_MIN_BLOCK || size > end - ba || (size & (HK_G - 1)) ||
-                    (head & HK_BF_FREE) || block_prev_is_free(block_at(ba + size))))
+                    (head & HK_BF_FREE)))
         return hk__heap_bad_block(h, p);
+    hk_block_t *next = block_at(ba + size);
+    size_t nhead = next->head;
+    if (HK_UNLIKELY(nhead & (HK_BF_PREV_FREE | HK_BF_FREE))) {
+        if (nhead & HK_BF_PREV_FREE)
+            return hk__heap_bad_block(h, p);
+        if (!heap_free_ok(h, next))
+            return hk__heap_bad_neighbour(h, p);
+    }
     if (head & HK_BF_PREV_FREE) {
         size_t pf = block_prev_footer(b); /* at ba - W: inside our own memory */
-        if (!HK_DBG_FOOTER_OK(h, ba, pf))
-            return hk__heap_bad_block(h, p);
         if (HK_UNLIKELY(pf < HK_MIN_BLOCK || pf > ba - lo || (pf & (HK_G - 1)) ||
                         block_prev(b)->head != (pf | HK_BF_FREE)))
             return hk__heap_bad_block(h, p);

@@ -98,6 +98,7 @@ static void region_link(hk_heap_t *h, hk_region_t *r)
     if (!h->nregions || r->end > h->hi)
         h->hi = r->end;
     h->nregions++;
+    h->span = h->nregions == 1 ? h->hi - h->lo : 0;
 }
 
 static void account_new_free(hk_heap_t *h, hk_block_t *b)
