@@ -71,9 +71,9 @@ static void test_corruptions(hk_fit_t fit)
         HK_CHECK_EQ(hk_heap_validate(f.h), 0);
     }
     /* statistics out of step with the blocks */
-    f.h->used += HK_ALIGN;
+    f.h->usage.used += HK_ALIGN;
     HK_CHECK_EQ(hk_heap_validate(f.h), HK_ECORRUPT);
-    f.h->used -= HK_ALIGN;
+    f.h->usage.used -= HK_ALIGN;
     f.h->free_blocks++;
     HK_CHECK_EQ(hk_heap_validate(f.h), HK_ECORRUPT);
     f.h->free_blocks--;

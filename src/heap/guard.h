@@ -48,6 +48,14 @@ bool hk__heap_free_ok_slow(const hk_heap_t *h, const hk_block_t *b);
 /* Reports the damage noted by this operation, rebuilds the free index. */
 void hk__heap_recover(hk_heap_t *h);
 
+/* The fast half of heap_addr_ok: true means a block address of this heap;
+ * false means "look closer" (several regions, or bad). */
+HK_INLINE bool heap_addr_fast(const hk_heap_t *h, const void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    return a - h->lo < h->span && !((a + HK_W) & (HK_G - 1));
+}
+
 /* Is a a block address of this heap (inside a region, on the header grid)? */
 HK_INLINE bool heap_addr_ok(const hk_heap_t *h, const void *p)
 {

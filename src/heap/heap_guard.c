@@ -29,10 +29,11 @@ bool hk__heap_free_ok_slow(const hk_heap_t *h, const hk_block_t *b)
            *(const size_t *)(const void *)(a + size - HK_W) == size;
 }
 
-/* Rebuilds the free index from the blocks: every free block met on a
- * bounds-checked walk of each region goes back on its list. A region whose
- * walk meets a damaged header keeps only the blocks before it (the rest is
- * never followed). O(blocks). */
+/* Rebuilds the free index from the blocks: a bounds-checked walk of each
+ * region turns every run of free and parked blocks into one free block
+ * (boundary tags and PREV_FREE set again) and indexes it; the parked
+ * LIFOs start empty. A region whose walk meets a damaged header keeps only
+ * the blocks before it (the rest is never followed). O(blocks). */
 static void index_rebuild(hk_heap_t *h)
 {
     if (index_is_tlsf(h)) {
@@ -42,18 +43,48 @@ static void index_rebuild(hk_heap_t *h)
     } else {
         h->list = NULL;
     }
+#if HK_QUICK_CLASSES
+    hk__memset(h->quick, 0, sizeof h->quick);
+#endif
     h->free_blocks = 0;
     for (const hk_region_t *r = h->regions; r; r = r->next) {
-        for (uintptr_t a = r->first; a < r->end;) {
+        hk_block_t *run = NULL;
+        size_t run_size = 0;
+        uintptr_t a = r->first;
+        while (a < r->end) {
             hk_block_t *b = block_at(a);
             size_t size = block_size(b);
             if (size < HK_MIN_BLOCK || (size & (HK_G - 1)) || size > r->end - a) {
                 hk__report(HK_ECORRUPT, b, "damaged block header: the rest of its region is left out");
                 break;
             }
-            if (block_is_free(b) && heap_free_ok(h, b))
-                index_insert(h, b);
+            if (b->head & HK_BF_FREE) { /* free or parked: joins the run */
+                if (!run)
+                    run = b;
+                run_size += size;
+            } else {
+                if (run) {
+                    block_make_free(run, run_size);
+                    index_insert(h, run);
+                    block_set_prev_free(b);
+                } else {
+                    block_clear_prev_free(b);
+                }
+                run = NULL;
+                run_size = 0;
+            }
             a += size;
+        }
+        if (a == r->end) {
+            hk_block_t *e = block_at(r->end);
+            if (run) {
+                block_make_free(run, run_size);
+                index_insert(h, run);
+            }
+            block_make_end(e, run != NULL);
+        } else if (run) { /* stopped at a damaged header: keep the run before it */
+            block_make_free(run, run_size);
+            index_insert(h, run);
         }
     }
     h->bad = NULL; /* what the inserts above noted is repaired by them */

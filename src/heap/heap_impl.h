@@ -16,6 +16,7 @@
 #ifndef HK_HEAP_IMPL_H
 #define HK_HEAP_IMPL_H
 
+#include "common/hk_stats.h"
 #include "heap/block.h"
 #include "heapkit/heap.h"
 
@@ -29,6 +30,31 @@
  * classes are exact: one per granule. */
 #define HK_SMALL_SHIFT ((unsigned)HK_TLSF_SLI + (unsigned)HK__LOG2(HK_ALIGN))
 #define HK_FL_MAX ((unsigned)(sizeof(size_t) * 8u))
+
+/* The small-object front (heap_ops.h): freed blocks of up to HK_QUICK_MAX =
+ * HK_QUICK_CLASSES granules (block size) are parked on one LIFO per size,
+ * at most HK_QUICK_DEPTH each, and handed straight back to allocations of
+ * that size. HK_QUICK_CLASSES 0 turns the front off. */
+#ifndef HK_QUICK_CLASSES
+#if SIZE_MAX > 0xffffffffu
+#define HK_QUICK_CLASSES 64 /* 64-bit hosts: block sizes up to 1 KiB */
+#else
+#define HK_QUICK_CLASSES 8  /* 32-bit MCUs: up to 64 bytes, 36 bytes of table */
+#endif
+#endif
+#ifndef HK_QUICK_DEPTH
+#define HK_QUICK_DEPTH 32u
+#endif
+#define HK_QUICK_MAX ((size_t)HK_QUICK_CLASSES * HK_ALIGN)
+/* The front parks blocks only while less than HK_QUICK_FILL sixteenths of
+ * the heap are in use (8: half). Under pressure frees coalesce at once
+ * again, and the parked blocks drain into allocations of their sizes (or
+ * are flushed when an allocation would fail), so the front costs little
+ * memory at the peak (measured in bench/heap/RESULTS.md). */
+#ifndef HK_QUICK_FILL
+#define HK_QUICK_FILL 8
+#endif
+#define HK_QUICK_N (HK_QUICK_CLASSES + 1)
 
 #if HK_TLSF_SLI <= 4
 typedef uint16_t hk_slmap_t;
@@ -46,6 +72,8 @@ struct hk_region {
 };
 
 struct hk_heap {
+    uint32_t gate;      /* HK_HEAP_MAGIC iff the plain fast path may run:
+                         * a heap, no lock, no event hook (heap_gate) */
     uint32_t magic;
     uint8_t fit;        /* hk_fit_t                                 */
     uint8_t fl_count;   /* TLSF first-level classes in heads[]      */
@@ -65,10 +93,16 @@ struct hk_heap {
     void *event_ctx;
 #endif
     /* statistics kept on the fly; derived: free = total - used,
-     * used_blocks = allocs - frees (a moving realloc counts as both) */
-    size_t total, used, free_blocks, requested;
-    size_t peak_used, min_ever_free, used_floor; /* see heap_account_used */
+     * used_blocks = allocs - frees (a moving realloc counts as both).
+     * Parked blocks count as free in `usage` and `requested`. */
+    hk__usage_t usage;
+    size_t free_blocks, requested;
     uint64_t allocs, frees, failed_allocs;
+    size_t quick_max;              /* largest block size parked; 0: no front */
+    size_t park_limit;             /* park only while usage.used is below this */
+#if HK_QUICK_CLASSES
+    hk_block_t *quick[HK_QUICK_N]; /* parked blocks by size / G */
+#endif
     hk_region_t first_region;
 #if HK_DEBUG >= 1
     uint32_t dbg_secret;  /* key of the blocks' check words (debug.c)      */
@@ -127,5 +161,18 @@ HK_INLINE bool heap_handle_ok(const hk_heap_t *h)
 {
     return h && h->magic == HK_HEAP_MAGIC;
 }
+
+/* Recomputes the gate after the lock or the event hook changed. */
+HK_INLINE void heap_gate(hk_heap_t *h)
+{
+    bool plain = !h->lock.lock;
+#if HK_EVENTS
+    plain = plain && !h->event;
+#endif
+    h->gate = plain ? HK_HEAP_MAGIC : 0;
+}
+
+/* Returns every parked block to the block layer (heap.c). O(parked). */
+void hk__heap_flush(hk_heap_t *h);
 
 #endif /* HK_HEAP_IMPL_H */

@@ -104,10 +104,11 @@ static void region_link(hk_heap_t *h, hk_region_t *r)
 static void account_new_free(hk_heap_t *h, hk_block_t *b)
 {
     size_t size = block_size(b);
-    h->total += size;
     if (h->nregions == 1)
-        h->min_ever_free = size; /* later regions never raise the low mark */
-    h->used_floor = h->total - h->min_ever_free;
+        hk__usage_init(&h->usage, size);
+    else
+        hk__usage_grow(&h->usage, size); /* a new region never raises the low mark */
+    h->park_limit = (h->usage.total >> 4) * HK_QUICK_FILL;
     index_insert(h, b);
 }
 
@@ -173,6 +174,12 @@ hk_heap_t *hk_heap_init(void *mem, size_t bytes, const hk_heap_config_t *cfg)
     hk__memset(h, 0, ctl);
     h->fit = (uint8_t)(cfg ? cfg->fit : HK_FIT_TLSF);
     h->fl_count = (uint8_t)flc;
+#if HK_QUICK_CLASSES
+    /* the front serves TLSF at level 0; the list policies, and every policy
+     * at the debug levels (each free checked and coalesced at once), keep
+     * immediate coalescing */
+    h->quick_max = h->fit == HK_FIT_TLSF && HK_DEBUG == 0 ? HK_QUICK_MAX : 0;
+#endif
     if (cfg && cfg->lock)
         h->lock = *cfg->lock;
     if (cfg) {
@@ -195,6 +202,7 @@ hk_heap_t *hk_heap_init(void *mem, size_t bytes, const hk_heap_config_t *cfg)
     account_new_free(h, b);
     HK_DBG_HEAP_INIT(h);
     h->magic = HK_HEAP_MAGIC;
+    heap_gate(h);
     return h;
 }
 
