@@ -60,7 +60,9 @@ HK_INLINE unsigned tlsf_fl_count_for(size_t span)
 }
 
 /* The class of a block of `size` bytes; oversize blocks go to the top class. */
-HK_INLINE unsigned tlsf_index(const hk_heap_t *h, size_t size)
+HK_SHARED_DECL(unsigned tlsf_index(const hk_heap_t *h, size_t size));
+#if HK_SHARED_HERE
+HK_SHARED unsigned tlsf_index(const hk_heap_t *h, size_t size)
 {
     if (size < ((size_t)1 << HK_SMALL_SHIFT))
         return (unsigned)(size >> HK_LOG2_G);
@@ -71,6 +73,7 @@ HK_INLINE unsigned tlsf_index(const hk_heap_t *h, size_t size)
         return (unsigned)h->fl_count * HK_SL_COUNT - 1u;
     return fl * HK_SL_COUNT + sl;
 }
+#endif
 
 /* Mask of second-level classes >= sl (sl may equal HK_SL_COUNT: none). */
 HK_INLINE uint32_t tlsf_sl_from(unsigned sl)
@@ -83,7 +86,9 @@ HK_INLINE uint32_t tlsf_sl_from(unsigned sl)
 }
 
 /* Pushes b on the list of class idx (which must be b's class). */
-HK_INLINE void tlsf_insert_at(hk_heap_t *h, hk_block_t *b, unsigned idx)
+HK_SHARED_DECL(void tlsf_insert_at(hk_heap_t *h, hk_block_t *b, unsigned idx));
+#if HK_SHARED_HERE
+HK_SHARED void tlsf_insert_at(hk_heap_t *h, hk_block_t *b, unsigned idx)
 {
     unsigned fl = idx >> HK_TLSF_SLI, sl = idx & (HK_SL_COUNT - 1);
     hk_block_t *head = h->heads[idx];
@@ -100,17 +105,23 @@ HK_INLINE void tlsf_insert_at(hk_heap_t *h, hk_block_t *b, unsigned idx)
     }
     h->free_blocks++;
 }
+#endif
 
-HK_INLINE void tlsf_insert(hk_heap_t *h, hk_block_t *b)
+HK_SHARED_DECL(void tlsf_insert(hk_heap_t *h, hk_block_t *b));
+#if HK_SHARED_HERE
+HK_SHARED void tlsf_insert(hk_heap_t *h, hk_block_t *b)
 {
     tlsf_insert_at(h, b, tlsf_index(h, block_size(b)));
 }
+#endif
 
 /* `to` takes the place of `from` on the list of class idx: the common case
  * when a block grows or shrinks without leaving its class (a split of a big
  * block, or a free next to one), which then costs no bitmap work at all.
  * `to` and `from` must not overlap in their first three words. */
-HK_INLINE void tlsf_replace(hk_heap_t *h, hk_block_t *from, hk_block_t *to, unsigned idx)
+HK_SHARED_DECL(void tlsf_replace(hk_heap_t *h, hk_block_t *from, hk_block_t *to, unsigned idx));
+#if HK_SHARED_HERE
+HK_SHARED void tlsf_replace(hk_heap_t *h, hk_block_t *from, hk_block_t *to, unsigned idx)
 {
     hk_block_t *next = from->next_free, *prev = from->prev_free;
     if (!heap_next_ok(h, from, next))
@@ -130,9 +141,12 @@ HK_INLINE void tlsf_replace(hk_heap_t *h, hk_block_t *from, hk_block_t *to, unsi
     else
         h->heads[idx] = to;
 }
+#endif
 
 /* Unlinks b from the list of class idx. */
-HK_INLINE void tlsf_unlink(hk_heap_t *h, hk_block_t *b, unsigned idx)
+HK_SHARED_DECL(void tlsf_unlink(hk_heap_t *h, hk_block_t *b, unsigned idx));
+#if HK_SHARED_HERE
+HK_SHARED void tlsf_unlink(hk_heap_t *h, hk_block_t *b, unsigned idx)
 {
     hk_block_t *next = b->next_free, *prev = b->prev_free;
     if (!heap_next_ok(h, b, next))
@@ -159,15 +173,21 @@ HK_INLINE void tlsf_unlink(hk_heap_t *h, hk_block_t *b, unsigned idx)
     }
     h->free_blocks--;
 }
+#endif
 
-HK_INLINE void tlsf_remove(hk_heap_t *h, hk_block_t *b)
+HK_SHARED_DECL(void tlsf_remove(hk_heap_t *h, hk_block_t *b));
+#if HK_SHARED_HERE
+HK_SHARED void tlsf_remove(hk_heap_t *h, hk_block_t *b)
 {
     tlsf_unlink(h, b, tlsf_index(h, block_size(b)));
 }
+#endif
 
 /* A free block of at least `need` bytes (a block size, multiple of G), or
  * NULL; *idx gets its class. Does not remove it. */
-HK_INLINE hk_block_t *tlsf_find(const hk_heap_t *h, size_t need, unsigned *idx)
+HK_SHARED_DECL(hk_block_t *tlsf_find(const hk_heap_t *h, size_t need, unsigned *idx));
+#if HK_SHARED_HERE
+HK_SHARED hk_block_t *tlsf_find(const hk_heap_t *h, size_t need, unsigned *idx)
 {
     unsigned i = tlsf_index(h, need);
     unsigned fl = i >> HK_TLSF_SLI, sl = i & (HK_SL_COUNT - 1);
@@ -203,5 +223,6 @@ HK_INLINE hk_block_t *tlsf_find(const hk_heap_t *h, size_t need, unsigned *idx)
         return NULL;
     return h->heads[i];
 }
+#endif
 
 #endif /* HK_HEAP_FIT_TLSF_H */

@@ -57,17 +57,22 @@ HK_INLINE bool heap_addr_fast(const hk_heap_t *h, const void *p)
 }
 
 /* Is a a block address of this heap (inside a region, on the header grid)? */
-HK_INLINE bool heap_addr_ok(const hk_heap_t *h, const void *p)
+HK_SHARED_DECL(bool heap_addr_ok(const hk_heap_t *h, const void *p));
+#if HK_SHARED_HERE
+HK_SHARED bool heap_addr_ok(const hk_heap_t *h, const void *p)
 {
     uintptr_t a = (uintptr_t)p;
     if (HK_LIKELY(a - h->lo < h->span && !((a + HK_W) & (HK_G - 1))))
         return true;
     return hk__heap_addr_ok_slow(h, a);
 }
+#endif
 
 /* Is b, an address that passed heap_addr_ok, a sane free block: FREE
  * without SLACK, a size that ends inside the heap, a footer that agrees? */
-HK_INLINE bool heap_free_ok(const hk_heap_t *h, const hk_block_t *b)
+HK_SHARED_DECL(bool heap_free_ok(const hk_heap_t *h, const hk_block_t *b));
+#if HK_SHARED_HERE
+HK_SHARED bool heap_free_ok(const hk_heap_t *h, const hk_block_t *b)
 {
     size_t head = b->head, size = head & ~HK_BF_MASK;
     uintptr_t a = (uintptr_t)b;
@@ -77,32 +82,42 @@ HK_INLINE bool heap_free_ok(const hk_heap_t *h, const hk_block_t *b)
         return true;
     return h->span == 0 && hk__heap_free_ok_slow(h, b);
 }
+#endif
 
 /* A link n (may be NULL) of free block b, in the next direction: n is a
  * free block of this heap whose prev link is b. */
-HK_INLINE bool heap_next_ok(const hk_heap_t *h, const hk_block_t *b, const hk_block_t *n)
+HK_SHARED_DECL(bool heap_next_ok(const hk_heap_t *h, const hk_block_t *b, const hk_block_t *n));
+#if HK_SHARED_HERE
+HK_SHARED bool heap_next_ok(const hk_heap_t *h, const hk_block_t *b, const hk_block_t *n)
 {
     if (HK_LIKELY(!n || (heap_addr_ok(h, n) && block_is_free(n) && n->prev_free == b)))
         return true;
     hk__heap_flag(h, b ? (const void *)b : (const void *)n, HK_WHY_LINK);
     return false;
 }
+#endif
 
-HK_INLINE bool heap_prev_ok(const hk_heap_t *h, const hk_block_t *b, const hk_block_t *n)
+HK_SHARED_DECL(bool heap_prev_ok(const hk_heap_t *h, const hk_block_t *b, const hk_block_t *n));
+#if HK_SHARED_HERE
+HK_SHARED bool heap_prev_ok(const hk_heap_t *h, const hk_block_t *b, const hk_block_t *n)
 {
     if (HK_LIKELY(!n || (heap_addr_ok(h, n) && block_is_free(n) && n->next_free == b)))
         return true;
     hk__heap_flag(h, b, HK_WHY_LINK);
     return false;
 }
+#endif
 
 /* A block the index hands out, before its size is believed. */
-HK_INLINE bool heap_take_ok(const hk_heap_t *h, const hk_block_t *b)
+HK_SHARED_DECL(bool heap_take_ok(const hk_heap_t *h, const hk_block_t *b));
+#if HK_SHARED_HERE
+HK_SHARED bool heap_take_ok(const hk_heap_t *h, const hk_block_t *b)
 {
     if (HK_LIKELY(heap_addr_ok(h, b) && heap_free_ok(h, b)))
         return true;
     hk__heap_flag(h, b, HK_WHY_FREE_BLOCK);
     return false;
 }
+#endif
 
 #endif /* HK_HEAP_GUARD_H */

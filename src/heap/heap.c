@@ -167,8 +167,12 @@ static HK_NOINLINE void *alloc_slow(hk_heap_t *h, size_t size)
 void *hk_heap_alloc(hk_heap_t *h, size_t size)
 {
     HK_DBG_ROUTE(return hk__dbg_alloc(h, size, NULL, 0, 0);)
+#if defined(__OPTIMIZE_SIZE__) /* one path, no copy of it for speed */
+    return alloc_slow(h, size);
+#else
     if (HK_UNLIKELY(!h || h->gate != HK_HEAP_MAGIC))
         return alloc_slow(h, size);
+#endif
 #if HK_QUICK_CLASSES
     if (HK_UNLIKELY(size > HK_QUICK_MAX - HK_W))
         return alloc_from_index(h, size);
@@ -256,10 +260,15 @@ void hk_heap_free(hk_heap_t *h, void *p)
     if (!p)
         return;
     HK_DBG_ROUTE(hk__dbg_free(h, p); return;)
+#if defined(__OPTIMIZE_SIZE__) /* one path, no copy of it for speed */
+    free_slow(h, p);
+    return;
+#else
     if (HK_UNLIKELY(!h || h->gate != HK_HEAP_MAGIC)) {
         free_slow(h, p);
         return;
     }
+#endif
 #if HK_QUICK_CLASSES
     uintptr_t ba = (uintptr_t)p - HK_W;
     if (HK_UNLIKELY(((uintptr_t)p & (HK_G - 1)) || ba - h->lo >= h->span)) {

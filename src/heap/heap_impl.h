@@ -39,7 +39,10 @@
 #if SIZE_MAX > 0xffffffffu
 #define HK_QUICK_CLASSES 64 /* 64-bit hosts: block sizes up to 1 KiB */
 #else
-#define HK_QUICK_CLASSES 8  /* 32-bit MCUs: up to 64 bytes, 36 bytes of table */
+/* 32-bit MCUs: off. Their heaps are small and run close to full, where
+ * parked blocks cost failed allocations (bench/heap: the queue workload in
+ * 32 KiB), and they count every byte of code and control structure. */
+#define HK_QUICK_CLASSES 0
 #endif
 #endif
 #ifndef HK_QUICK_DEPTH
@@ -111,6 +114,36 @@ struct hk_heap {
     hk_slmap_t sl_bitmap[HK_FL_MAX];
     hk_block_t *heads[]; /* fl_count * HK_SL_COUNT list heads (TLSF) */
 };
+
+/* ---- helpers shared by the heap's files -----------------------------------
+ * The index operations and the guards (fit_tlsf.h, guard.h) are inlined
+ * into every caller when optimising for speed. Under -Os each is compiled
+ * once, in heap/shared.c, and called: one copy instead of one per file. */
+#if defined(__OPTIMIZE_SIZE__)
+#define HK_SHARED_DECL(...) __VA_ARGS__
+#define HK_SHARED
+#ifdef HK_SHARED_IMPL
+#define HK_SHARED_HERE 1
+#else
+#define HK_SHARED_HERE 0
+#endif
+#define heap_addr_ok hk__heap_addr_ok
+#define heap_free_ok hk__heap_free_ok
+#define heap_next_ok hk__heap_next_ok
+#define heap_prev_ok hk__heap_prev_ok
+#define heap_take_ok hk__heap_take_ok
+#define tlsf_index hk__tlsf_index
+#define tlsf_insert_at hk__tlsf_insert_at
+#define tlsf_insert hk__tlsf_insert
+#define tlsf_replace hk__tlsf_replace
+#define tlsf_unlink hk__tlsf_unlink
+#define tlsf_remove hk__tlsf_remove
+#define tlsf_find hk__tlsf_find
+#else
+#define HK_SHARED_DECL(...)
+#define HK_SHARED HK_INLINE
+#define HK_SHARED_HERE 1
+#endif
 
 /* ---- cross-file internals of the heap ------------------------------------ */
 /* Adds a region to a heap (lock held). */
