@@ -15,11 +15,13 @@
 #   mcu     failed allocations on bench/heap/mcu-queues.rep in a 32 KiB heap
 #           (heapbench --fails), TLSF against first fit
 # HK_BENCH_FIT=first|best measures another policy; HK_BENCH_SKIP_WORST=1
-# leaves the worst-case step out.
+# leaves the worst-case step out; HK_BENCH_BEFORE=DIR adds a column with the
+# figures of an earlier run's output directory (build/heapbench of it).
 set -eu
 cd "$(dirname "$0")/../.."
 root=$PWD
 traces=${HK_TRACES:-$root/../shared/traces}
+[ -d "$traces" ] || [ -n "${HK_TRACES:-}" ] || traces=$root/../../shared/traces # a worktree
 out=$root/build/heapbench
 fit=${HK_BENCH_FIT:-tlsf}
 mkdir -p "$out"
@@ -30,6 +32,10 @@ echo "== build (gcc -O2 -DNDEBUG)"
 gcc -std=c11 -O2 -DNDEBUG -I include -I src -I tools/trace src/heap/*.c src/common/*.c \
     src/debug/*.c tools/trace/hk_trace.c bench/heap/heapbench.c -o "$out/heapbench"
 hb=$out/heapbench
+# the MCU figures: 32-bit, HK_ALIGN 8, as on a Cortex-M
+gcc -m32 -std=c11 -O2 -DNDEBUG -DHK_ALIGN=8 -I include -I src -I tools/trace src/heap/*.c \
+    src/common/*.c src/debug/*.c tools/trace/hk_trace.c bench/heap/heapbench.c \
+    -o "$out/heapbench32" 2>/dev/null || cp "$hb" "$out/heapbench32"
 t0=$SECONDS
 real=$(ls "$traces"/real-*.rep.xz | sort)
 all="$(ls "$traces"/*.rep "$traces"/*.rep.xz | sort) $root/bench/heap/mcu-queues.rep"
@@ -70,10 +76,10 @@ for t in $all; do
 done
 
 echo "== MCU trace: failed allocations in 32 KiB"
-"$hb" --fit "$fit" --fails 32768 bench/heap/mcu-queues.rep >"$out/mcu.$fit.txt" || true
-"$hb" --fit first --fails 32768 bench/heap/mcu-queues.rep >"$out/mcu.first.txt" || true
+"$out/heapbench32" --fit "$fit" --fails 32768 bench/heap/mcu-queues.rep >"$out/mcu.$fit.txt" || true
+"$out/heapbench32" --fit first --fails 32768 bench/heap/mcu-queues.rep >"$out/mcu.first.txt" || true
 
 echo "== report ($((SECONDS - t0))s so far)"
-python3 bench/heap/report.py "$out" "$fit" >bench/heap/RESULTS.md
+python3 bench/heap/report.py "$out" "$fit" "${HK_BENCH_BEFORE:-}" >bench/heap/RESULTS.md
 cat bench/heap/RESULTS.md
 echo "== done in $((SECONDS - t0))s"

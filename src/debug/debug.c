@@ -428,6 +428,7 @@ void *hk__dbg_alloc(hk_heap_t *h, size_t n, const char *file, unsigned line, uin
     }
     uintptr_t lk_saved = hk__lock(&h->lock);
     void *p = alloc_locked(h, n, file, line, tag);
+    heap_event(h, p ? HK_EVENT_ALLOC : HK_EVENT_FAIL, p, NULL, n, 0);
     hk__unlock(&h->lock, lk_saved);
     return p;
 }
@@ -441,10 +442,12 @@ void *hk__dbg_calloc(hk_heap_t *h, size_t n, size_t size, const char *file, unsi
     }
     uintptr_t lk_saved = hk__lock(&h->lock);
     void *p = NULL;
-    if (size && n > SIZE_MAX / size)
+    bool wraps = size && n > SIZE_MAX / size;
+    if (wraps)
         h->failed_allocs++;
     else
         p = alloc_locked(h, n * size, file, line, tag);
+    heap_event(h, p ? HK_EVENT_ALLOC : HK_EVENT_FAIL, p, NULL, wraps ? SIZE_MAX : n * size, 0);
     hk__unlock(&h->lock, lk_saved);
     if (p)
         hk__memset(p, 0, n * size);
@@ -471,6 +474,7 @@ void *hk__dbg_aligned_alloc(hk_heap_t *h, size_t align, size_t n, const char *fi
     else
         h->failed_allocs++;
     after_op(h);
+    heap_event(h, p ? HK_EVENT_ALLOC : HK_EVENT_FAIL, p, NULL, n, align);
     hk__unlock(&h->lock, lk_saved);
     return p;
 }
@@ -494,6 +498,7 @@ void hk__dbg_free(hk_heap_t *h, void *p)
         hk__dbg_poison(a + 3 * W, a + block_size(b) - W);
         hk__heap_free_block(h, b);
         after_op(h);
+        heap_event(h, HK_EVENT_FREE, p, NULL, d.n, 0);
     }
     hk__unlock(&h->lock, lk_saved);
 }
@@ -533,6 +538,7 @@ void *hk__dbg_realloc(hk_heap_t *h, void *p, size_t n, const char *file, unsigne
             trailer_write(h, block_from_payload(q), n, d.seq, d.file, d.line, d.tag);
         }
         after_op(h);
+        heap_event(h, q ? HK_EVENT_REALLOC : HK_EVENT_FAIL, q, p, n, 0);
     }
     hk__unlock(&h->lock, lk_saved);
     return q;

@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""report.py - bench/heap/RESULTS.md from the files bench/heap/run.sh wrote.
+Usage: report.py OUTDIR FIT [BEFOREDIR]"""
+import glob
+import math
+import os
+import sys
+
+out, fit = sys.argv[1], sys.argv[2]
+before = sys.argv[3] if len(sys.argv) > 3 and os.path.isdir(sys.argv[3]) else None
+
+# ../shared/traces/README.md, measured the same way (gcc -O2, x86-64)
+O1HEAP = {"real-sqlite3": 85, "real-gcc-cc1": 81, "real-python-json": 91}
+TLSF_MEM = {"real-sqlite3": 1.024, "real-gcc-cc1": 1.054, "real-python-json": 1.129,
+            "binary-bal": 1.825, "random-bal": 1.066, "coalescing-bal": 1.801,
+            "realloc-bal": 1.012}
+
+
+def kv(path):
+    d = {}
+    if os.path.exists(path):
+        for line in open(path):
+            if "=" in line:
+                k, v = line.strip().split("=", 1)
+                d[k] = v
+    return d
+
+
+def per_call(d):
+    m, f, r = (int(d.get(k, 0)) for k in ("malloc_calls", "free_calls", "realloc_calls"))
+    im, i_f, ir = (int(d.get(k, 0)) for k in ("instr_malloc", "instr_free", "instr_realloc"))
+    if not m:
+        return None
+    return ((im + i_f + ir) / (m + f + r), im / m, i_f / max(f, 1), ir / max(r, 1))
+
+
+def met(ok):
+    return "met" if ok else "**not met**"
+
+
+real = sorted(os.path.basename(p)[4:-4] for p in glob.glob(os.path.join(out, "run.*.txt")))
+lines = ["# Heap figures (bench/heap/run.sh)", "",
+         f"Policy {fit}. Built with gcc -O2 -DNDEBUG, x86-64, no lock; callgrind counts the "
+         "instructions inside the non-inlined wrappers of bench/heap/heapbench.c (plus about 4 "
+         "of call glue, as in the reference figures of ../shared/traces/README.md). The arena "
+         "of the instruction runs is the one hk-replay uses: twice the peak live bytes plus "
+         "1 MiB.", "", "## Goals", "", "| goal | figure | |", "| --- | --- | --- |"]
+rows = []
+ok_all = True
+for t in real:
+    pc = per_call(kv(os.path.join(out, f"run.{t}.txt")))
+    if not pc:
+        continue
+    ok = t in O1HEAP and pc[0] < O1HEAP[t]
+    lines.append(f"| {t}: fewer instructions per call than o1heap ({O1HEAP.get(t, '?')}) | "
+                 f"{pc[0]:.1f} | {met(ok)} |")
+    ok60 = pc[0] <= 60
+    lines.append(f"| {t}: 60 instructions per call | {pc[0]:.1f} | {met(ok60)} |")
+wm = wf = 0
+wsrc = ""
+for t in real:
+    d = kv(os.path.join(out, f"worst.{t}.txt"))
+    if d:
+        if int(d["worst_malloc"]) > wm:
+            wm = int(d["worst_malloc"])
+        if int(d["worst_free"]) > wf:
+            wf = int(d["worst_free"])
+        wsrc = "every call of every real-program trace"
+if wsrc:
+    lines.append(f"| worst single malloc <= 110 ({wsrc}) | {wm} | {met(wm <= 110)} |")
+    lines.append(f"| worst single free <= 100 ({wsrc}) | {wf} | {met(wf <= 100)} |")
+mems = {}
+for p in glob.glob(os.path.join(out, "mem.*.txt")):
+    d = kv(p)
+    if "mem_ratio" in d:
+        mems[os.path.basename(p)[4:-4]] = float(d["mem_ratio"])
+worse = [t for t in TLSF_MEM if t.startswith("real-") and t in mems and
+         round(mems[t], 3) > TLSF_MEM[t]]
+lines.append(f"| memory no worse than TLSF on any real trace | "
+             + ", ".join(f"{t} {mems[t]:.3f} (TLSF {TLSF_MEM[t]:.3f})" for t in sorted(TLSF_MEM)
+                         if t.startswith("real-") and t in mems)
+             + f" | {met(not worse)} |")
+shared = [t for t in mems if t != "mcu-queues"]
+if shared:
+    g = math.exp(sum(math.log(mems[t]) for t in shared) / len(shared))
+    lines.append(f"| memory geomean <= 1.10 over the {len(shared)} traces of ../shared/traces | "
+                 f"{g:.3f} | {met(g <= 1.10)} |")
+mt, mf = kv(os.path.join(out, f"mcu.{fit}.txt")), kv(os.path.join(out, "mcu.first.txt"))
+if mt and mf:
+    a, b = int(mt["failed_allocs"]), int(mf["failed_allocs"])
+    lines.append(f"| MCU queues in 32 KiB (32-bit, HK_ALIGN 8): failed allocations no more than "
+                 f"first fit ({b}) | {a} of {mt['calls']} | {met(a <= b)} |")
+    c = int(mt["control"])
+    lines.append(f"| control structure <= 256 B for a 32 KiB heap (32-bit, HK_ALIGN 8) | {c} B | "
+                 f"{met(c <= 256)} |")
+
+lines += ["", "## Instructions per call", "",
+          "| trace | per call | malloc | free | realloc | o1heap (per call) |"
+          + (" before: per call / malloc / free |" if before else ""),
+          "| --- | --- | --- | --- | --- | --- |" + (" --- |" if before else "")]
+for t in real:
+    pc = per_call(kv(os.path.join(out, f"run.{t}.txt")))
+    if not pc:
+        continue
+    row = f"| {t} | {pc[0]:.1f} | {pc[1]:.1f} | {pc[2]:.1f} | {pc[3]:.1f} | {O1HEAP.get(t, '')} |"
+    if before:
+        pb = per_call(kv(os.path.join(before, f"run.{t}.txt")))
+        row += f" {pb[0]:.1f} / {pb[1]:.1f} / {pb[2]:.1f} |" if pb else " |"
+    lines.append(row)
+lines += ["", "## Worst single call (every call of the whole trace, one callgrind dump each)", "",
+          "| trace | calls | worst malloc (op) | worst free (op) | worst realloc (op) |"
+          + (" before: malloc / free |" if before else ""),
+          "| --- | --- | --- | --- | --- |" + (" --- |" if before else "")]
+for t in real:
+    d = kv(os.path.join(out, f"worst.{t}.txt"))
+    if not d:
+        continue
+    calls = int(d["malloc_calls"]) + int(d["free_calls"]) + int(d["realloc_calls"])
+    row = (f"| {t} | {calls} | {d['worst_malloc']} (#{d['worst_malloc_op']}) | "
+           f"{d['worst_free']} (#{d['worst_free_op']}) | {d['worst_realloc']} "
+           f"(#{d['worst_realloc_op']}) |")
+    if before:
+        b = kv(os.path.join(before, f"worst.{t}.txt"))
+        row += f" {b.get('worst_malloc', '')} / {b.get('worst_free', '')} |"
+    lines.append(row)
+lines += ["", "## Memory: smallest arena / peak live bytes (8-byte bisection)", "",
+          "| trace | heapkit | TLSF |" + (" before |" if before else ""),
+          "| --- | --- | --- |" + (" --- |" if before else "")]
+for t in sorted(mems):
+    row = f"| {t} | {mems[t]:.3f} | {TLSF_MEM.get(t, '')} |"
+    if before:
+        b = kv(os.path.join(before, f"mem.{t}.txt"))
+        row += f" {float(b['mem_ratio']):.3f} |" if "mem_ratio" in b else " |"
+    lines.append(row)
+print("\n".join(lines))
