@@ -95,6 +95,10 @@ static void *aligned_locked(hk_heap_t *h, size_t align, size_t n)
     if (want < need || want > HK_MAX_REQUEST)
         return NULL;
     hk_block_t *b = index_take(h, want);
+    if (!b) {
+        hk__heap_flush(h); /* parked blocks may merge into a fit */
+        b = index_take(h, want);
+    }
     if (!b && (!hk__heap_grow(h, want) || !(b = index_take(h, want))))
         return NULL;
     size_t bsize = block_size(b);
