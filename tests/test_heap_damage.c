@@ -6,12 +6,23 @@
  * (passes once the heap has repaired what it could, reports what it could
  * not).
  */
-#include <string.h>
-
 #include "heap/block.h"
 #include "heap_test_util.h"
 
 #define DHEAP 4096u
+
+/* Does the reason mention `word`? (no C library on the bare-metal targets) */
+static int mentions(const char *s, const char *word)
+{
+    for (; s && *s; s++) {
+        size_t i = 0;
+        while (word[i] && s[i] == word[i])
+            i++;
+        if (!word[i])
+            return 1;
+    }
+    return 0;
+}
 
 /* The end of the used block behind p: its right neighbour's header. */
 static unsigned char *block_end(const void *p)
@@ -28,7 +39,7 @@ static void churn(hk_heap_t *h)
         for (unsigned i = 0; i < 12; i++) {
             p[i] = hk_heap_alloc(h, 8 + 24 * i);
             if (p[i])
-                memset(p[i], (int)i, 8 + 24 * i);
+                hk_test_memset(p[i], (int)i, 8 + 24 * i);
         }
         for (unsigned i = 0; i < 12; i += 2)
             hk_heap_free(h, p[i]);
@@ -51,7 +62,7 @@ static void test_overflow_into_free_neighbour(hk_fit_t fit)
         unsigned char *end = block_end(f.a);
         HK_REQUIRE(end == f.b - HK_W); /* a's right neighbour is the free b */
         hk_test_capture_errors();
-        memset(end, fills[k], 12);
+        hk_test_memset(end, fills[k], 12);
         hk_heap_free(f.h, f.a);
         HK_CHECK(hk_test_errors.count >= 1);
         HK_CHECK(hk_test_errors.last_code == HK_ECORRUPT || hk_test_errors.last_code == HK_EBADPTR);
@@ -70,13 +81,13 @@ static void test_overflow_reason(hk_fit_t fit)
 {
     heap_fixture_t f = heap_fixture(fit, DHEAP);
     HK_REQUIRE(f.h != NULL);
-    memset(block_end(f.a), 0x41, 12);
+    hk_test_memset(block_end(f.a), 0x41, 12);
     hk_test_capture_errors();
     hk_heap_free(f.h, f.a);
     HK_REQUIRE(hk_test_errors.count >= 1);
     HK_CHECK_EQ(hk_test_errors.last_code, HK_ECORRUPT);
     HK_CHECK(hk_test_errors.last_reason != NULL &&
-             strstr(hk_test_errors.last_reason, "overflow") != NULL);
+             mentions(hk_test_errors.last_reason, "overflow"));
 }
 
 /* A write after free over a free block's first two words (its list links),
@@ -95,7 +106,7 @@ static void test_write_after_free_over_links(hk_fit_t fit)
         HK_REQUIRE(d && e);
         hk_heap_free(f.h, d);
         hk_test_capture_errors();
-        memset(f.b, fills[k], 2 * sizeof(void *)); /* b is free: write after free */
+        hk_test_memset(f.b, fills[k], 2 * sizeof(void *)); /* b is free: write after free */
         void *x = hk_heap_alloc(f.h, 64);
         void *y = hk_heap_alloc(f.h, 64);
         HK_CHECK(x != NULL && y != NULL && x != y);
@@ -120,13 +131,13 @@ static void test_link_reason(hk_fit_t fit)
 {
     heap_fixture_t f = heap_fixture(fit, DHEAP);
     HK_REQUIRE(f.h != NULL);
-    memset(f.b, 0x41, 2 * sizeof(void *));
+    hk_test_memset(f.b, 0x41, 2 * sizeof(void *));
     hk_test_capture_errors();
     void *x = hk_heap_alloc(f.h, 64);
     HK_CHECK(x != NULL);
     HK_REQUIRE(hk_test_errors.count >= 1);
     HK_CHECK(hk_test_errors.last_reason != NULL &&
-             strstr(hk_test_errors.last_reason, "write after free") != NULL);
+             mentions(hk_test_errors.last_reason, "write after free"));
     HK_CHECK_EQ(hk_heap_validate(f.h), 0);
 }
 
@@ -135,7 +146,7 @@ static void test_damaged_links_on_merge(hk_fit_t fit)
 {
     heap_fixture_t f = heap_fixture(fit, DHEAP);
     HK_REQUIRE(f.h != NULL);
-    memset(f.b, 0x41, 2 * sizeof(void *));
+    hk_test_memset(f.b, 0x41, 2 * sizeof(void *));
     hk_test_capture_errors();
     hk_heap_free(f.h, f.a); /* merges with the free b (TLSF: once the front is flushed) */
     (void)stats_of(f.h);

@@ -6,8 +6,6 @@
  * after free over a parked block's link is reported and repaired. The
  * tests hold with the front off too (32-bit builds, HK_QUICK_CLASSES 0).
  */
-#include <string.h>
-
 #include "heap/block.h"
 #ifndef HK_DBG_EXTRA
 #define HK_DBG_EXTRA 0
@@ -98,7 +96,7 @@ static void test_write_after_free_small(void)
     hk_heap_free(h, a);
     hk_heap_free(h, b); /* b's link names a */
     hk_test_capture_errors();
-    memset(b, 0x41, sizeof(void *));
+    hk_test_memset(b, 0x41, sizeof(void *));
     void *x = hk_heap_alloc(h, 56);
     void *y = hk_heap_alloc(h, 56);
     void *z = hk_heap_alloc(h, 56);
