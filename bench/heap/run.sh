@@ -75,9 +75,12 @@ for t in $all; do
     nice -n 10 "$hb" --fit "$fit" --mem "$t" >"$out/mem.$n.txt" || true
 done
 
-echo "== MCU trace: failed allocations in 32 KiB"
-"$out/heapbench32" --fit "$fit" --fails 32768 bench/heap/mcu-queues.rep >"$out/mcu.$fit.txt" || true
-"$out/heapbench32" --fit first --fails 32768 bench/heap/mcu-queues.rep >"$out/mcu.first.txt" || true
+echo "== MCU trace: failed allocations in 32 KiB and tighter arenas"
+for a in 30208 30720 31232 31744 32768; do
+    for f in "$fit" first; do
+        "$out/heapbench32" --fit "$f" --fails $a bench/heap/mcu-queues.rep >"$out/mcu.$f.$a.txt" || true
+    done
+done
 
 echo "== report ($((SECONDS - t0))s so far)"
 python3 bench/heap/report.py "$out" "$fit" "${HK_BENCH_BEFORE:-}" >bench/heap/RESULTS.md
