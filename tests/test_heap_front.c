@@ -12,13 +12,13 @@
 #endif
 #include "heap_test_util.h"
 
-#define FHEAP 16384u
-
+/* The front is sized to the heap (an eighth of it at most): a big heap
+ * where the test arena allows, so that the front serves these sizes. */
 static hk_heap_t *front_heap(void)
 {
     size_t sz;
     unsigned char *mem = hk_test_arena(&sz);
-    return hk_heap_init(mem, FHEAP, NULL);
+    return hk_heap_init(mem, sz < ((size_t)1 << 20) ? sz : ((size_t)1 << 20), NULL);
 }
 
 static void test_reuse_and_double_free(void)
@@ -53,28 +53,36 @@ static void test_reuse_and_double_free(void)
     HK_CHECK_EQ(hk_heap_validate(h), 0);
 }
 
-/* Fill the heap with small blocks, free every other one (they park), then
- * ask for more than any gap: only a flush of the front can serve it. */
+/* A run of small blocks is freed (parked in the front, not merged) while
+ * the rest of the heap is in use: an allocation as big as the run can only
+ * be served once the front has given the run back to the block layer. */
 static void test_flush_before_failing(void)
 {
     hk_heap_t *h = front_heap();
     HK_REQUIRE(h != NULL);
-    void *p[512];
-    unsigned n = 0;
-    while (n < 512 && (p[n] = hk_heap_alloc(h, 40)) != NULL)
-        n++;
-    HK_REQUIRE(n > 100);
-    for (unsigned i = 0; i < n; i++)
-        if (i < n / 2 || (i & 1))
-            hk_heap_free(h, p[i]);
-    /* the first half is one run of freed blocks: a big request needs it merged */
-    void *big = hk_heap_alloc(h, (size_t)(n / 2) * 32u);
+    void *g0 = hk_heap_alloc(h, 40);
+    void *p[32];
+    for (unsigned i = 0; i < 32; i++)
+        HK_REQUIRE((p[i] = hk_heap_alloc(h, 40)) != NULL);
+    void *g1 = hk_heap_alloc(h, 40);
+    HK_REQUIRE(g0 && g1);
+    size_t run = (size_t)((char *)g1 - (char *)p[0]); /* bytes of the 32 blocks */
+    size_t rest = stats_of(h).largest_free;
+    void *r = hk_heap_alloc(h, rest); /* the rest of the heap, one block */
+    HK_REQUIRE(r != NULL);
+    hk_heap_free(h, r); /* too big for the front: back in the index */
+    for (unsigned i = 0; i < 32; i++)
+        hk_heap_free(h, p[i]); /* small and the heap nearly empty: parked */
+    r = hk_heap_alloc(h, rest);
+    HK_CHECK(r != NULL);
+    void *big = hk_heap_alloc(h, run - HK_W - HK_DBG_EXTRA);
     HK_CHECK(big != NULL);
+    HK_CHECK(big == p[0]); /* the run, merged back */
     HK_CHECK_EQ(hk_heap_validate(h), 0);
     hk_heap_free(h, big);
-    for (unsigned i = n / 2; i < n; i++)
-        if (!(i & 1))
-            hk_heap_free(h, p[i]);
+    hk_heap_free(h, r);
+    hk_heap_free(h, g0);
+    hk_heap_free(h, g1);
     hk_stats_t s = stats_of(h);
     HK_CHECK_EQ(s.used, 0);
     HK_CHECK_EQ(s.free_blocks, 1);

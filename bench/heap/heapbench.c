@@ -267,7 +267,7 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--run") || !strcmp(argv[i], "--mem")) {
             mode = argv[i];
-        } else if (!strcmp(argv[i], "--fails") && i + 1 < argc) {
+        } else if ((!strcmp(argv[i], "--fails") || !strcmp(argv[i], "--trial")) && i + 1 < argc) {
             mode = argv[i];
             fails_arena = strtoul(argv[++i], NULL, 10);
         } else if (!strcmp(argv[i], "--worst") && i + 1 < argc) {
@@ -310,6 +310,15 @@ int main(int argc, char **argv)
         }
         printf("min_arena=%zu\nmem_ratio=%.4f\n", hi, (double)hi / (double)t.peak_live);
         return 0;
+    }
+    if (!strcmp(mode, "--trial")) { /* one pattern-checked trial, in process */
+        hk_heap_t *th = open_heap(fails_arena);
+        if (!th)
+            return 2;
+        result_t r = replay(&t, th, 1);
+        printf("arena=%zu\nok=%d\nfailed_op=%zu\nerrors=%lu\nvalid=%d\n", fails_arena, r.ok,
+               r.failed_op, n_errors, hk_heap_validate(th) == 0);
+        return r.ok ? 0 : 1;
     }
     if (!strcmp(mode, "--fails")) {
         /* MCU workloads: how many allocations fail in a fixed arena */

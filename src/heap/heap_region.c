@@ -101,6 +101,28 @@ static void region_link(hk_heap_t *h, hk_region_t *r)
     h->span = h->nregions == 1 ? h->hi - h->lo : 0;
 }
 
+/* The front's largest size for this heap: the sizes up to K granules, at
+ * most HK_QUICK_DEPTH blocks each, may hold at most an eighth of the heap
+ * (DEPTH * G * K(K+1)/2 <= total / 8), so that a small heap is not
+ * fragmented by parked blocks. TLSF at level 0 only: the list policies,
+ * and every policy at the debug levels, coalesce at once. */
+static void front_size(hk_heap_t *h)
+{
+    size_t k = 0;
+#if HK_QUICK_CLASSES
+    if (h->fit == HK_FIT_TLSF && HK_DEBUG == 0) {
+        size_t budget = h->usage.total >> 3, cost = 0;
+        while (k < HK_QUICK_CLASSES) {
+            cost += (size_t)HK_QUICK_DEPTH * HK_G * (k + 1);
+            if (cost > budget)
+                break;
+            k++;
+        }
+    }
+#endif
+    h->quick_max = k < HK_MIN_BLOCK / HK_G ? 0 : k * HK_G;
+}
+
 static void account_new_free(hk_heap_t *h, hk_block_t *b)
 {
     size_t size = block_size(b);
@@ -109,6 +131,7 @@ static void account_new_free(hk_heap_t *h, hk_block_t *b)
     else
         hk__usage_grow(&h->usage, size); /* a new region never raises the low mark */
     h->park_limit = (h->usage.total >> 4) * HK_QUICK_FILL;
+    front_size(h);
     index_insert(h, b);
 }
 
@@ -174,12 +197,6 @@ hk_heap_t *hk_heap_init(void *mem, size_t bytes, const hk_heap_config_t *cfg)
     hk__memset(h, 0, ctl);
     h->fit = (uint8_t)(cfg ? cfg->fit : HK_FIT_TLSF);
     h->fl_count = (uint8_t)flc;
-#if HK_QUICK_CLASSES
-    /* the front serves TLSF at level 0; the list policies, and every policy
-     * at the debug levels (each free checked and coalesced at once), keep
-     * immediate coalescing */
-    h->quick_max = h->fit == HK_FIT_TLSF && HK_DEBUG == 0 ? HK_QUICK_MAX : 0;
-#endif
     if (cfg && cfg->lock)
         h->lock = *cfg->lock;
     if (cfg) {
