@@ -12,7 +12,7 @@
 #endif
 #include "heap_test_util.h"
 
-/* The front is sized to the heap (an eighth of it at most): a big heap
+/* The front is sized to the heap (half of it at most): a big heap
  * where the test arena allows, so that the front serves these sizes. */
 static hk_heap_t *front_heap(void)
 {

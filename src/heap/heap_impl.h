@@ -54,6 +54,9 @@
  * again, and the parked blocks drain into allocations of their sizes (or
  * are flushed when an allocation would fail), so the front costs little
  * memory at the peak (measured in bench/heap/RESULTS.md). */
+#ifndef HK_QUICK_SHARE
+#define HK_QUICK_SHARE 1 /* the front may hold at most half the heap */
+#endif
 #ifndef HK_QUICK_FILL
 #define HK_QUICK_FILL 8
 #endif

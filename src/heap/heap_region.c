@@ -102,16 +102,16 @@ static void region_link(hk_heap_t *h, hk_region_t *r)
 }
 
 /* The front's largest size for this heap: the sizes up to K granules, at
- * most HK_QUICK_DEPTH blocks each, may hold at most an eighth of the heap
- * (DEPTH * G * K(K+1)/2 <= total / 8), so that a small heap is not
- * fragmented by parked blocks. TLSF at level 0 only: the list policies,
+ * most HK_QUICK_DEPTH blocks each, may hold at most total >> HK_QUICK_SHARE
+ * bytes (DEPTH * G * K(K+1)/2), so that a small heap is not fragmented by
+ * parked blocks. TLSF at level 0 only: the list policies,
  * and every policy at the debug levels, coalesce at once. */
 static void front_size(hk_heap_t *h)
 {
     size_t k = 0;
 #if HK_QUICK_CLASSES
     if (h->fit == HK_FIT_TLSF && HK_DEBUG == 0) {
-        size_t budget = h->usage.total >> 3, cost = 0;
+        size_t budget = h->usage.total >> HK_QUICK_SHARE, cost = 0;
         while (k < HK_QUICK_CLASSES) {
             cost += (size_t)HK_QUICK_DEPTH * HK_G * (k + 1);
             if (cost > budget)
