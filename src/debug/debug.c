@@ -442,7 +442,8 @@ void *hk__dbg_calloc(hk_heap_t *h, size_t n, size_t size, const char *file, unsi
     }
     uintptr_t lk_saved = hk__lock(&h->lock);
     void *p = NULL;
-    bool wraps = size && n > SIZE_MAX / size;
+    size_t total_;
+    bool wraps = __builtin_mul_overflow(n, size, &total_); /* no divide helper */
     if (wraps)
         h->failed_allocs++;
     else
