@@ -144,4 +144,18 @@ for t in sorted(mems):
         b = kv(os.path.join(before, f"mem.{t}.txt"))
         row += f" {float(b['mem_ratio']):.3f} |" if "mem_ratio" in b else " |"
     lines.append(row)
+lines += ["", "## How these were measured", "",
+          "- `bash bench/heap/run.sh` (HK_BENCH_BEFORE=DIR adds the before columns from an "
+          "earlier run's output directory). Instructions: callgrind "
+          "`--toggle-collect='hb_*'`, split per wrapper by bench/heap/cgsplit.py. Worst case: "
+          "`heapbench --worst DIR` under callgrind with `--dump-after` on each wrapper; the driver "
+          "reads and deletes each call's dump, so whole traces are measured (about 200 calls a "
+          "second under callgrind: the 1.37M-call python trace takes two hours on a loaded "
+          "machine, which is why a run may cut it to a prefix, marked in the table).",
+          "- Memory: `heapbench --mem`: bisection to 8 bytes over forked trials that "
+          "pattern-check every block and end with hk_heap_validate.",
+          "- MCU: bench/heap/mcu-queues.rep (bench/heap/mcu_gen.py, deterministic), replayed "
+          "by a 32-bit build with HK_ALIGN 8 (`heapbench --fails ARENA`), failed allocations "
+          "counted and the replay continued. Control structure: hk_heap_overhead(32768, NULL).",
+          "- Code size: `make size` (docs/size.md)."]
 print("\n".join(lines))
