@@ -12,8 +12,10 @@
 # 2. Each component (src/<name>/*.c, all features) as object files: the
 #    upper bound, before the linker drops unused functions.
 # 3. The probe again for Xtensa LX106, linked without libgcc (no helpers).
-# Goals (issue 4): TLSF-only core <= 1300 bytes of text on Cortex-M4, all
-# three policies <= 2000.
+# Targets: TLSF-only core <= 1300 bytes of text on Cortex-M4, all three
+# policies <= 2000, a minimal configuration (init, alloc, free, calloc,
+# stats on one region, TLSF only) <= 700. Also the size of every public heap
+# call as linked (TLSF only, every call used), on Cortex-M4.
 # Needs gcc-arm-none-eabi. Exit 77 (with the reason) if it is missing.
 set -u
 cd "$(dirname "$0")/.."
@@ -83,6 +85,7 @@ for cpu in cortex-m0 cortex-m4; do
     build_lib "$out/$cpu-all" $cpu || exit 1
     R[$cpu,tlsf,1]=$(link_probe "$out/$cpu-tlsf" $cpu 1 "$tlsf_only") || exit 1
     R[$cpu,tlsf,2]=$(link_probe "$out/$cpu-tlsf" $cpu 2 "$tlsf_only") || exit 1
+    R[$cpu,tlsf,3]=$(link_probe "$out/$cpu-tlsf" $cpu 3 "$tlsf_only") || exit 1
     R[$cpu,all,1]=$(link_probe "$out/$cpu-all" $cpu 1) || exit 1
     R[$cpu,all,2]=$(link_probe "$out/$cpu-all" $cpu 2) || exit 1
 done
@@ -153,16 +156,22 @@ echo
 echo "| configuration | API used | M0 text | M0 data | M0 bss | M0 libgcc | M4 text | M4 data | M4 bss | M4 libgcc | goal (M4 text) |"
 echo "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|"
 for cfg in tlsf all; do
-    for api in 1 2; do
+    for api in 3 1 2; do
+        [ $cfg = all ] && [ $api = 3 ] && continue
         read -r t0 d0 b0 g0 <<<"${R[cortex-m0,$cfg,$api]}"
         read -r t4 d4 b4 g4 <<<"${R[cortex-m4,$cfg,$api]}"
         case $cfg in
         tlsf) name="TLSF only" ;;
         all)  name="TLSF + first fit + best fit" ;;
         esac
-        apin=$([ $api = 1 ] && echo "core: init, alloc, free, realloc" || echo "every heap call")
+        case $api in
+        1) apin="core: init, alloc, free, realloc" ;;
+        2) apin="every heap call" ;;
+        3) apin="minimal: init, alloc, free, calloc, stats" ;;
+        esac
         goal=""
         [ $cfg != all ] && [ $api = 1 ] && goal=$(goal_note "$t4" 1300)
+        [ $cfg != all ] && [ $api = 3 ] && goal=$(goal_note "$t4" 700)
         [ $cfg = all ] && [ $api = 1 ] && goal=$(goal_note "$t4" 2000)
         echo "| $name | $apin | $t0 | $d0 | $b0 | $g0 | $t4 | $d4 | $b4 | $g4 | $goal |"
     done
@@ -222,6 +231,34 @@ else
         echo "No component calls a division or multiply helper on LX106."
     fi
 fi
+echo
+echo "## Every heap call (TLSF only, Cortex-M4, as linked)"
+echo
+echo "The bytes of each public function itself; the helpers they share (the"
+echo "index, the guards, the checks) are counted once, under \"shared\"."
+echo
+echo "| function | M4 text |"
+echo "|---|--:|"
+awk '
+    function hex(s,    i, c, v) {
+        v = 0; s = tolower(substr(s, 3))
+        for (i = 1; i <= length(s); i++) { c = index("0123456789abcdef", substr(s, i, 1)) - 1; v = v * 16 + c }
+        return v
+    }
+    /^Linker script and memory map/ { on = 1; next }
+    on && /^ \.(text|rodata)/ {
+        name = $1
+        if (NF >= 4) { size = $3; file = $4 } else { getline; size = $2; file = $3 }
+        if (file ~ /libheapkit\.a/ && hex(size) > 0) {
+            sub(/^\.(text|rodata)\./, "", name); sub(/\.str1\.1$/, "", name)
+            if (name ~ /^hk_heap_/) pub[name] += hex(size); else shared += hex(size)
+        }
+    }
+    END {
+        for (n in pub) printf "| `%s` | %d |\n", n, pub[n] | "sort"
+        close("sort")
+        printf "| shared helpers | %d |\n", shared
+    }' "$out/cortex-m4-tlsf/probe2.elf.map"
 echo
 echo "## Each component, all features, before the linker drops unused code"
 echo

@@ -8,7 +8,11 @@
  *   0  the cheap always-on checks: a pointer given to free, realloc or
  *      usable_size must be a live block of this heap (inside a region,
  *      aligned, sane header, not free, neighbours agree): invalid, interior,
- *      foreign and double frees are reported and refused. No extra bytes.
+ *      foreign and double frees are reported and refused. Free-list links
+ *      and free neighbours are checked before they are followed: a damaged
+ *      link is reported and the free index rebuilt from the blocks; a free
+ *      whose free neighbour's header is damaged is reported and refused.
+ *      No extra bytes.
  *   1  + every block carries a trailer after the caller's bytes: a canary
  *      (a one-byte overflow is caught on free and by validate), a keyed
  *      check word over the block's header word, address, size and the
@@ -16,10 +20,11 @@
  *      allocation site (file, line, user tag, sequence number).
  *      + freed memory is filled with HK_DEBUG_FREE_BYTE and checked when it
  *      is handed out again (writes after free are caught); new memory is
- *      filled with HK_DEBUG_ALLOC_BYTE (uninitialised reads stand out).
- *      + free-list links are checked before they are followed or written
- *      through; a damaged list is reported and the index rebuilt from the
- *      blocks themselves.
+ *      filled with HK_DEBUG_ALLOC_BYTE (uninitialised reads stand out),
+ *      including the words a split or a new header is about to overwrite.
+ *      + One rule for a block being freed or resized: any damage found on
+ *      it (canary, check word, header, its free neighbour) is reported and
+ *      the call refused: the block stays allocated, the heap unchanged.
  *      + hk_heap_report and hk_heap_leaks list live blocks by site.
  *   2  + heapkit's internal assertions (HK_ASSERTS).
  *   3  + after every operation, a structural validate of the whole heap and

@@ -143,8 +143,9 @@ int hk_heap_set_event_hook(hk_heap_t *h, hk_event_fn fn, void *ctx);
 
 /* Checks the whole heap: boundary tags agree, no two free neighbours, every
  * free block indexed exactly once and nothing else indexed, bitmaps agree with
- * the lists, statistics agree with a recount. Returns 0 or HK_ECORRUPT (also
- * reported through the error hook with the reason). O(blocks). */
+ * the lists, statistics agree with a recount. Returns 0, HK_EINVAL for NULL
+ * or a bad handle, or HK_ECORRUPT (damaged state); both are also reported
+ * through the error hook with the reason. O(blocks). */
 int hk_heap_validate(const hk_heap_t *h);
 
 /* Calls fn for every block of every region, in address order per region.

@@ -6,6 +6,8 @@
  *   HK_SIZE_API=2  every public heap call (calloc, aligned_alloc, regions,
  *                  usable_size, stats, validate, walk) and every fit policy
  *                  compiled in, chosen at run time
+ *   HK_SIZE_API=3  a minimal configuration: init, alloc, free, calloc and
+ *                  stats on one region (what a FreeRTOS heap port needs)
  * The probe's own code is not counted: size.sh sums only the sections that
  * come from libheapkit.a and libgcc.a.
  */
@@ -30,6 +32,19 @@ static void walker(void *p, size_t size, bool used, void *ctx)
 }
 #endif
 
+#if HK_SIZE_API == 3
+void entry(void)
+{
+    hk_heap_t *h = hk_heap_init(mem, sizeof mem, NULL);
+    void *p = hk_heap_alloc(h, sink);
+    void *q = hk_heap_calloc(h, sink, 3);
+    hk_stats_t st;
+    hk_heap_get_stats(h, &st);
+    sink += st.free + st.smallest_free + st.free_blocks;
+    hk_heap_free(h, p);
+    hk_heap_free(h, q);
+}
+#else
 void entry(void)
 {
     hk_heap_config_t cfg = { 0 };
@@ -52,3 +67,4 @@ void entry(void)
     hk_heap_free(h, r);
 #endif
 }
+#endif

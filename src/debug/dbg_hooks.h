@@ -15,18 +15,14 @@
  *    Allocation then checks the interior of the block it hands out: any byte
  *    that differs was written after its free.
  *
- * 2. Free-list links are followed and written through only when they look
- *    like a free block of this heap whose own link points back
- *    (HK_DBG_LINK_OK, the "safe unlinking" check of glibc's malloc, applied
- *    to both directions). A bad link is not followed; the heap notes it in
- *    h->dbg_bad, finishes the operation without writing through it, and the
- *    debug layer reports it and rebuilds the free index from the blocks
- *    themselves before the lock is released.
+ * 2. Free-list links and free neighbours are checked by the heap itself at
+ *    every level (heap/guard.h); the debug layer adds the fill patterns,
+ *    the trailers and the walks.
  */
 #ifndef HK_DBG_HOOKS_H
 #define HK_DBG_HOOKS_H
 
-#include "heap/heap_impl.h"
+#include "heap/guard.h"
 
 #if HK_DEBUG >= 1
 
@@ -35,11 +31,12 @@ void hk__dbg_poison(uintptr_t lo, uintptr_t hi);
 /* After an in-place realloc: re-fills what the old block [oldb, oldb +
  * oldsize) left in the free block now following b. */
 void hk__dbg_resized(hk_heap_t *h, hk_block_t *b, uintptr_t oldb, size_t oldsize);
+/* Before a split of a free block writes the tail's header and links at t
+ * (or a new header at t): the words [t - W, t + 3W) were the free block's
+ * interior and must still hold the free pattern; reports if not. */
+void hk__dbg_split(hk_heap_t *h, uintptr_t t);
 /* Sets the per-heap secret and sequence (end of hk_heap_init). */
 void hk__dbg_heap_init(hk_heap_t *h);
-/* Notes the first damaged link of this operation. */
-void hk__dbg_flag(const hk_heap_t *h, const void *where, const char *why);
-
 /* The public entry points at HK_DEBUG >= 1 (debug.c). */
 void *hk__dbg_alloc(hk_heap_t *h, size_t n, const char *file, unsigned line, uint32_t tag);
 void *hk__dbg_calloc(hk_heap_t *h, size_t n, size_t size, const char *file, unsigned line,
@@ -59,61 +56,7 @@ int hk__dbg_validate(const hk_heap_t *h);
     hk__dbg_poison((uintptr_t)(upper) - HK_W, (uintptr_t)(upper) + 3 * HK_W)
 #define HK_DBG_RESIZED(h, b, oldb, oldsize) hk__dbg_resized((h), (b), (oldb), (oldsize))
 #define HK_DBG_HEAP_INIT(h) hk__dbg_heap_init(h)
-
-/* Is n (not NULL) a free block inside the heap's bounds, on the header grid? */
-HK_INLINE bool hk__dbg_is_free_block(const hk_heap_t *h, const hk_block_t *n)
-{
-    uintptr_t a = (uintptr_t)n;
-    return a - h->lo < h->hi - h->lo && !((a + HK_W) & (HK_G - 1)) && block_is_free(n);
-}
-
-/* Link checks: `n` is the neighbour b's link names (may be NULL). */
-HK_INLINE bool hk__dbg_next_ok(const hk_heap_t *h, const hk_block_t *b, const hk_block_t *n)
-{
-    if (HK_LIKELY(!n || (hk__dbg_is_free_block(h, n) && n->prev_free == b)))
-        return true;
-    hk__dbg_flag(h, b ? (const void *)b : (const void *)n,
-                 "free-list next link damaged (use after free, or overflow?)");
-    return false;
-}
-
-HK_INLINE bool hk__dbg_prev_ok(const hk_heap_t *h, const hk_block_t *b, const hk_block_t *n)
-{
-    if (HK_LIKELY(!n || (hk__dbg_is_free_block(h, n) && n->next_free == b)))
-        return true;
-    hk__dbg_flag(h, b, "free-list prev link damaged (use after free, or overflow?)");
-    return false;
-}
-
-/* A free block about to be taken, followed or merged: in bounds, and its
- * size agrees with its footer (so carving it cannot write outside it). */
-HK_INLINE bool hk__dbg_block_sane(const hk_heap_t *h, const hk_block_t *b)
-{
-    uintptr_t a = (uintptr_t)b;
-    if (!hk__dbg_is_free_block(h, b))
-        return false;
-    size_t size = block_size(b);
-    return size >= HK_MIN_BLOCK && size <= h->hi - a && !(size & (HK_G - 1)) &&
-           *(const size_t *)(const void *)(a + size - HK_W) == size;
-}
-
-HK_INLINE bool hk__dbg_take_ok(const hk_heap_t *h, const hk_block_t *b)
-{
-    if (HK_LIKELY(hk__dbg_block_sane(h, b)))
-        return true;
-    hk__dbg_flag(h, b, "free block damaged: header and footer disagree, or not free");
-    return false;
-}
-
-/* The footer pf below the block at ba names a block inside ba's region, on
- * the grid (the cheap check's single compare wraps for a region's first
- * block and lets a misaligned footer through: a fault on ARMv6-M). */
-bool hk__dbg_footer_ok(const hk_heap_t *h, uintptr_t ba, size_t pf);
-
-#define HK_DBG_FOOTER_OK(h, ba, pf) hk__dbg_footer_ok((h), (ba), (pf))
-#define HK_DBG_NEXT_OK(h, b, n) hk__dbg_next_ok((h), (b), (n))
-#define HK_DBG_PREV_OK(h, b, n) hk__dbg_prev_ok((h), (b), (n))
-#define HK_DBG_TAKE_OK(h, b) hk__dbg_take_ok((h), (b))
+#define HK_DBG_SPLIT(h, t) hk__dbg_split((h), (uintptr_t)(t))
 
 #else /* HK_DEBUG == 0: nothing */
 
@@ -122,10 +65,7 @@ bool hk__dbg_footer_ok(const hk_heap_t *h, uintptr_t ba, size_t pf);
 #define HK_DBG_MERGED(upper) ((void)0)
 #define HK_DBG_RESIZED(h, b, oldb, oldsize) ((void)0)
 #define HK_DBG_HEAP_INIT(h) ((void)0)
-#define HK_DBG_FOOTER_OK(h, ba, pf) 1
-#define HK_DBG_NEXT_OK(h, b, n) 1
-#define HK_DBG_PREV_OK(h, b, n) 1
-#define HK_DBG_TAKE_OK(h, b) 1
+#define HK_DBG_SPLIT(h, t) ((void)0)
 
 #endif
 

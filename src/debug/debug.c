@@ -243,6 +243,15 @@ static uintptr_t free_interior_diff(const hk_block_t *b)
     return poison_diff(a + 3 * W, a + block_size(b) - W);
 }
 
+void hk__dbg_split(hk_heap_t *h, uintptr_t t)
+{
+    (void)h;
+    uintptr_t bad = poison_diff(t - W, t + 3 * W);
+    if (HK_UNLIKELY(bad))
+        hk__dbg_report_at(HK_ECORRUPT, (const void *)bad,
+                          "freed memory was written after its free (use after free?)", NULL);
+}
+
 void hk__dbg_resized(hk_heap_t *h, hk_block_t *b, uintptr_t oldb, size_t oldsize)
 {
     (void)h;
@@ -269,54 +278,12 @@ void hk__dbg_heap_init(hk_heap_t *h)
         s = step(step(s, entropy_fn(entropy_ctx)), entropy_fn(entropy_ctx));
     h->dbg_secret = fmix(s);
     h->dbg_seq = 1;
-    h->dbg_bad = NULL;
 }
 
 void hk_debug_set_entropy(uint32_t (*fn)(void *ctx), void *ctx)
 {
     entropy_fn = fn;
     entropy_ctx = ctx;
-}
-
-/* ---- damaged links: note, report, rebuild -------------------------------- */
-void hk__dbg_flag(const hk_heap_t *ch, const void *where, const char *why)
-{
-    hk_heap_t *h = (hk_heap_t *)(uintptr_t)ch; /* noted from const lookups too */
-    if (!h->dbg_bad) {
-        h->dbg_bad = where ? where : (const void *)h;
-        h->dbg_why = why;
-    }
-}
-
-/* Rebuilds the free index from the blocks themselves: every free block met
- * on a bounds-checked walk of each region goes back on its list. A region
- * whose walk meets a damaged header keeps only the blocks before it (the
- * rest is left out, never followed). O(blocks). */
-static void index_rebuild(hk_heap_t *h)
-{
-    if (index_is_tlsf(h)) {
-        hk__memset(h->heads, 0, (size_t)h->fl_count * HK_SL_COUNT * sizeof(hk_block_t *));
-        hk__memset(h->sl_bitmap, 0, sizeof h->sl_bitmap);
-        h->fl_bitmap = 0;
-    } else {
-        h->list = NULL;
-    }
-    h->free_blocks = 0;
-    for (const hk_region_t *r = h->regions; r; r = r->next) {
-        for (uintptr_t a = r->first; a < r->end;) {
-            hk_block_t *b = block_at(a);
-            size_t size = block_size(b);
-            if (size < HK_MIN_BLOCK || (size & (HK_G - 1)) || size > r->end - a) {
-                hk__dbg_report_at(HK_ECORRUPT, b,
-                                  "free index rebuild: damaged header, rest of region left out",
-                                  NULL);
-                break;
-            }
-            if (block_is_free(b))
-                index_insert(h, b);
-            a += size;
-        }
-    }
 }
 
 /* Checks every live block's trailer and, with free_bytes, every free
@@ -354,13 +321,8 @@ static const char *debug_walk(const hk_heap_t *h, bool free_bytes, const void **
  * the way; at level 3, check the whole heap. */
 static void after_op(hk_heap_t *h)
 {
-    if (HK_UNLIKELY(h->dbg_bad != NULL)) {
-        const void *where = h->dbg_bad;
-        const char *why = h->dbg_why;
-        hk__dbg_report_at(HK_ECORRUPT, where, why, NULL);
-        index_rebuild(h);
-        h->dbg_bad = NULL;
-    }
+    if (HK_UNLIKELY(h->bad != NULL))
+        hk__heap_recover(h);
 #if HK_DEBUG >= 3
     const void *where = h;
     hk_alloc_info_t site;
@@ -371,14 +333,6 @@ static void after_op(hk_heap_t *h)
     if (why)
         hk__dbg_report_at(HK_ECORRUPT, where, why, has_site ? &site : NULL);
 #endif
-}
-
-bool hk__dbg_footer_ok(const hk_heap_t *h, uintptr_t ba, size_t pf)
-{
-    for (const hk_region_t *r = h->regions; r; r = r->next)
-        if (ba >= r->first && ba < r->end)
-            return pf >= HK_MIN_BLOCK && !(pf & (HK_G - 1)) && pf <= ba - r->first;
-    return false;
 }
 
 /* ---- the checked pointer -------------------------------------------------- */
@@ -402,23 +356,19 @@ static hk_block_t *live_block(const hk_heap_t *h, const void *p, hk_dbg_block_t 
         hk__dbg_report_at(HK_ECORRUPT, b, why, NULL);
         return NULL;
     }
-    /* A free right neighbour is merged with b on free and taken by realloc:
-     * its size must agree with its footer before the heap believes it. */
-    hk_block_t *next = block_next(b);
-    if (block_is_free(next) && !hk__dbg_block_sane(h, next)) {
-        hk__dbg_report_at(HK_ECORRUPT, next,
-                          "free neighbour's header and footer disagree (overflow from this "
-                          "block?): block left alone",
-                          NULL);
-        return NULL;
-    }
     return b;
 }
 
-static void check_canary(const hk_block_t *b, const hk_dbg_block_t *d)
+/* One rule for every damage found on a block being freed or resized (a
+ * failed check word is refused by live_block already): report it and
+ * refuse the call, leaving the block allocated and the heap valid. */
+static bool refuse_if_damaged(const hk_block_t *b, const hk_dbg_block_t *d)
 {
-    if (HK_UNLIKELY(!d->canary_ok))
-        report_block(HK_ECORRUPT, b, d, "canary after the block overwritten: buffer overflow");
+    if (HK_LIKELY(d->canary_ok))
+        return false;
+    report_block(HK_ECORRUPT, b, d,
+                 "canary after the block overwritten: buffer overflow (block not freed)");
+    return true;
 }
 
 /* ---- allocation ------------------------------------------------------------ */
@@ -445,20 +395,23 @@ static bool recheck_after_failure(hk_heap_t *h)
     const char *why = hk__heap_check(h, &where);
     if (!why)
         return false;
-    hk__dbg_report_at(HK_ECORRUPT, where, why, NULL);
-    index_rebuild(h);
+    hk__heap_flag(h, where, why);
+    hk__heap_recover(h);
     return true;
 }
 
 static void *alloc_locked(hk_heap_t *h, size_t n, const char *file, unsigned line, uint32_t tag)
 {
     void *p = hk__heap_alloc(h, n);
-    if (HK_UNLIKELY(h->dbg_bad != NULL || !p)) {
-        bool retry = h->dbg_bad != NULL;
-        after_op(h);
+    if (HK_UNLIKELY(h->bad != NULL || !p)) {
+        bool retry = h->bad != NULL;
+        if (retry) /* report and repair now; the full check waits for the trailer */
+            hk__heap_recover(h);
         if (!p && (retry || recheck_after_failure(h))) { /* a damaged list hid a fit */
             h->failed_allocs--;
             p = hk__heap_alloc(h, n);
+            if (h->bad)
+                hk__heap_recover(h);
         }
     }
     if (p)
@@ -475,6 +428,7 @@ void *hk__dbg_alloc(hk_heap_t *h, size_t n, const char *file, unsigned line, uin
     }
     uintptr_t lk_saved = hk__lock(&h->lock);
     void *p = alloc_locked(h, n, file, line, tag);
+    heap_event(h, p ? HK_EVENT_ALLOC : HK_EVENT_FAIL, p, NULL, n, 0);
     hk__unlock(&h->lock, lk_saved);
     return p;
 }
@@ -488,10 +442,13 @@ void *hk__dbg_calloc(hk_heap_t *h, size_t n, size_t size, const char *file, unsi
     }
     uintptr_t lk_saved = hk__lock(&h->lock);
     void *p = NULL;
-    if (size && n > SIZE_MAX / size)
+    size_t total_;
+    bool wraps = __builtin_mul_overflow(n, size, &total_); /* no divide helper */
+    if (wraps)
         h->failed_allocs++;
     else
         p = alloc_locked(h, n * size, file, line, tag);
+    heap_event(h, p ? HK_EVENT_ALLOC : HK_EVENT_FAIL, p, NULL, wraps ? SIZE_MAX : n * size, 0);
     hk__unlock(&h->lock, lk_saved);
     if (p)
         hk__memset(p, 0, n * size);
@@ -511,13 +468,14 @@ void *hk__dbg_aligned_alloc(hk_heap_t *h, size_t align, size_t n, const char *fi
     void *p = NULL;
     if (hk__is_pow2(align) && n <= HK_MAX_REQUEST)
         p = hk__heap_aligned_locked(h, align, n);
-    if (HK_UNLIKELY(h->dbg_bad != NULL))
-        after_op(h);
+    if (HK_UNLIKELY(h->bad != NULL))
+        hk__heap_recover(h);
     if (p)
         p = finish_alloc(h, p, n, file, line, tag);
     else
         h->failed_allocs++;
     after_op(h);
+    heap_event(h, p ? HK_EVENT_ALLOC : HK_EVENT_FAIL, p, NULL, n, align);
     hk__unlock(&h->lock, lk_saved);
     return p;
 }
@@ -534,12 +492,14 @@ void hk__dbg_free(hk_heap_t *h, void *p)
     uintptr_t lk_saved = hk__lock(&h->lock);
     hk_dbg_block_t d;
     hk_block_t *b = live_block(h, p, &d);
+    if (b && refuse_if_damaged(b, &d))
+        b = NULL;
     if (b) {
-        check_canary(b, &d);
         uintptr_t a = (uintptr_t)b;
         hk__dbg_poison(a + 3 * W, a + block_size(b) - W);
         hk__heap_free_block(h, b);
         after_op(h);
+        heap_event(h, HK_EVENT_FREE, p, NULL, d.n, 0);
     }
     hk__unlock(&h->lock, lk_saved);
 }
@@ -561,8 +521,9 @@ void *hk__dbg_realloc(hk_heap_t *h, void *p, size_t n, const char *file, unsigne
     void *q = NULL;
     hk_dbg_block_t d;
     hk_block_t *b = live_block(h, p, &d);
+    if (b && refuse_if_damaged(b, &d))
+        b = NULL;
     if (b) {
-        check_canary(b, &d);
         if (n > HK_MAX_REQUEST)
             h->failed_allocs++;
         else
@@ -578,6 +539,7 @@ void *hk__dbg_realloc(hk_heap_t *h, void *p, size_t n, const char *file, unsigne
             trailer_write(h, block_from_payload(q), n, d.seq, d.file, d.line, d.tag);
         }
         after_op(h);
+        heap_event(h, q ? HK_EVENT_REALLOC : HK_EVENT_FAIL, q, p, n, 0);
     }
     hk__unlock(&h->lock, lk_saved);
     return q;
@@ -601,8 +563,8 @@ size_t hk__dbg_usable_size(const hk_heap_t *h, const void *p)
 int hk__dbg_validate(const hk_heap_t *h)
 {
     if (!heap_handle_ok(h)) {
-        hk__report(HK_ECORRUPT, h, "hk_heap_validate: not a heap (handle damaged?)");
-        return HK_ECORRUPT;
+        hk__report(HK_EINVAL, h, "hk_heap_validate: not a heap (NULL or a bad handle)");
+        return HK_EINVAL;
     }
     uintptr_t lk_saved = hk__lock(&h->lock);
     const void *where = h;

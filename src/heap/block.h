@@ -102,9 +102,42 @@ HK_INLINE size_t block_size(const hk_block_t *b)
     return b->head & ~HK_BF_MASK;
 }
 
+/* Free: FREE without SLACK. FREE with SLACK is a block parked in the
+ * heap's small-object front (heap_ops.h): freed by the caller, still used
+ * to the block layer (never merged, not indexed). */
 HK_INLINE bool block_is_free(const hk_block_t *b)
 {
-    return (b->head & HK_BF_FREE) != 0;
+    return (b->head & (HK_BF_FREE | HK_BF_SLACK)) == HK_BF_FREE;
+}
+
+HK_INLINE bool block_is_parked(const hk_block_t *b)
+{
+    return (b->head & (HK_BF_FREE | HK_BF_SLACK)) == (HK_BF_FREE | HK_BF_SLACK);
+}
+
+/* Free or parked: not a live block (what a caller's free must not meet). */
+HK_INLINE bool block_is_dead(size_t head)
+{
+    return (head & HK_BF_FREE) != 0;
+}
+
+/* Parks the used block b of `size` bytes: FREE | SLACK, PREV_FREE kept. */
+HK_INLINE void block_park(hk_block_t *b, size_t head)
+{
+    b->head = head | HK_BF_FREE | HK_BF_SLACK;
+}
+
+/* The header a parked block of `size` bytes has, PREV_FREE aside. */
+HK_INLINE size_t block_parked_head(size_t size)
+{
+    return size | HK_BF_FREE | HK_BF_SLACK;
+}
+
+/* Unparks b: a plain used block again, of the same size (slack rewritten
+ * by block_make_used). */
+HK_INLINE void block_unpark(hk_block_t *b)
+{
+    b->head &= ~(HK_BF_FREE | HK_BF_SLACK);
 }
 
 HK_INLINE bool block_prev_is_free(const hk_block_t *b)
@@ -180,6 +213,7 @@ HK_INLINE void block_make_used(hk_block_t *b, size_t size, size_t req)
 /* The slack of a used block: payload bytes the caller did not ask for. */
 HK_INLINE size_t block_slack(const hk_block_t *b)
 {
+    /* a parked block keeps its slack byte: FREE | SLACK */
     if (!(b->head & HK_BF_SLACK))
         return 0;
     return *(const unsigned char *)((uintptr_t)b + block_size(b) - 1);

@@ -34,12 +34,12 @@ static bool list_before(const hk_heap_t *h, const hk_block_t *a, const hk_block_
 void hk__list_insert(hk_heap_t *h, hk_block_t *b)
 {
     hk_block_t *prev = NULL, *cur = h->list;
-    if (cur && !HK_DBG_NEXT_OK(h, NULL, cur))
+    if (cur && !heap_next_ok(h, NULL, cur))
         cur = NULL;
     while (cur && list_before(h, cur, b)) {
         hk_block_t *n = cur->next_free;
-        if (!HK_DBG_NEXT_OK(h, cur, n))
-            n = NULL; /* HK_DEBUG >= 1: not followed; the index is rebuilt */
+        if (!heap_next_ok(h, cur, n))
+            n = NULL; /* not followed; the index is rebuilt (guard.h) */
         prev = cur;
         cur = n;
     }
@@ -57,17 +57,15 @@ void hk__list_insert(hk_heap_t *h, hk_block_t *b)
 void hk__list_unlink(hk_heap_t *h, hk_block_t *b)
 {
     hk_block_t *next = b->next_free, *prev = b->prev_free;
-    if (!HK_DBG_NEXT_OK(h, b, next))
+    if (!heap_next_ok(h, b, next))
         next = NULL;
-    if (!HK_DBG_PREV_OK(h, b, prev))
+    if (!heap_prev_ok(h, b, prev))
         prev = NULL;
-#if HK_DEBUG >= 1
     if (HK_UNLIKELY(!prev && h->list != b)) { /* a damaged prev link said "first" */
-        hk__dbg_flag(h, b, "free block claims to head a list it does not head");
+        hk__heap_flag(h, b, HK_WHY_LINK);
         h->free_blocks--;
         return;
     }
-#endif
     if (next)
         next->prev_free = prev;
     if (prev)
@@ -79,12 +77,17 @@ void hk__list_unlink(hk_heap_t *h, hk_block_t *b)
 
 hk_block_t *hk__list_find(const hk_heap_t *h, size_t need)
 {
-    for (hk_block_t *b = h->list; b; b = b->next_free) {
-        if (!HK_DBG_TAKE_OK(h, b))
+    size_t seen = 0;
+    for (hk_block_t *b = h->list; b; b = b->next_free, seen++) {
+        if (!heap_take_ok(h, b))
             return NULL;
         if (block_size(b) >= need)
             return b;
     }
+    /* The whole list was seen: it must hold every free block. A NULL link
+     * written over a free block cuts it short, hiding the blocks behind. */
+    if (HK_UNLIKELY(seen != h->free_blocks))
+        hk__heap_flag(h, h->list, HK_WHY_LINK);
     return NULL;
 }
 

@@ -46,7 +46,7 @@
 
 #include <limits.h>
 
-#include "debug/dbg_hooks.h" /* includes heap/heap_impl.h */
+#include "heap/guard.h"
 
 #define HK_LOG2_G ((unsigned)HK__LOG2(HK_ALIGN))
 
@@ -60,7 +60,9 @@ HK_INLINE unsigned tlsf_fl_count_for(size_t span)
 }
 
 /* The class of a block of `size` bytes; oversize blocks go to the top class. */
-HK_INLINE unsigned tlsf_index(const hk_heap_t *h, size_t size)
+HK_SHARED_DECL(unsigned tlsf_index(const hk_heap_t *h, size_t size));
+#if HK_SHARED_HERE
+HK_SHARED unsigned tlsf_index(const hk_heap_t *h, size_t size)
 {
     if (size < ((size_t)1 << HK_SMALL_SHIFT))
         return (unsigned)(size >> HK_LOG2_G);
@@ -71,6 +73,7 @@ HK_INLINE unsigned tlsf_index(const hk_heap_t *h, size_t size)
         return (unsigned)h->fl_count * HK_SL_COUNT - 1u;
     return fl * HK_SL_COUNT + sl;
 }
+#endif
 
 /* Mask of second-level classes >= sl (sl may equal HK_SL_COUNT: none). */
 HK_INLINE uint32_t tlsf_sl_from(unsigned sl)
@@ -83,12 +86,14 @@ HK_INLINE uint32_t tlsf_sl_from(unsigned sl)
 }
 
 /* Pushes b on the list of class idx (which must be b's class). */
-HK_INLINE void tlsf_insert_at(hk_heap_t *h, hk_block_t *b, unsigned idx)
+HK_SHARED_DECL(void tlsf_insert_at(hk_heap_t *h, hk_block_t *b, unsigned idx));
+#if HK_SHARED_HERE
+HK_SHARED void tlsf_insert_at(hk_heap_t *h, hk_block_t *b, unsigned idx)
 {
     unsigned fl = idx >> HK_TLSF_SLI, sl = idx & (HK_SL_COUNT - 1);
     hk_block_t *head = h->heads[idx];
-    if (head && !HK_DBG_NEXT_OK(h, NULL, head))
-        head = NULL; /* HK_DEBUG >= 1: a damaged head is not written through */
+    if (head && !heap_next_ok(h, NULL, head))
+        head = NULL; /* a damaged head is not written through (guard.h) */
     b->next_free = head;
     b->prev_free = NULL;
     h->heads[idx] = b;
@@ -100,23 +105,33 @@ HK_INLINE void tlsf_insert_at(hk_heap_t *h, hk_block_t *b, unsigned idx)
     }
     h->free_blocks++;
 }
+#endif
 
-HK_INLINE void tlsf_insert(hk_heap_t *h, hk_block_t *b)
+HK_SHARED_DECL(void tlsf_insert(hk_heap_t *h, hk_block_t *b));
+#if HK_SHARED_HERE
+HK_SHARED void tlsf_insert(hk_heap_t *h, hk_block_t *b)
 {
     tlsf_insert_at(h, b, tlsf_index(h, block_size(b)));
 }
+#endif
 
 /* `to` takes the place of `from` on the list of class idx: the common case
  * when a block grows or shrinks without leaving its class (a split of a big
  * block, or a free next to one), which then costs no bitmap work at all.
  * `to` and `from` must not overlap in their first three words. */
-HK_INLINE void tlsf_replace(hk_heap_t *h, hk_block_t *from, hk_block_t *to, unsigned idx)
+HK_SHARED_DECL(void tlsf_replace(hk_heap_t *h, hk_block_t *from, hk_block_t *to, unsigned idx));
+#if HK_SHARED_HERE
+HK_SHARED void tlsf_replace(hk_heap_t *h, hk_block_t *from, hk_block_t *to, unsigned idx)
 {
     hk_block_t *next = from->next_free, *prev = from->prev_free;
-    if (!HK_DBG_NEXT_OK(h, from, next))
+    if (!heap_next_ok(h, from, next))
         next = NULL;
-    if (!HK_DBG_PREV_OK(h, from, prev))
+    if (!heap_prev_ok(h, from, prev))
         prev = NULL;
+    else if (!prev && HK_UNLIKELY(h->heads[idx] != from)) { /* a damaged prev said "first" */
+        hk__heap_flag(h, from, HK_WHY_LINK);
+        return;
+    }
     to->next_free = next;
     to->prev_free = prev;
     if (next)
@@ -126,27 +141,28 @@ HK_INLINE void tlsf_replace(hk_heap_t *h, hk_block_t *from, hk_block_t *to, unsi
     else
         h->heads[idx] = to;
 }
+#endif
 
 /* Unlinks b from the list of class idx. */
-HK_INLINE void tlsf_unlink(hk_heap_t *h, hk_block_t *b, unsigned idx)
+HK_SHARED_DECL(void tlsf_unlink(hk_heap_t *h, hk_block_t *b, unsigned idx));
+#if HK_SHARED_HERE
+HK_SHARED void tlsf_unlink(hk_heap_t *h, hk_block_t *b, unsigned idx)
 {
     hk_block_t *next = b->next_free, *prev = b->prev_free;
-    if (!HK_DBG_NEXT_OK(h, b, next))
+    if (!heap_next_ok(h, b, next))
         next = NULL;
-    if (!HK_DBG_PREV_OK(h, b, prev))
+    if (!heap_prev_ok(h, b, prev))
         prev = NULL;
     if (next)
         next->prev_free = prev;
     if (prev) {
         prev->next_free = next;
     } else {
-#if HK_DEBUG >= 1
         if (HK_UNLIKELY(h->heads[idx] != b)) { /* a damaged prev link said "first" */
-            hk__dbg_flag(h, b, "free block claims to head a list it does not head");
+            hk__heap_flag(h, b, HK_WHY_LINK);
             h->free_blocks--;
             return;
         }
-#endif
         h->heads[idx] = next;
         if (!next) {
             unsigned fl = idx >> HK_TLSF_SLI, sl = idx & (HK_SL_COUNT - 1);
@@ -157,15 +173,21 @@ HK_INLINE void tlsf_unlink(hk_heap_t *h, hk_block_t *b, unsigned idx)
     }
     h->free_blocks--;
 }
+#endif
 
-HK_INLINE void tlsf_remove(hk_heap_t *h, hk_block_t *b)
+HK_SHARED_DECL(void tlsf_remove(hk_heap_t *h, hk_block_t *b));
+#if HK_SHARED_HERE
+HK_SHARED void tlsf_remove(hk_heap_t *h, hk_block_t *b)
 {
     tlsf_unlink(h, b, tlsf_index(h, block_size(b)));
 }
+#endif
 
 /* A free block of at least `need` bytes (a block size, multiple of G), or
  * NULL; *idx gets its class. Does not remove it. */
-HK_INLINE hk_block_t *tlsf_find(const hk_heap_t *h, size_t need, unsigned *idx)
+HK_SHARED_DECL(hk_block_t *tlsf_find(const hk_heap_t *h, size_t need, unsigned *idx));
+#if HK_SHARED_HERE
+HK_SHARED hk_block_t *tlsf_find(const hk_heap_t *h, size_t need, unsigned *idx)
 {
     unsigned i = tlsf_index(h, need);
     unsigned fl = i >> HK_TLSF_SLI, sl = i & (HK_SL_COUNT - 1);
@@ -176,7 +198,7 @@ HK_INLINE hk_block_t *tlsf_find(const hk_heap_t *h, size_t need, unsigned *idx)
                                                                        : HK_TLSF_SCAN;
         hk_block_t *b = h->heads[i];
         for (unsigned k = 0; b && k < bound; k++, b = b->next_free) {
-            if (!HK_DBG_TAKE_OK(h, b)) {
+            if (!heap_take_ok(h, b)) {
                 b = NULL;
                 break;
             }
@@ -197,9 +219,10 @@ HK_INLINE hk_block_t *tlsf_find(const hk_heap_t *h, size_t need, unsigned *idx)
     }
     i = fl * HK_SL_COUNT + hk__ffs32(slmap);
     *idx = i;
-    if (!HK_DBG_TAKE_OK(h, h->heads[i]))
+    if (!heap_take_ok(h, h->heads[i]))
         return NULL;
     return h->heads[i];
 }
+#endif
 
 #endif /* HK_HEAP_FIT_TLSF_H */

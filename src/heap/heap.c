@@ -21,6 +21,14 @@ void hk__heap_free_block(hk_heap_t *h, hk_block_t *b)
     heap_free_block(h, b);
 }
 
+void hk__heap_release(hk_heap_t *h, hk_block_t *b, size_t size)
+{
+    heap_release(h, b, size);
+    if (HK_UNLIKELY(h->bad != NULL))
+        hk__heap_recover(h);
+}
+
+
 hk_block_t *hk__heap_checked_block(const hk_heap_t *h, const void *p)
 {
     return heap_checked_block(h, p);
@@ -33,6 +41,27 @@ const hk_region_t *hk__heap_region_of(const hk_heap_t *h, uintptr_t ba)
         if (ba >= r->first && ba < r->end)
             return r;
     return NULL;
+}
+
+hk_block_t *hk__heap_bad_neighbour(const hk_heap_t *h, const void *p)
+{
+    hk__report(HK_ECORRUPT, p, HK_WHY_NEIGHBOUR);
+    (void)h;
+    return NULL;
+}
+
+/* An allocation that met damage: report and repair it, and if the damage
+ * hid the block that would have fitted, try once more. */
+static HK_NOINLINE void *alloc_after_damage(hk_heap_t *h, void *p, size_t n)
+{
+    hk__heap_recover(h);
+    if (!p) {
+        h->failed_allocs--;
+        p = heap_alloc_locked(h, n);
+        if (h->bad)
+            hk__heap_recover(h);
+    }
+    return p;
 }
 
 /* Reports why p is not a live block (the slow path of the checks: it works
@@ -53,7 +82,7 @@ hk_block_t *hk__heap_bad_block(const hk_heap_t *h, const void *p)
         size_t size = block_size(b);
         if (size < HK_MIN_BLOCK || (size & (HK_G - 1)) || size > end - ba) {
             why = "bad block size: interior pointer, or header overwritten?";
-        } else if (block_is_free(b)) {
+        } else if (block_is_dead(b->head)) { /* free, or parked in the front */
             code = HK_EDOUBLEFREE;
             why = "block is already free: double free?";
         } else if (block_prev_is_free(block_at(ba + size))) {
@@ -66,19 +95,106 @@ hk_block_t *hk__heap_bad_block(const hk_heap_t *h, const void *p)
     return NULL;
 }
 
-/* ---- public calls -------------------------------------------------------- */
-void *hk_heap_alloc(hk_heap_t *h, size_t size)
+/* The plain allocation when the front had nothing (out of line: the
+ * front's few instructions stay free of this path's register saves). */
+static HK_NOINLINE void *alloc_from_index(hk_heap_t *h, size_t n)
 {
-    HK_DBG_ROUTE(return hk__dbg_alloc(h, size, NULL, 0, 0);)
+    if (HK_UNLIKELY(n > HK_MAX_REQUEST)) {
+        h->failed_allocs++;
+        return NULL;
+    }
+    size_t need = block_size_for(n);
+    void *p = quick_alloc(h, n, need);
+    if (!p)
+        p = heap_alloc_index(h, n, need);
+    if (HK_UNLIKELY(h->bad != NULL))
+        p = alloc_after_damage(h, p, n);
+    return p;
+}
+
+/* ---- the small-object front: flush -------------------------------------- */
+void hk__heap_flush(hk_heap_t *h)
+{
+#if HK_QUICK_CLASSES
+    for (unsigned i = 0; i < HK_QUICK_N; i++) {
+        hk_block_t *b = h->quick[i];
+        h->quick[i] = NULL;
+        for (unsigned k = 0; b && k < HK_QUICK_DEPTH; k++) {
+            hk_block_t *n = b->next_free;
+            if (n && !(heap_addr_ok(h, n) && block_is_parked(n))) {
+                hk__heap_flag(h, b, HK_WHY_LINK);
+                n = NULL;
+            }
+            /* as careful as a caller's free: a damaged parked block stays put */
+            if ((b->head & ~HK_BF_PREV_FREE) == block_parked_head((size_t)i << HK_LOG2_G)) {
+                block_unpark(b);
+                if (heap_checked_block(h, block_payload(b)))
+                    heap_release(h, b, block_size(b));
+                else
+                    block_park(b, b->head);
+            } else {
+                hk__heap_flag(h, b, HK_WHY_FREE_BLOCK);
+            }
+            b = n;
+        }
+    }
+#else
+    (void)h;
+#endif
+}
+
+/* ---- public calls --------------------------------------------------------
+ * Each call is one path: the gate (one compare: a heap, no lock, no event
+ * hook) sends the plain case straight through; everything else takes the
+ * out-of-line path that checks the handle, locks and tells the observer. */
+static HK_NOINLINE void *alloc_slow(hk_heap_t *h, size_t size)
+{
     if (HK_UNLIKELY(!heap_handle_ok(h))) {
         hk__report(HK_EINVAL, h, "hk_heap_alloc: not a heap");
         return NULL;
     }
     uintptr_t lk_saved = hk__lock(&h->lock);
     void *p = heap_alloc_locked(h, size);
+    if (HK_UNLIKELY(h->bad != NULL))
+        p = alloc_after_damage(h, p, size);
     heap_event(h, p ? HK_EVENT_ALLOC : HK_EVENT_FAIL, p, NULL, size, 0);
     hk__unlock(&h->lock, lk_saved);
     return p;
+}
+
+/* The front's allocation, written so that every other case leaves by a
+ * tail call: the common case then needs no register saves at all. */
+void *hk_heap_alloc(hk_heap_t *h, size_t size)
+{
+    HK_DBG_ROUTE(return hk__dbg_alloc(h, size, NULL, 0, 0);)
+#if defined(__OPTIMIZE_SIZE__) /* one path, no copy of it for speed */
+    return alloc_slow(h, size);
+#else
+    if (HK_UNLIKELY(!h || h->gate != HK_HEAP_MAGIC))
+        return alloc_slow(h, size);
+#endif
+#if HK_QUICK_CLASSES
+    if (HK_UNLIKELY(size > HK_QUICK_MAX - HK_W))
+        return alloc_from_index(h, size);
+    size_t need = block_size_for(size);
+    hk_block_t **top = &h->quick[need >> HK_LOG2_G];
+    hk_block_t *b = *top;
+    if (HK_UNLIKELY(!b || need > h->quick_max))
+        return alloc_from_index(h, size);
+    hk_block_t *n = b->next_free;
+    if (n && HK_UNLIKELY(!(heap_addr_fast(h, n) &&
+                           (n->head & ~HK_BF_PREV_FREE) == block_parked_head(need))))
+        return alloc_from_index(h, size); /* the full path meets and repairs it */
+    *top = n;
+    block_unpark(b);
+    block_make_used(b, need, size);
+    heap_account_used(h, need);
+    h->requested += size;
+    h->allocs++;
+    return block_payload(b);
+#else
+    return alloc_from_index(h, size);
+#endif
 }
 
 void *hk_heap_calloc(hk_heap_t *h, size_t n, size_t size)
@@ -90,11 +206,14 @@ void *hk_heap_calloc(hk_heap_t *h, size_t n, size_t size)
     }
     uintptr_t lk_saved = hk__lock(&h->lock);
     void *p = NULL;
-    bool wraps = size && n > SIZE_MAX / size;
+    size_t total_;
+    bool wraps = __builtin_mul_overflow(n, size, &total_); /* no divide helper */
     if (wraps)
         h->failed_allocs++;
     else
         p = hk__heap_alloc(h, n * size);
+    if (HK_UNLIKELY(h->bad != NULL))
+        p = alloc_after_damage(h, p, n * size);
     heap_event(h, p ? HK_EVENT_ALLOC : HK_EVENT_FAIL, p, NULL, wraps ? SIZE_MAX : n * size, 0);
     hk__unlock(&h->lock, lk_saved);
     if (p)
@@ -102,11 +221,8 @@ void *hk_heap_calloc(hk_heap_t *h, size_t n, size_t size)
     return p;
 }
 
-void hk_heap_free(hk_heap_t *h, void *p)
+static HK_NOINLINE void free_slow(hk_heap_t *h, void *p)
 {
-    if (!p)
-        return;
-    HK_DBG_ROUTE(hk__dbg_free(h, p); return;)
     if (HK_UNLIKELY(!heap_handle_ok(h))) {
         hk__report(HK_EINVAL, p, "hk_heap_free: not a heap");
         return;
@@ -118,7 +234,76 @@ void hk_heap_free(hk_heap_t *h, void *p)
         size_t was = h->event ? block_requested(b) : 0;
 #endif
         heap_free_block(h, b);
+        if (HK_UNLIKELY(h->bad != NULL))
+            hk__heap_recover(h);
         heap_event(h, HK_EVENT_FREE, p, NULL, was, 0);
     }
     hk__unlock(&h->lock, lk_saved);
+}
+
+/* Every free that the front cannot take at once: the full checks, then
+ * the front or the block layer. */
+static HK_NOINLINE void free_checked(hk_heap_t *h, void *p)
+{
+    hk_block_t *b = heap_checked_block(h, p);
+    if (HK_LIKELY(b != NULL))
+        heap_free_block(h, b); /* any damage met is repaired inside */
+}
+
+/* The front's free, tail calls elsewhere (see hk_heap_alloc). Parking
+ * touches no neighbour, so the fast case is a block with no free neighbour
+ * (aligned inside the heap, live, of a front size, ending inside the heap,
+ * its right neighbour used or parked and not claiming it free); a block
+ * next to a free one takes the full checks of both first (free_checked),
+ * and is parked after them all the same. */
+void hk_heap_free(hk_heap_t *h, void *p)
+{
+    if (!p)
+        return;
+    HK_DBG_ROUTE(hk__dbg_free(h, p); return;)
+#if defined(__OPTIMIZE_SIZE__) /* one path, no copy of it for speed */
+    free_slow(h, p);
+    return;
+#else
+    if (HK_UNLIKELY(!h || h->gate != HK_HEAP_MAGIC)) {
+        free_slow(h, p);
+        return;
+    }
+#endif
+#if HK_QUICK_CLASSES
+    uintptr_t ba = (uintptr_t)p - HK_W;
+    if (HK_UNLIKELY(((uintptr_t)p & (HK_G - 1)) || ba - h->lo >= h->span)) {
+        free_checked(h, p);
+        return;
+    }
+    hk_block_t *b = block_at(ba);
+    size_t head = b->head, size = head & ~HK_BF_MASK;
+    size_t nhead;
+    if (HK_UNLIKELY(size > h->quick_max || h->usage.used >= h->park_limit ||
+                    size < HK_MIN_BLOCK || (head & (HK_BF_FREE | HK_BF_PREV_FREE | (HK_G - 1 - HK_BF_MASK))) ||
+                    size > h->hi - ba ||
+                    ((nhead = block_at(ba + size)->head) & HK_BF_PREV_FREE) ||
+                    ((nhead & HK_BF_FREE) &&
+                     (!(nhead & HK_BF_SLACK) || /* free, or parked with a sane size */
+                      (nhead & ~HK_BF_MASK) - HK_MIN_BLOCK > h->quick_max - HK_MIN_BLOCK)))) {
+        free_checked(h, p);
+        return;
+    }
+    hk_block_t **top = &h->quick[size >> HK_LOG2_G];
+    hk_block_t *t = *top;
+    size_t depth = t ? (size_t)(uintptr_t)t->prev_free + 1 : 0;
+    if (HK_UNLIKELY(depth >= HK_QUICK_DEPTH)) {
+        free_checked(h, p);
+        return;
+    }
+    h->requested -= size - HK_W - block_slack(b);
+    hk__usage_give(&h->usage, size);
+    h->frees++;
+    b->next_free = t;
+    b->prev_free = (hk_block_t *)(uintptr_t)depth;
+    block_park(b, head);
+    *top = b;
+#else
+    free_checked(h, p);
+#endif
 }

@@ -24,11 +24,11 @@ static size_t largest_block(const hk_heap_t *h)
                 best = block_size(b);
         return best;
     }
-    size_t lo = HK_MIN_BLOCK / HK_G, hi = (h->total - h->used) / HK_G; /* in granules */
+    size_t lo = HK_MIN_BLOCK / HK_G, hi = (h->usage.total - h->usage.used) >> HK_LOG2_G; /* in granules */
     if (!index_peek(h, lo * HK_G))
         return 0;
     while (lo < hi) {
-        size_t mid = lo + (hi - lo + 1) / 2;
+        size_t mid = lo + ((hi - lo + 1) >> 1);
         if (index_peek(h, mid * HK_G))
             lo = mid;
         else
@@ -68,9 +68,7 @@ void hk_heap_reset_marks(hk_heap_t *h)
         return;
     }
     uintptr_t lk_saved = hk__lock(&h->lock);
-    h->peak_used = h->used;
-    h->min_ever_free = h->total - h->used;
-    h->used_floor = h->used;
+    hk__usage_reset(&h->usage);
     hk__unlock(&h->lock, lk_saved);
 }
 
@@ -84,6 +82,7 @@ int hk_heap_set_event_hook(hk_heap_t *h, hk_event_fn fn, void *ctx)
     uintptr_t lk_saved = hk__lock(&h->lock);
     h->event = fn;
     h->event_ctx = fn ? ctx : NULL;
+    heap_gate(h);
     hk__unlock(&h->lock, lk_saved);
     return HK_OK;
 #else
@@ -103,10 +102,11 @@ void hk_heap_get_stats(const hk_heap_t *h, hk_stats_t *out)
         return;
     }
     uintptr_t lk_saved = hk__lock(&h->lock);
+    hk__heap_flush((hk_heap_t *)(uintptr_t)h); /* largest_free stays exact */
+    if (h->bad)
+        hk__heap_recover((hk_heap_t *)(uintptr_t)h);
     size_t big = largest_block(h), small = smallest_block(h);
-    out->total = h->total;
-    out->used = h->used;
-    out->free = h->total - h->used;
+    hk__usage_fill(&h->usage, out);
 #if HK_DEBUG >= 1
     out->largest_free = big > HK_W + HK_DBG_EXTRA ? big - HK_W - HK_DBG_EXTRA : 0;
     out->smallest_free = small > HK_W + HK_DBG_EXTRA ? small - HK_W - HK_DBG_EXTRA : 0;
@@ -116,8 +116,6 @@ void hk_heap_get_stats(const hk_heap_t *h, hk_stats_t *out)
 #endif
     out->free_blocks = h->free_blocks;
     out->used_blocks = (size_t)(h->allocs - h->frees);
-    out->peak_used = h->peak_used;
-    out->min_ever_free = h->min_ever_free;
     out->requested = h->requested;
     out->allocs = h->allocs;
     out->frees = h->frees;
@@ -149,6 +147,9 @@ void hk_heap_walk(const hk_heap_t *h, hk_walk_fn fn, void *ctx)
         return;
     }
     uintptr_t lk_saved = hk__lock(&h->lock);
+    hk__heap_flush((hk_heap_t *)(uintptr_t)h); /* parked blocks show as free */
+    if (h->bad)
+        hk__heap_recover((hk_heap_t *)(uintptr_t)h);
     for (const hk_region_t *r = h->regions; r; r = r->next) {
         const hk_block_t *b = block_at(r->first);
         while (!block_is_end(b) && (uintptr_t)b < r->end) {
@@ -178,6 +179,8 @@ static const char *check_region(const hk_region_t *r, tally_t *t, const void **w
             return "block size out of range (header overwritten?)";
         if (block_prev_is_free(b) != prev_free)
             return "PREV_FREE flag disagrees with the block below";
+        if (block_is_parked(b)) /* the front was flushed before the walk */
+            return "block marked parked outside the front (header overwritten?)";
         if (block_is_free(b)) {
             if (prev_free)
                 return "two free blocks side by side (missed coalesce)";
@@ -307,13 +310,13 @@ static const char *check_locked(const hk_heap_t *h, const void **where_out)
         why = check_index(h, t.free_blocks, &where);
     if (!why) {
         where = h;
-        if (t.used != h->used || t.used + t.free != h->total)
+        if (t.used != h->usage.used || t.used + t.free != h->usage.total)
             why = "byte counts disagree with a recount";
         else if (t.used_blocks != (size_t)(h->allocs - h->frees) || t.free_blocks != h->free_blocks)
             why = "block counts disagree with a recount";
         else if (t.requested != h->requested)
             why = "requested bytes disagree with a recount";
-        else if (h->peak_used < h->used || h->min_ever_free > h->total - h->used)
+        else if (!hk__usage_ok(&h->usage))
             why = "peak or low-water mark behind the current value";
     }
     *where_out = where;
@@ -324,12 +327,19 @@ int hk_heap_validate(const hk_heap_t *h)
 {
     HK_DBG_ROUTE(return hk__dbg_validate(h);)
     if (!heap_handle_ok(h)) {
-        hk__report(HK_ECORRUPT, h, "hk_heap_validate: not a heap (handle damaged?)");
-        return HK_ECORRUPT;
+        hk__report(HK_EINVAL, h, "hk_heap_validate: not a heap (NULL or a bad handle)");
+        return HK_EINVAL;
     }
     uintptr_t lk_saved = hk__lock(&h->lock);
+    hk_heap_t *mh = (hk_heap_t *)(uintptr_t)h;
+    hk__heap_flush(mh); /* the parked blocks rejoin the index */
     const void *where = h;
-    const char *why = check_locked(h, &where);
+    const char *why = mh->bad ? mh->bad_why : check_locked(h, &where);
+    if (mh->bad) { /* damage met while flushing: reported and repaired */
+        hk__heap_recover(mh);
+        hk__unlock(&h->lock, lk_saved);
+        return HK_ECORRUPT;
+    }
     hk__unlock(&h->lock, lk_saved);
     if (why) {
         hk__report(HK_ECORRUPT, where, why);

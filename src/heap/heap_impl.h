@@ -16,6 +16,7 @@
 #ifndef HK_HEAP_IMPL_H
 #define HK_HEAP_IMPL_H
 
+#include "common/hk_stats.h"
 #include "heap/block.h"
 #include "heapkit/heap.h"
 
@@ -29,6 +30,37 @@
  * classes are exact: one per granule. */
 #define HK_SMALL_SHIFT ((unsigned)HK_TLSF_SLI + (unsigned)HK__LOG2(HK_ALIGN))
 #define HK_FL_MAX ((unsigned)(sizeof(size_t) * 8u))
+
+/* The small-object front (heap_ops.h): freed blocks of up to HK_QUICK_MAX =
+ * HK_QUICK_CLASSES granules (block size) are parked on one LIFO per size,
+ * at most HK_QUICK_DEPTH each, and handed straight back to allocations of
+ * that size. HK_QUICK_CLASSES 0 turns the front off. */
+#ifndef HK_QUICK_CLASSES
+#if SIZE_MAX > 0xffffffffu
+#define HK_QUICK_CLASSES 64 /* 64-bit hosts: block sizes up to 1 KiB */
+#else
+/* 32-bit MCUs: off. Their heaps are small and run close to full, where
+ * parked blocks cost failed allocations (bench/heap: the queue workload in
+ * 32 KiB), and they count every byte of code and control structure. */
+#define HK_QUICK_CLASSES 0
+#endif
+#endif
+#ifndef HK_QUICK_DEPTH
+#define HK_QUICK_DEPTH 32u
+#endif
+#define HK_QUICK_MAX ((size_t)HK_QUICK_CLASSES * HK_ALIGN)
+/* The front parks blocks only while less than HK_QUICK_FILL sixteenths of
+ * the heap are in use (8: half). Under pressure frees coalesce at once
+ * again, and the parked blocks drain into allocations of their sizes (or
+ * are flushed when an allocation would fail), so the front costs little
+ * memory at the peak (measured in bench/heap/RESULTS.md). */
+#ifndef HK_QUICK_SHARE
+#define HK_QUICK_SHARE 1 /* the front may hold at most half the heap */
+#endif
+#ifndef HK_QUICK_FILL
+#define HK_QUICK_FILL 8
+#endif
+#define HK_QUICK_N (HK_QUICK_CLASSES + 1)
 
 #if HK_TLSF_SLI <= 4
 typedef uint16_t hk_slmap_t;
@@ -46,6 +78,8 @@ struct hk_region {
 };
 
 struct hk_heap {
+    uint32_t gate;      /* HK_HEAP_MAGIC iff the plain fast path may run:
+                         * a heap, no lock, no event hook (heap_gate) */
     uint32_t magic;
     uint8_t fit;        /* hk_fit_t                                 */
     uint8_t fl_count;   /* TLSF first-level classes in heads[]      */
@@ -53,6 +87,9 @@ struct hk_heap {
     size_t fl_bitmap;   /* TLSF: bit f set iff sl_bitmap[f] != 0    */
     hk_block_t *list;   /* first/best fit: the one free list        */
     uintptr_t lo, hi;   /* bounds over all regions' blocks          */
+    size_t span;        /* hi - lo with one region, 0 with several (guard.h) */
+    const void *bad;    /* first damage met by this operation (guard.h) */
+    const char *bad_why;
     hk_region_t *regions;
     hk_lock_t lock;
     hk_grow_fn grow;
@@ -62,20 +99,54 @@ struct hk_heap {
     void *event_ctx;
 #endif
     /* statistics kept on the fly; derived: free = total - used,
-     * used_blocks = allocs - frees (a moving realloc counts as both) */
-    size_t total, used, free_blocks, requested;
-    size_t peak_used, min_ever_free, used_floor; /* see heap_account_used */
+     * used_blocks = allocs - frees (a moving realloc counts as both).
+     * Parked blocks count as free in `usage` and `requested`. */
+    hk__usage_t usage;
+    size_t free_blocks, requested;
     uint64_t allocs, frees, failed_allocs;
+    size_t quick_max;              /* largest block size parked; 0: no front */
+    size_t park_limit;             /* park only while usage.used is below this */
+#if HK_QUICK_CLASSES
+    hk_block_t *quick[HK_QUICK_N]; /* parked blocks by size / G */
+#endif
     hk_region_t first_region;
 #if HK_DEBUG >= 1
     uint32_t dbg_secret;  /* key of the blocks' check words (debug.c)      */
     uint32_t dbg_seq;     /* sequence number of the next allocation        */
-    const void *dbg_bad;  /* first damaged link met by this operation      */
-    const char *dbg_why;
 #endif
     hk_slmap_t sl_bitmap[HK_FL_MAX];
     hk_block_t *heads[]; /* fl_count * HK_SL_COUNT list heads (TLSF) */
 };
+
+/* ---- helpers shared by the heap's files -----------------------------------
+ * The index operations and the guards (fit_tlsf.h, guard.h) are inlined
+ * into every caller when optimising for speed. Under -Os each is compiled
+ * once, in heap/shared.c, and called: one copy instead of one per file. */
+#if defined(__OPTIMIZE_SIZE__)
+#define HK_SHARED_DECL(...) __VA_ARGS__
+#define HK_SHARED
+#ifdef HK_SHARED_IMPL
+#define HK_SHARED_HERE 1
+#else
+#define HK_SHARED_HERE 0
+#endif
+#define heap_addr_ok hk__heap_addr_ok
+#define heap_free_ok hk__heap_free_ok
+#define heap_next_ok hk__heap_next_ok
+#define heap_prev_ok hk__heap_prev_ok
+#define heap_take_ok hk__heap_take_ok
+#define tlsf_index hk__tlsf_index
+#define tlsf_insert_at hk__tlsf_insert_at
+#define tlsf_insert hk__tlsf_insert
+#define tlsf_replace hk__tlsf_replace
+#define tlsf_unlink hk__tlsf_unlink
+#define tlsf_remove hk__tlsf_remove
+#define tlsf_find hk__tlsf_find
+#else
+#define HK_SHARED_DECL(...)
+#define HK_SHARED HK_INLINE
+#define HK_SHARED_HERE 1
+#endif
 
 /* ---- cross-file internals of the heap ------------------------------------ */
 /* Adds a region to a heap (lock held). */
@@ -84,6 +155,8 @@ int hk__heap_add_region(hk_heap_t *h, void *mem, size_t bytes);
 hk_block_t *hk__heap_checked_block(const hk_heap_t *h, const void *p);
 /* The slow path of the pointer checks: reports the likely cause, returns NULL. */
 hk_block_t *hk__heap_bad_block(const hk_heap_t *h, const void *p);
+/* The free right neighbour of p's block is damaged: reports, returns NULL. */
+hk_block_t *hk__heap_bad_neighbour(const hk_heap_t *h, const void *p);
 /* The region holding block address ba, or NULL. */
 const hk_region_t *hk__heap_region_of(const hk_heap_t *h, uintptr_t ba);
 /* Asks the growth hook for a region that can hold a block of `need` bytes. */
@@ -124,5 +197,18 @@ HK_INLINE bool heap_handle_ok(const hk_heap_t *h)
 {
     return h && h->magic == HK_HEAP_MAGIC;
 }
+
+/* Recomputes the gate after the lock or the event hook changed. */
+HK_INLINE void heap_gate(hk_heap_t *h)
+{
+    bool plain = !h->lock.lock;
+#if HK_EVENTS
+    plain = plain && !h->event;
+#endif
+    h->gate = plain ? HK_HEAP_MAGIC : 0;
+}
+
+/* Returns every parked block to the block layer (heap.c). O(parked). */
+void hk__heap_flush(hk_heap_t *h);
 
 #endif /* HK_HEAP_IMPL_H */

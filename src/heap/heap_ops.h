@@ -17,6 +17,7 @@
 #ifndef HK_HEAP_OPS_H
 #define HK_HEAP_OPS_H
 
+#include "debug/dbg_hooks.h"
 #include "heap/index.h"
 
 #if defined(__OPTIMIZE_SIZE__)
@@ -25,20 +26,11 @@
 #define HK_HOT HK_INLINE
 #endif
 
-/* Statistics of a block of `delta` bytes becoming used. `used_floor` is the
- * used level at which free would reach a new low (total - min_ever_free); it
- * is never below peak_used, so one compare covers both marks on the common
- * path. */
+/* Statistics of a block of `delta` bytes becoming used (common/hk_stats.h:
+ * one compare on the common path). */
 HK_HOT void heap_account_used(hk_heap_t *h, size_t delta)
 {
-    h->used += delta;
-    if (HK_UNLIKELY(h->used > h->peak_used)) {
-        h->peak_used = h->used;
-        if (h->used > h->used_floor) {
-            h->used_floor = h->used;
-            h->min_ever_free = h->total - h->used;
-        }
-    }
+    hk__usage_take(&h->usage, delta);
 }
 
 HK_HOT void heap_carve(hk_heap_t *h, hk_block_t *b, size_t bsize, size_t need, size_t n,
@@ -48,7 +40,9 @@ HK_HOT void heap_carve(hk_heap_t *h, hk_block_t *b, size_t bsize, size_t need, s
     size_t rest = bsize - need;
     if (rest >= HK_MIN_BLOCK) {
         hk_block_t *tail = block_at((uintptr_t)b + need);
-        if (block_is_free(next) && HK_DBG_TAKE_OK(h, next)) { /* only when resizing in place */
+        if (!was_used)
+            HK_DBG_SPLIT(h, tail);
+        if (block_is_free(next) && heap_take_ok(h, next)) { /* only when resizing in place */
             index_remove(h, next);
             rest += block_size(next);
             HK_DBG_MERGED(next);
@@ -74,6 +68,7 @@ HK_HOT void tlsf_carve_fresh(hk_heap_t *h, hk_block_t *b, unsigned idx, size_t n
     if (rest >= HK_MIN_BLOCK) {
         hk_block_t *tail = block_at((uintptr_t)b + need);
         unsigned tidx = tlsf_index(h, rest);
+        HK_DBG_SPLIT(h, tail);
         if (tidx == idx) {
             tlsf_replace(h, b, tail, idx);
         } else {
@@ -90,13 +85,79 @@ HK_HOT void tlsf_carve_fresh(hk_heap_t *h, hk_block_t *b, unsigned idx, size_t n
     heap_account_used(h, bsize);
 }
 
-HK_HOT void *heap_alloc_locked(hk_heap_t *h, size_t n)
+/* ---- the small-object front ------------------------------------------------
+ * A freed block of up to HK_QUICK_MAX bytes is parked (FREE | SLACK in its
+ * header, block.h) on the LIFO of its exact size instead of being merged
+ * and indexed; the next allocation of that size takes it back in a few
+ * instructions. Its first payload word links the LIFO, its second counts
+ * the blocks below it (at most HK_QUICK_DEPTH). To the block layer a parked
+ * block is used: it is never merged into, and its neighbours treat it as
+ * such. To the statistics it is free. Bounded, so O(1) stays; flushed back
+ * to the block layer (hk__heap_flush) before an allocation would fail and
+ * before statistics, walks and validation, so largest_free stays exact and
+ * the validator proves the same invariants. A popped link is checked like
+ * any free-list link (guard.h) before it becomes the new top. */
+#if HK_QUICK_CLASSES
+HK_INLINE hk_block_t *quick_pop(hk_heap_t *h, size_t need)
 {
-    if (HK_UNLIKELY(n > HK_MAX_REQUEST)) {
-        h->failed_allocs++;
+    hk_block_t **top = &h->quick[need >> HK_LOG2_G];
+    hk_block_t *b = *top;
+    if (!b)
         return NULL;
+    hk_block_t *n = b->next_free;
+    if (HK_UNLIKELY(n && !(heap_addr_ok(h, n) &&
+                           (n->head & ~HK_BF_PREV_FREE) == block_parked_head(need)))) {
+        hk__heap_flag(h, b, HK_WHY_LINK);
+        n = NULL; /* the rest of this LIFO is rebuilt from the blocks */
     }
-    size_t need = block_size_for(n);
+    *top = n;
+    return b;
+}
+
+/* Parks the used block b (header `head`, `size` bytes); false if its LIFO
+ * is full or the front is off for that size. */
+HK_INLINE bool quick_push(hk_heap_t *h, hk_block_t *b, size_t head, size_t size)
+{
+    if (size > h->quick_max || h->usage.used >= h->park_limit)
+        return false;
+    hk_block_t **top = &h->quick[size >> HK_LOG2_G];
+    hk_block_t *t = *top;
+    size_t depth = t ? (size_t)(uintptr_t)t->prev_free + 1 : 0;
+    if (depth >= HK_QUICK_DEPTH)
+        return false;
+    b->next_free = t;
+    b->prev_free = (hk_block_t *)(uintptr_t)depth;
+    block_park(b, head);
+    *top = b;
+    return true;
+}
+#endif
+
+/* The front's allocation: a parked block of exactly `need` bytes made used
+ * for n bytes, or NULL. */
+HK_INLINE void *quick_alloc(hk_heap_t *h, size_t n, size_t need)
+{
+#if HK_QUICK_CLASSES
+    hk_block_t *b;
+    if (need <= h->quick_max && (b = quick_pop(h, need)) != NULL) {
+        block_unpark(b);
+        block_make_used(b, need, n);
+        heap_account_used(h, need);
+        h->requested += n;
+        h->allocs++;
+        if (HK_UNLIKELY(h->bad != NULL)) /* a damaged link met: b is used now */
+            hk__heap_recover(h);
+        return block_payload(b);
+    }
+#else
+    (void)h, (void)n, (void)need;
+#endif
+    return NULL;
+}
+
+/* Allocation from the index (the front had nothing): n <= HK_MAX_REQUEST. */
+HK_HOT void *heap_alloc_index(hk_heap_t *h, size_t n, size_t need)
+{
     hk_block_t *b;
     if (index_is_tlsf(h)) {
         unsigned idx;
@@ -112,7 +173,8 @@ HK_HOT void *heap_alloc_locked(hk_heap_t *h, size_t n)
             goto done;
         }
     }
-    if (!hk__heap_grow(h, need) || !(b = index_take(h, need))) {
+    hk__heap_flush(h); /* parked blocks may merge into a fit */
+    if (!(b = index_take(h, need)) && (!hk__heap_grow(h, need) || !(b = index_take(h, need)))) {
         h->failed_allocs++;
         return NULL;
     }
@@ -123,16 +185,29 @@ done:
     return block_payload(b);
 }
 
+HK_HOT void *heap_alloc_locked(hk_heap_t *h, size_t n)
+{
+    if (HK_UNLIKELY(n > HK_MAX_REQUEST)) {
+        h->failed_allocs++;
+        return NULL;
+    }
+    size_t need = block_size_for(n);
+    void *p = quick_alloc(h, n, need);
+    return p ? p : heap_alloc_index(h, n, need);
+}
+
 /* The cheap, always-on checks of a caller's pointer. Each failure names the
  * likely cause. A block passes when: it is G-aligned inside a region, its
  * size is sane and ends inside the region, it is marked used, its right
- * neighbour does not claim a free left neighbour, and (if it claims a free
- * left neighbour) that neighbour's footer and header agree. */
+ * neighbour does not claim a free left neighbour and, if free, is a sane
+ * free block (guard.h), and (if it claims a free left neighbour) that
+ * neighbour's footer and header agree. So neither merge of a free can
+ * follow a damaged size. */
 HK_HOT hk_block_t *heap_checked_block(const hk_heap_t *h, const void *p)
 {
     uintptr_t ba = (uintptr_t)p - HK_W, lo = h->lo, end = h->hi;
     hk_block_t *b = block_at(ba);
-    if (HK_UNLIKELY(((uintptr_t)p & (HK_G - 1)) || ba < lo || ba >= end || h->nregions > 1)) {
+    if (HK_UNLIKELY(((uintptr_t)p & (HK_G - 1)) || ba - lo >= h->span)) {
         const hk_region_t *r = hk__heap_region_of(h, ba);
         if (!r || ((uintptr_t)p & (HK_G - 1)))
             return hk__heap_bad_block(h, p);
@@ -141,12 +216,20 @@ HK_HOT hk_block_t *heap_checked_block(const hk_heap_t *h, const void *p)
     }
     size_t head = b->head, size = head & ~HK_BF_MASK;
     if (HK_UNLIKELY(size < HK_MIN_BLOCK || size > end - ba || (size & (HK_G - 1)) ||
-                    (head & HK_BF_FREE) || block_prev_is_free(block_at(ba + size))))
+                    block_is_dead(head)))
         return hk__heap_bad_block(h, p);
+    hk_block_t *next = block_at(ba + size);
+    size_t nhead = next->head;
+    if (HK_UNLIKELY(nhead & (HK_BF_PREV_FREE | HK_BF_FREE))) {
+        if (nhead & HK_BF_PREV_FREE)
+            return hk__heap_bad_block(h, p);
+        if (block_is_free(next) ? !heap_free_ok(h, next)
+                                : (block_size(next) > h->quick_max ||
+                                   block_size(next) < HK_MIN_BLOCK))
+            return hk__heap_bad_neighbour(h, p); /* not free, not a parked block */
+    }
     if (head & HK_BF_PREV_FREE) {
         size_t pf = block_prev_footer(b); /* at ba - W: inside our own memory */
-        if (!HK_DBG_FOOTER_OK(h, ba, pf))
-            return hk__heap_bad_block(h, p);
         if (HK_UNLIKELY(pf < HK_MIN_BLOCK || pf > ba - lo || (pf & (HK_G - 1)) ||
                         block_prev(b)->head != (pf | HK_BF_FREE)))
             return hk__heap_bad_block(h, p);
@@ -197,18 +280,16 @@ HK_HOT void tlsf_free_merge(hk_heap_t *h, hk_block_t *b, size_t size)
     }
 }
 
-HK_HOT void heap_free_block(hk_heap_t *h, hk_block_t *b)
+/* Gives the block b (used to the block layer) back to the index: merges
+ * with free neighbours and inserts. No statistics. */
+HK_HOT void heap_release(hk_heap_t *h, hk_block_t *b, size_t size)
 {
-    size_t size = block_size(b);
-    h->requested -= size - HK_W - block_slack(b);
-    h->used -= size;
-    h->frees++;
+    /* FREE stays visible if b merges away: double frees are caught */
+    b->head = (b->head & ~HK_BF_SLACK) | HK_BF_FREE;
     if (index_is_tlsf(h)) {
-        b->head |= HK_BF_FREE; /* stays visible if b merges away: double frees are caught */
         tlsf_free_merge(h, b, size);
         return;
     }
-    b->head |= HK_BF_FREE;
     hk_block_t *next = block_at((uintptr_t)b + size);
     if (block_is_free(next)) {
         index_remove(h, next);
@@ -225,6 +306,24 @@ HK_HOT void heap_free_block(hk_heap_t *h, hk_block_t *b)
     block_make_free(b, size);
     block_set_prev_free(block_at((uintptr_t)b + size));
     index_insert(h, b);
+}
+
+/* heap.c: heap_release out of line, then any damage it met repaired. */
+void hk__heap_release(hk_heap_t *h, hk_block_t *b, size_t size);
+
+/* A caller's free of the checked used block b: parked in the front, or
+ * given back to the block layer. */
+HK_HOT void heap_free_block(hk_heap_t *h, hk_block_t *b)
+{
+    size_t head = b->head, size = head & ~HK_BF_MASK;
+    h->requested -= size - HK_W - block_slack(b);
+    hk__usage_give(&h->usage, size);
+    h->frees++;
+#if HK_QUICK_CLASSES
+    if (quick_push(h, b, head, size))
+        return;
+#endif
+    hk__heap_release(h, b, size);
 }
 
 #endif /* HK_HEAP_OPS_H */

@@ -98,15 +98,40 @@ static void region_link(hk_heap_t *h, hk_region_t *r)
     if (!h->nregions || r->end > h->hi)
         h->hi = r->end;
     h->nregions++;
+    h->span = h->nregions == 1 ? h->hi - h->lo : 0;
+}
+
+/* The front's largest size for this heap: the sizes up to K granules, at
+ * most HK_QUICK_DEPTH blocks each, may hold at most total >> HK_QUICK_SHARE
+ * bytes (DEPTH * G * K(K+1)/2), so that a small heap is not fragmented by
+ * parked blocks. TLSF at level 0 only: the list policies,
+ * and every policy at the debug levels, coalesce at once. */
+static void front_size(hk_heap_t *h)
+{
+    size_t k = 0;
+#if HK_QUICK_CLASSES
+    if (h->fit == HK_FIT_TLSF && HK_DEBUG == 0) {
+        size_t budget = h->usage.total >> HK_QUICK_SHARE, cost = 0;
+        while (k < HK_QUICK_CLASSES) {
+            cost += (size_t)HK_QUICK_DEPTH * HK_G * (k + 1);
+            if (cost > budget)
+                break;
+            k++;
+        }
+    }
+#endif
+    h->quick_max = k < HK_MIN_BLOCK / HK_G ? 0 : k * HK_G;
 }
 
 static void account_new_free(hk_heap_t *h, hk_block_t *b)
 {
     size_t size = block_size(b);
-    h->total += size;
     if (h->nregions == 1)
-        h->min_ever_free = size; /* later regions never raise the low mark */
-    h->used_floor = h->total - h->min_ever_free;
+        hk__usage_init(&h->usage, size);
+    else
+        hk__usage_grow(&h->usage, size); /* a new region never raises the low mark */
+    h->park_limit = (h->usage.total >> 4) * HK_QUICK_FILL;
+    front_size(h);
     index_insert(h, b);
 }
 
@@ -194,6 +219,7 @@ hk_heap_t *hk_heap_init(void *mem, size_t bytes, const hk_heap_config_t *cfg)
     account_new_free(h, b);
     HK_DBG_HEAP_INIT(h);
     h->magic = HK_HEAP_MAGIC;
+    heap_gate(h);
     return h;
 }
 

@@ -80,6 +80,8 @@ void *hk_heap_realloc(hk_heap_t *h, void *p, size_t size)
             h->failed_allocs++;
         else
             q = realloc_locked(h, b, size);
+        if (HK_UNLIKELY(h->bad != NULL))
+            hk__heap_recover(h);
         heap_event(h, q ? HK_EVENT_REALLOC : HK_EVENT_FAIL, q, p, size, 0);
     }
     hk__unlock(&h->lock, lk_saved);
@@ -93,6 +95,10 @@ static void *aligned_locked(hk_heap_t *h, size_t align, size_t n)
     if (want < need || want > HK_MAX_REQUEST)
         return NULL;
     hk_block_t *b = index_take(h, want);
+    if (!b) {
+        hk__heap_flush(h); /* parked blocks may merge into a fit */
+        b = index_take(h, want);
+    }
     if (!b && (!hk__heap_grow(h, want) || !(b = index_take(h, want))))
         return NULL;
     size_t bsize = block_size(b);
@@ -105,6 +111,7 @@ static void *aligned_locked(hk_heap_t *h, size_t align, size_t n)
             user = hk__align_up_ptr(ba + HK_W + HK_MIN_BLOCK, align);
         size_t gap = user - HK_W - ba;
         hk_block_t *a = block_at(user - HK_W);
+        HK_DBG_SPLIT(h, a);
         block_make_free(b, gap);
         index_insert(h, b);
         a->head = HK_BF_PREV_FREE; /* size set by carve; left neighbour free */
@@ -135,6 +142,13 @@ void *hk_heap_aligned_alloc(hk_heap_t *h, size_t align, size_t size)
         return hk_heap_alloc(h, size);
     uintptr_t lk_saved = hk__lock(&h->lock);
     void *p = size > HK_MAX_REQUEST ? NULL : aligned_locked(h, align, size);
+    if (HK_UNLIKELY(h->bad != NULL)) {
+        hk__heap_recover(h);
+        if (!p && size <= HK_MAX_REQUEST)
+            p = aligned_locked(h, align, size);
+        if (h->bad)
+            hk__heap_recover(h);
+    }
     if (!p)
         h->failed_allocs++;
     heap_event(h, p ? HK_EVENT_ALLOC : HK_EVENT_FAIL, p, NULL, size, align);

@@ -1,0 +1,130 @@
+/*
+ * test_heap_front.c - the TLSF small-object front (heap_ops.h) keeps every
+ * promise of the heap: a freed block of a small size comes straight back,
+ * a double free of a parked block is caught, the statistics are exact, an
+ * allocation that only parked blocks can satisfy succeeds, and a write
+ * after free over a parked block's link is reported and repaired. The
+ * tests hold with the front off too (32-bit builds, HK_QUICK_CLASSES 0).
+ */
+#include "heap/block.h"
+#ifndef HK_DBG_EXTRA
+#define HK_DBG_EXTRA 0
+#endif
+#include "heap_test_util.h"
+
+/* The front is sized to the heap (half of it at most): a big heap
+ * where the test arena allows, so that the front serves these sizes. */
+static hk_heap_t *front_heap(void)
+{
+    size_t sz;
+    unsigned char *mem = hk_test_arena(&sz);
+    return hk_heap_init(mem, sz < ((size_t)1 << 20) ? sz : ((size_t)1 << 20), NULL);
+}
+
+static void test_reuse_and_double_free(void)
+{
+    hk_heap_t *h = front_heap();
+    HK_REQUIRE(h != NULL);
+    void *keep = hk_heap_alloc(h, 24); /* a used neighbour on each side */
+    void *a = hk_heap_alloc(h, 100);
+    void *g = hk_heap_alloc(h, 24);
+    HK_REQUIRE(keep && a && g);
+    hk_heap_free(h, a);
+    hk_test_capture_errors();
+    hk_heap_free(h, a); /* parked or free: a double free either way */
+    HK_CHECK_EQ(hk_test_errors.count, 1);
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_EDOUBLEFREE);
+    HK_CHECK_EQ(hk_heap_usable_size(h, a), 0); /* not a live block */
+    void *b = hk_heap_alloc(h, 100);
+    HK_CHECK(b == a); /* the same size comes straight back */
+    HK_CHECK_EQ(hk_heap_usable_size(h, b), 100);
+    hk_stats_t s = stats_of(h);
+    HK_CHECK_EQ(s.allocs, 4);
+    HK_CHECK_EQ(s.frees, 1);
+    HK_CHECK_EQ(s.used_blocks, 3);
+    HK_CHECK_EQ(s.requested, 148);
+    hk_heap_free(h, b);
+    hk_heap_free(h, g);
+    hk_heap_free(h, keep);
+    s = stats_of(h);
+    HK_CHECK_EQ(s.used, 0);
+    HK_CHECK_EQ(s.free_blocks, 1); /* every parked block went back and merged */
+    HK_CHECK_EQ(s.largest_free, s.free - HK_W - HK_DBG_EXTRA);
+    HK_CHECK_EQ(hk_heap_validate(h), 0);
+}
+
+/* A run of small blocks is freed (parked in the front, not merged) while
+ * the rest of the heap is in use: an allocation as big as the run can only
+ * be served once the front has given the run back to the block layer. */
+static void test_flush_before_failing(void)
+{
+    hk_heap_t *h = front_heap();
+    HK_REQUIRE(h != NULL);
+    void *g0 = hk_heap_alloc(h, 40);
+    void *p[32];
+    for (unsigned i = 0; i < 32; i++)
+        HK_REQUIRE((p[i] = hk_heap_alloc(h, 40)) != NULL);
+    void *g1 = hk_heap_alloc(h, 40);
+    HK_REQUIRE(g0 && g1);
+    size_t run = (size_t)((char *)g1 - (char *)p[0]); /* bytes of the 32 blocks */
+    size_t rest = stats_of(h).largest_free;
+    void *r = hk_heap_alloc(h, rest); /* the rest of the heap, one block */
+    HK_REQUIRE(r != NULL);
+    hk_heap_free(h, r); /* too big for the front: back in the index */
+    for (unsigned i = 0; i < 32; i++)
+        hk_heap_free(h, p[i]); /* small and the heap nearly empty: parked */
+    r = hk_heap_alloc(h, rest);
+    HK_CHECK(r != NULL);
+    void *big = hk_heap_alloc(h, run - HK_W - HK_DBG_EXTRA);
+    HK_CHECK(big != NULL);
+    HK_CHECK(big == p[0]); /* the run, merged back */
+    HK_CHECK_EQ(hk_heap_validate(h), 0);
+    hk_heap_free(h, big);
+    hk_heap_free(h, r);
+    hk_heap_free(h, g0);
+    hk_heap_free(h, g1);
+    hk_stats_t s = stats_of(h);
+    HK_CHECK_EQ(s.used, 0);
+    HK_CHECK_EQ(s.free_blocks, 1);
+    HK_CHECK_EQ(hk_heap_validate(h), 0);
+}
+
+/* A write after free over the link of a freed small block (parked or on a
+ * free list): later allocations of that size must not follow it. */
+static void test_write_after_free_small(void)
+{
+    hk_heap_t *h = front_heap();
+    HK_REQUIRE(h != NULL);
+    void *g0 = hk_heap_alloc(h, 24);
+    void *a = hk_heap_alloc(h, 56);
+    void *g1 = hk_heap_alloc(h, 24);
+    void *b = hk_heap_alloc(h, 56);
+    void *g2 = hk_heap_alloc(h, 24);
+    HK_REQUIRE(g0 && a && g1 && b && g2);
+    hk_heap_free(h, a);
+    hk_heap_free(h, b); /* b's link names a */
+    hk_test_capture_errors();
+    hk_test_memset(b, 0x41, sizeof(void *));
+    void *x = hk_heap_alloc(h, 56);
+    void *y = hk_heap_alloc(h, 56);
+    void *z = hk_heap_alloc(h, 56);
+    HK_CHECK(x && y && z && x != y && y != z && x != z);
+    HK_CHECK(hk_test_errors.count >= 1);
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_ECORRUPT);
+    HK_CHECK_EQ(hk_heap_validate(h), 0);
+    hk_heap_free(h, x);
+    hk_heap_free(h, y);
+    hk_heap_free(h, z);
+    hk_heap_free(h, g0);
+    hk_heap_free(h, g1);
+    hk_heap_free(h, g2);
+    HK_CHECK_EQ(hk_heap_validate(h), 0);
+    HK_CHECK_EQ(stats_of(h).used, 0);
+}
+
+HK_SUITE(heap_front)
+{
+    HK_RUN(test_reuse_and_double_free);
+    HK_RUN(test_flush_before_failing);
+    HK_RUN(test_write_after_free_small);
+}
