@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hk_sizes.c - heapkit's fixed costs on the build's target width: the
  * control structure of an empty heap, and the bytes a block of a given

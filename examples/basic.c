@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * basic.c - a heap on a static array: allocate, free, print statistics.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pages_bench.c - drives the page-frame allocator for instruction counting:
  *     valgrind --tool=callgrind ./hk_example_pages_bench

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * vm_demo.c - real demand paging in a Linux process with heapkit:
  * a memfd plays physical memory, hk_pages hands out its frames, hk_vm keeps

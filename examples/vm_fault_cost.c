@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * vm_fault_cost.c - what a demand page costs in the hosted back end
  * (heapkit/vm_linux.h), as ratios measured in one run:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_config.c - libFuzzer harness: region and configuration input of the
  * heap. hk_heap_init gets a fuzzed start offset, size and configuration

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_heap.c - libFuzzer harness: operation sequences on a heap, every fit
  * policy, built at HK_DEBUG 0 and 1 (scripts/stages/40-fuzz.sh).

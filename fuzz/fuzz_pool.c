@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_pool.c - libFuzzer harness: the fixed-size pool. The first bytes
  * choose block size, alignment, buffer offset and size, and whether a

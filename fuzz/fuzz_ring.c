@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_ring.c - libFuzzer harness: the ring (FIFO) allocator. The first
  * bytes choose alignment, buffer offset and size; the rest are operations:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_trace.c - libFuzzer harness: the .rep trace parser of the replay
  * tools (tools/trace/hk_trace.c). Any input must parse or be refused with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_util.h - what every heapkit fuzz harness shares: a counter of the
  * misuse reports the library made (through the one error hook), and

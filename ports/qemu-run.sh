@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # qemu-run.sh - heapkit's CMAKE_CROSSCOMPILING_EMULATOR wrapper for QEMU:
 #   qemu-run.sh QEMU-BINARY ARGS... PROGRAM
 # Runs QEMU with no display, monitor or serial unless ARGS ask for them,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # scripts/bench.sh - behind `make bench`: every trace in ../shared/traces on
 # every allocator, one report in bench/results/<date>-<machine>.md with its
 # plots in bench/results/<date>-<machine>/.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # scripts/demo.sh - behind `make demo`, the first command a newcomer runs.
 #
 # Replays the allocations of a real program (the sqlite3 shell: 4,000 inserts,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # scripts/size.sh - behind `make size`: what heapkit costs in flash (.text,
 # with read-only data) and RAM (.data, .bss) on Cortex-M0 and Cortex-M4 at
 # -Os, as Markdown tables, printed and written to docs/size.md.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # scripts/targets.sh - builds heapkit and every portable test suite for each
 # target and runs them there (QEMU for the foreign ones), so every part of
 # heapkit is tested on the instruction sets its users ship.

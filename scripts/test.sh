@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # scripts/test.sh - the whole test run behind `make test`.
 #
 # 1. Host builds of the library and every test suite, each run with CTest:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heap_test_util.h - helpers the heap's test files share: the policies to
  * loop over, pattern fill/check, and heap shape queries through the public

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_caps.c - the ESP-IDF-style capability API (heapkit/caps.h) over a
  * chain of two heaps in two kinds of memory:

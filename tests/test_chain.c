@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_chain.c - hk_chain: priority order, capabilities, fallback, routing
  * of free by address, statistics, misuse, corruption and a randomized model.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_debug_campaign.c - the corruption campaign: thousands of random
  * single-byte and single-bit corruptions of a live heap, one at a time,

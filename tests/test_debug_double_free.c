@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_debug_double_free.c - freeing a block twice is reported as
  * HK_EDOUBLEFREE and changes nothing, whether the freed block is still a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_debug_interior_free.c - a pointer into the middle of a live block
  * (aligned, so it passes the cheap alignment test) is reported as

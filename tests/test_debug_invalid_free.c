@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_debug_invalid_free.c - pointers that never came from this heap
  * (outside every region, the control block, misaligned, a second heap's

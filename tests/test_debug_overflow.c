@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_debug_overflow.c - writing one byte past the requested size (an
  * off-by-one, the most common overflow) is caught at HK_DEBUG >= 1: by the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_debug_smashed_header.c - a used block's header overwritten by a
  * stray write. Every level: an absurd size is refused on free (HK_EBADPTR)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_debug_smashed_links.c - a freed block's free-list links overwritten
  * (a use after free that hits the first words, or an overflow from below).

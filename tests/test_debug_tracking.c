@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_debug_tracking.c - allocation sites, the leak check, the per-site
  * report, the keyed check word, and the policy hook's formatting.

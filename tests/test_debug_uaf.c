@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_debug_uaf.c - a write into a block after it was freed is caught at
  * HK_DEBUG >= 1: by validate (HK_ECORRUPT at the written byte), and when

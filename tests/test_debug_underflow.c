@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_debug_underflow.c - writing below a block's start damages its
  * header. A write that makes the size absurd is refused at every level

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_debug_util.h - what the misuse tests (tests/test_debug_*.c) share: a
  * small heap with three used blocks and a free one between them, per policy,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_gcc_helpers.c - the compiler's arithmetic helpers, which a
  * freestanding port may have to bring itself (ports/freestanding: the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_heap_basic.c - the heap's contract, case by case, for every policy:
  * init errors, alignment, alloc(0), overflow, split and the three coalesce

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_heap_damage.c - damage the heap's own metadata the way buggy callers
  * do, at every debug level and on every policy, and check that the heap

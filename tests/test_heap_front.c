@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_heap_front.c - the TLSF small-object front (heap_ops.h) keeps every
  * promise of the heap: a freed block of a small size comes straight back,

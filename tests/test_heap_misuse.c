@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_heap_misuse.c - bad pointers are caught by the always-on checks: the
  * error hook gets the right code and the heap's bytes are left exactly as

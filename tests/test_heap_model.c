@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_heap_model.c - the randomized model test: for every policy, a long
  * fixed-seed run of alloc / calloc / aligned / realloc / free with small,

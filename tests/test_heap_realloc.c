@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_heap_realloc.c - realloc in place, into either neighbour, by moving,
  * and on failure; aligned allocation for every power of two to 64 KiB.

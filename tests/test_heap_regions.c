@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_heap_regions.c - several regions in any order, overlap and size
  * errors, pointer checks across regions, the growth hook, and blocks larger

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_heap_validate.c - the validator notices damage: each test breaks one
  * thing in a healthy heap on purpose, checks that hk_heap_validate reports

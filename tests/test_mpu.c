@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_mpu.c - heapkit/mpu.h on every target: the PMSAv7 and PMSAv8
  * register encodings against values computed by hand from the architecture

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_pages.c - the physical page-frame allocator (hk_pages): memory maps,
  * buddy alloc/free, runs, claims, misuse, statistics and the validator.

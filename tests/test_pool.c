@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_pool.c - hk_pool: unit, misuse, corruption and randomized model tests.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_rec.c - the on-target recorder (heapkit/rec.h): records of a real heap's
  * events, the lost counter when the ring is full (a realloc's two records

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_ring.c - hk_ring: unit, accounting in every head/tail position,
  * misuse, corruption, and a producer/consumer model test.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_slab.c - hk_slab: growth and shrinking on a heap, lookup by mask,
  * misuse, corruption and a randomized model test.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_stack.c - hk_stack: painting, high water, guards, misuse, corruption
  * and a randomized model test.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_target_sanity.c - checks that the machine under the tests is the one
  * the build says it is, before any allocator result is trusted on it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_tiered.c - hk_tiered: routing by size and by address, spill and
  * fallback, realloc, misuse, corruption and a randomized model test.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_usage.c - the shared usage counter (src/common/hk_stats.h): marks
  * across growth, shrinking and resets, against a brute-force model.

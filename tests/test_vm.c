@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_vm.c - address spaces on the x86-64 and Sv39 page-table back ends,
  * over simulated physical memory: the test arena plays RAM at physical

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """cgsplit.py - inclusive instructions of each hb_* wrapper in one callgrind
 output file (written with --compress-strings=no --compress-pos=no): the sum
 of every cost line inside the wrapper's fn= block (its own lines and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heapbench.c - the heap's own measurement driver (bench/heap/run.sh).
  *

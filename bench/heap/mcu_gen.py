@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """mcu_gen.py - writes bench/heap/mcu-queues.rep, a small-MCU workload for the
 heap: tasks exchanging messages of 12 B to 4 KiB through bounded queues, the
 pattern of a FreeRTOS application that passes heap-allocated buffers between

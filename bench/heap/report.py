@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """report.py - bench/heap/RESULTS.md from the files bench/heap/run.sh wrote.
 Usage: report.py OUTDIR FIT [BEFOREDIR]"""
 import glob

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # bench/heap/run.sh - the heap's figures, checked against its goals, in
 # under ten minutes on two cores. Writes bench/heap/RESULTS.md.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hkb_bench.c - heapkit's malloc benchmarks, in the spirit of the classic
  * allocator workloads (the allocator under test is chosen with LD_PRELOAD,

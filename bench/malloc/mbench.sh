@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # bench/malloc/mbench.sh - heapkit's malloc on the programs of mimalloc-bench
 # (cfrac, espresso, glibc's malloc-simple, alloc-test, larson, xmalloc-test,
 # mstress, rptest), against glibc and whichever of jemalloc, mimalloc and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # bench/malloc/run.sh - heapkit's malloc against glibc, jemalloc, mimalloc and
 # tcmalloc (Debian's packages), each chosen with LD_PRELOAD, on the workloads
 # of hkb_bench.c plus the sqlite3 shell running 50,000 inserts.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fastpath.c - drives the fast paths of hk_pool, hk_tiered and hk_ring (and
  * hk_heap for comparison) a known number of times, so that callgrind's

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # bench/pool/run.sh - instructions per call on the pool, tiered and ring fast
 # paths (and the TLSF heap for comparison), counted by callgrind: inclusive
 # Ir of each public function / number of calls. Deterministic: the same

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # cortex-m.cmake - shared part of heapkit's Cortex-M toolchain files
 # (cortex-m0.cmake, cortex-m3.cmake, cortex-m4f.cmake set the HK_CM_* variables
 # below and include this file). Bare metal: arm-none-eabi-gcc.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # cortex-m0.cmake - ARMv6-M (Thumb-1 subset, no hardware divide, no unaligned
 # access: a misaligned word access faults) on QEMU's micro:bit (nRF51, M0).
 # The real nRF51822 has 16 KiB of SRAM; QEMU's nRF51 model takes its size as

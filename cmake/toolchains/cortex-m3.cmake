@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # cortex-m3.cmake - ARMv7-M on QEMU's mps2-an385 (4 MiB code, 4 MiB RAM), no C
 # library. The unaligned-access trap (CCR.UNALIGN_TRP) is on and the compiler
 # emits no unaligned accesses itself, so a misaligned header or link access in

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # cortex-m4f.cmake - ARMv7E-M with the single-precision FPU, hard-float ABI,
 # on QEMU's mps2-an386 (4 MiB code, 4 MiB RAM). heapkit's test image for it
 # (cmake/hk_test_target.cmake) is linked with newlib-nano, whose malloc family

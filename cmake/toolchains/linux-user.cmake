@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # linux-user.cmake - shared part of heapkit's big-endian toolchain files
 # (mips-be.cmake, s390x-be.cmake set HK_LU_* and include this). These are
 # Linux targets run under QEMU's user-mode emulator, so the hosted test

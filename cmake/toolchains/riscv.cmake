@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # riscv.cmake - shared part of heapkit's RISC-V toolchain files (riscv32.cmake,
 # riscv64.cmake set HK_RV_XLEN and include this). Bare metal, M-mode:
 # riscv64-unknown-elf-gcc (its multilibs include rv32imac/ilp32 and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # s390x-be.cmake - IBM Z, big-endian with 64-bit pointers, static Linux
 # binaries under qemu-s390x: the only 64-bit big-endian target, which catches
 # bitmap and pointer-tag bugs a 32-bit big-endian machine does not.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # x86-32.cmake - 32-bit x86 Linux (gcc -m32, needs gcc-multilib): 4-byte
 # pointers and words, 16-byte max_align_t. Runs natively, hosted suites too.
 # scripts/test.sh also has an -m32 host build; this file lets the same

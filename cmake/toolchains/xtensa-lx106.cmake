@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # xtensa-lx106.cmake - Xtensa LX106 (the ESP8266's core: call0 ABI, no
 # hardware divider, unaligned loads and stores fault) bare metal, no C
 # library, on QEMU's `sim` board (qemu-system-xtensa -M sim -cpu lx106) with

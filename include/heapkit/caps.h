@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heapkit/caps.h - ESP-IDF's capability heap API (heap_caps_*) over an
  * hk_chain: code written against heap_caps_malloc, heap_caps_free,

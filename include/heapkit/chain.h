@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heapkit/chain.h - priority and capability heaps: several kinds of RAM
  * behind one API.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heapkit/config.h - every compile-time option of heapkit, in one place.
  *
@@ -52,6 +53,35 @@
 #endif
 #ifndef HK_ENABLE_BEST_FIT
 #define HK_ENABLE_BEST_FIT 1
+#endif
+
+/* The TLSF small-object front (level 0 only): freed blocks of up to
+ * HK_QUICK_CLASSES granules (block size) are parked on one LIFO per size,
+ * at most HK_QUICK_DEPTH each, and handed straight back to allocations of
+ * that size. HK_QUICK_CLASSES 0 turns the front off. */
+#ifndef HK_QUICK_CLASSES
+#if SIZE_MAX > 0xffffffffu
+#define HK_QUICK_CLASSES 64 /* 64-bit hosts: block sizes up to 1 KiB */
+#else
+/* 32-bit MCUs: off. Their heaps are small and run close to full, where
+ * parked blocks cost failed allocations (bench/heap: the queue workload in
+ * 32 KiB), and they count every byte of code and control structure. */
+#define HK_QUICK_CLASSES 0
+#endif
+#endif
+#ifndef HK_QUICK_DEPTH
+#define HK_QUICK_DEPTH 32u
+#endif
+/* The front parks blocks only while less than HK_QUICK_FILL sixteenths of
+ * the heap are in use (8: half). Under pressure frees coalesce at once
+ * again, and the parked blocks drain into allocations of their sizes (or
+ * are flushed when an allocation would fail), so the front costs little
+ * memory at the peak (measured in bench/heap/RESULTS.md). */
+#ifndef HK_QUICK_SHARE
+#define HK_QUICK_SHARE 1 /* the front may hold at most half the heap */
+#endif
+#ifndef HK_QUICK_FILL
+#define HK_QUICK_FILL 8
 #endif
 
 /* Debug level: 0 keeps only the cheap always-on misuse checks (invalid and

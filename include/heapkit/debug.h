@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heapkit/debug.h - debug levels, allocation tracking, leak checks and the
  * error-hook policies of the heap.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heapkit/malloc.h - the drop-in malloc for Linux (hosted only).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heapkit/mpu.h - memory protection on Cortex-M: partitions, domains, MPU
  * stack guards and fault decoding, for the two MPU architectures of ARMv7-M

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heapkit/pages.h - the physical page-frame allocator (a binary buddy system).
  *

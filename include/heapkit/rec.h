@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heapkit/rec.h - the on-target allocation recorder: writes every alloc, free,
  * realloc and failed allocation of a heap as a 16-byte record into a RAM ring

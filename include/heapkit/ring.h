@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heapkit/ring.h - the streaming allocator: variable-size records in a ring.
  *

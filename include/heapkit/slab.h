@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heapkit/slab.h - object caches that grow and shrink on a backing heap.
  *

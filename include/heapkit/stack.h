@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heapkit/stack.h - a pool of thread stacks whose real use can be measured.
  *

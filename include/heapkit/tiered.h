@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heapkit/tiered.h - the size-class front end: pools for small sizes in front
  * of a fallback heap, behind one alloc/free API.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heapkit/types.h - what every heapkit allocator shares: the error codes, the
  * one statistics shape, the lock hooks and the error hook.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heapkit/vm.h - address spaces: regions, immediate and demand mapping,
  * page faults, shared regions.

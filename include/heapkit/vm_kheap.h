@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heapkit/vm_kheap.h - a kernel heap: an hk_heap whose memory comes from an
  * hk_vm address space, a few pages at a time.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heapkit/vm_linux.h - the hosted hk_vm back end: real demand paging in a
  * Linux process, using the real MMU (library heapkit_linux).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heapkit/vm_pt.h - page tables in the real hardware formats, as hk_vm port
  * back ends:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * console.h - output helpers for the bare-metal ports that need no printf,
  * so they still work inside a fault or trap handler: a string, a labelled

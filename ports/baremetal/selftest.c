@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * selftest.c - the bare-metal ports' self-test image (HK_PORT_SELFTEST=N):
  * proves, before any suite runs, that each way a run can end reaches QEMU's

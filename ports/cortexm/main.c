@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * main.c - heapkit's test image for Cortex-M under QEMU: console and exit
  * through ARM semihosting, then every portable suite (hk_test_main(NULL)).

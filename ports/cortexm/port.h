@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * port.h - the contract between the Cortex-M startup code (startup.c) and
  * the image's main file (main.c): a raw console and an exit that reaches

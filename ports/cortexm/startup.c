@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * startup.c - heapkit's Cortex-M startup: the vector table, the reset
  * handler and the fault handler, for ARMv6-M (Cortex-M0) and ARMv7-M/7E-M

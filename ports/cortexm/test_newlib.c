@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_newlib.c - proves that newlib's allocator is heapkit on the Cortex-M4F
  * image (ports/newlib/heapkit_newlib.c): the C library's own printf, asprintf, strdup,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hk_libc.c - memcpy, memmove, memset and memcmp for targets without a C
  * library (the bare-metal Cortex-M and RISC-V ports).

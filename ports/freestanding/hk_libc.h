@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hk_libc.h - the four C library memory functions that a freestanding
  * heapkit image must provide (see hk_libc.c). Hosted and newlib builds take

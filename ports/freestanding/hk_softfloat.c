@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hk_softfloat.c - IEEE 754 binary32/binary64 add, subtract, multiply and
  * divide for a libgcc that lacks them, in the libgcc interface (__adddf3,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * selftest.c - the hosted targets' (x86-32, MIPS and s390x under qemu-user)
  * proof that results reach the exit status: built with -DHK_PORT_SELFTEST=N

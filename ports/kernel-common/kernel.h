@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * kernel.h - the contract between heapkit's two test kernels (x86-64 and
  * RISC-V Sv39) and the programme they share (ktest.c).

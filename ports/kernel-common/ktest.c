@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ktest.c - the programme both heapkit test kernels run once their
  * architecture part has booted (kernel.h): heapkit as the memory manager of

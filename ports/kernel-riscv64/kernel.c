@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * kernel.c - heapkit's RISC-V (Sv39, S-mode) test kernel, the architecture
  * part: SBI console and shutdown, the device tree's /memory and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * kernel.c - heapkit's x86-64 test kernel, the architecture part: COM1
  * console, isa-debug-exit, the Multiboot memory map, GDT + TSS + IDT, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * liballoc.c - kmalloc and friends over heapkit, fed by liballoc's hooks
  * (contract in liballoc.h).

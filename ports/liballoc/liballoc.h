@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * liballoc.h - heapkit behind the interface of liballoc, the allocator
  * many OSDev-wiki kernels start with.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_liballoc.c - host test of ports/liballoc: the four hooks over a
  * simulated page pool that checks every liballoc_free against what

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * kernel.c - startup, vector table and the small preemptive kernel of
  * heapkit's MPU test image (kernel.h). ARMv7-M (Cortex-M3) and ARMv8-M

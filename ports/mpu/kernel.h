@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * kernel.h - the small preemptive kernel of heapkit's MPU test image:
  * round-robin threads switched by PendSV on every SysTick tick, each

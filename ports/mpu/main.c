@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * main.c - heapkit's MPU test image: proves on the emulated core that the
  * partitions and domains of heapkit/mpu.h isolate threads, that MPU stack

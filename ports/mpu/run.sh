@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # ports/mpu/run.sh - builds and runs heapkit's MPU test image; called by
 # scripts/targets.d/mpu-cortex-m3.sh and mpu-cortex-m33.sh:
 #   run.sh BOARD DIR LOG      BOARD: m3 (mps2-an385), m33 (mps2-an505), or

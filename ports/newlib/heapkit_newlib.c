@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heapkit_newlib.c - heapkit as newlib's allocator (heapkit/port/libc.h).
  *

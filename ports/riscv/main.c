@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * main.c - heapkit's test image for RISC-V on QEMU virt: console on the
  * 16550 UART at 0x10000000, exit through the SiFive test device at

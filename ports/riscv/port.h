@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * port.h - the contract between the RISC-V startup code (startup.c) and the
  * image's main file (main.c): a raw console (the virt board's 16550 UART)

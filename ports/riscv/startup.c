@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * startup.c - heapkit's RISC-V startup for QEMU virt (-bios none), RV32 and
  * RV64, M-mode, no C library.

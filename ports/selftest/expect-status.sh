@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # expect-status.sh EXPECTED COMMAND... - runs COMMAND (stdin from /dev/null)
 # and succeeds iff its exit status is EXPECTED, or any status but 0 and 124
 # (timeout) when EXPECTED is "nonzero".

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * size_probe.c - the program scripts/size.sh links to measure what the heap
  * costs in flash and RAM once the linker has dropped everything unused

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * main.c - heapkit's sizing test image for Cortex-M4 (QEMU mps2-an386): a
  * firmware-like workload whose heap is recorded on the target, and then run

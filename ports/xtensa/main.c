@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * main.c - heapkit's test image for Xtensa LX106 (the ESP8266's core) on
  * QEMU's `sim` board: console and exit through the simulator calls, then

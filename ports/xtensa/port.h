@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * port.h - the contract between heapkit's Xtensa LX106 startup code
  * (vectors.c, startup.c) and the image's main file (main.c): a raw console

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * startup.c - heapkit's Xtensa LX106 startup for QEMU's `sim` board, and
  * its exception report. No C library.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * vectors.c - heapkit's Xtensa LX106 entry and exception vectors for
  * QEMU's `sim` board (-cpu lx106). call0 ABI: a0 return address, a1 stack

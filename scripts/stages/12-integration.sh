@@ -11,6 +11,7 @@
 #   4. a build directory configured with tests off (as `make demo` once did)
 #      and then configured the way scripts/test.sh does still lists its
 #      tests, and ctest --no-tests=error fails where there are none
+#   5. every source file carries the MIT licence identifier (check-spdx.sh)
 # Exit 0 all passed, 1 a check failed. About 30 s.
 set -u
 cd "$(dirname "$0")/../.."
@@ -39,6 +40,9 @@ int main(void)
     return hk_heap_validate(h) != 0;
 }
 C
+
+step "licence identifier in every source file"
+bash scripts/check-spdx.sh >"$out/spdx.log" 2>&1 || { cat "$out/spdx.log"; bad "files without SPDX-License-Identifier"; }
 
 step "drop-in files, -I include only"
 bash scripts/dropin.sh "$out/dropin" >/dev/null

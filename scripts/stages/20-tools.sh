@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # scripts/stages/20-tools.sh - the trace tools on real data (issue 3).
 #   1. every small CMU trace in ../shared/traces replayed on every heapkit
 #      policy with hk_heap_validate after every op, pattern-checked blocks,

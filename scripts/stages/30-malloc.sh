@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # scripts/stages/30-malloc.sh - heapkit's drop-in malloc under real programs
 # nobody on the team wrote (issue 7). Each runs with
 # LD_PRELOAD=libheapkit_malloc.so and must succeed with the right result:

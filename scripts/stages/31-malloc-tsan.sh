@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # scripts/stages/31-malloc-tsan.sh - heapkit's malloc test suites (the hk_*
 # API in-process: basic, realloc, align, threads, ...) built with
 # ThreadSanitizer, so that the lock-free parts - remote frees, orphan

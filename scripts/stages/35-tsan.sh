@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # scripts/stages/35-tsan.sh - ThreadSanitizer over the threaded suites of the
 # components with lock hooks (pool, ring, slab, chain, tiered, stack, pages:
 # tests/linux/test_lock_threads.c, four threads sharing each allocator behind

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # scripts/stages/40-fuzz.sh - build the libFuzzer harnesses in fuzz/ with
 # clang -fsanitize=fuzzer,address,undefined and run each for a bounded time
 # (HK_FUZZ_SECONDS, default 28: six targets, builds and merges stay within

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # scripts/stages/41-debug.sh - the portable test suites (hk_tests: the
 # heap's own tests, the misuse tests, the corruption campaign, everything
 # else portable) at debug levels 1, 2 and 3 (heapkit/debug.h):

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # scripts/stages/55-sizing.sh - the heap sizing loop, end to end: record a
 # firmware's allocations on a Cortex-M4 under QEMU, size its heap on the host,
 # and prove the advice on the target.

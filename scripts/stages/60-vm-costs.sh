@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # 60-vm-costs.sh - `make test` stage for pages and virtual memory (issue 8):
 # builds the vm examples, runs them, and measures with callgrind
 #   - hk_pages_alloc / hk_pages_free: instructions per call (pages_bench:

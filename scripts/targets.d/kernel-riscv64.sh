@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # kernel-riscv64: heapkit as the memory manager of a small RISC-V Sv39
 # kernel (ports/kernel-riscv64 + ports/kernel-common) in S-mode under
 # Debian's OpenSBI (fw_dynamic) on qemu-system-riscv64 -M virt (a flat

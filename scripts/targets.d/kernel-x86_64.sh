@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # kernel-x86_64: heapkit as the memory manager of a small x86-64 kernel
 # (ports/kernel-x86_64 + ports/kernel-common), booted by QEMU's Multiboot
 # loader, run twice: -m 128M under -icount (stable fault costs) and -m 3G on

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # scripts/targets.d/malloc-linux-be.sh - heapkit's drop-in malloc on the two
 # big-endian Linux targets: its suites (the hk_* API in-process, and the C
 # library's malloc replaced in a static binary) built with

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # mpu-cortex-m3 - heapkit's MPU test image (ports/mpu/, docs/mpu.md) for
 # scripts/targets.sh: ARMv7-M PMSAv7 MPU, qemu-system-arm -M mps2-an385: 5 unprivileged threads in MPU domains.
 set -u

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # mpu-cortex-m33 - heapkit's MPU test image (ports/mpu/, docs/mpu.md) for
 # scripts/targets.sh: ARMv8-M PMSAv8 MPU (Secure), qemu-system-arm -M mps2-an505: 5 unprivileged threads in MPU domains.
 set -u

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # scripts/targets.d/xtensa-lx106.sh - the Xtensa LX106 target (the ESP8266's
 # core) for scripts/targets.sh: bare metal, no C library, on QEMU's `sim`
 # board with the simulator calls for console and exit. Built with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * caps.c - ESP-IDF's heap_caps_* API over an hk_chain (heapkit/caps.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * chain.c - an ordered list of heaps with capabilities and priorities.
  *

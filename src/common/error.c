@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * error.c - the one place heapkit reports errors: a process-wide hook, a
  * counter, and the names of the error codes. The library never prints.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hk_internal.h - what every heapkit component shares inside the library:
  * bit intrinsics, the three levels of checks, the one error reporter and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hk_stats.h - the one usage counter every heapkit allocator keeps: what is
  * in use now, the highest use and the lowest free since the last reset of

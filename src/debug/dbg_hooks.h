@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dbg_hooks.h - the places where the heap (src/heap/) calls into the debug
  * layer (src/debug/debug.c). At HK_DEBUG == 0 every hook below is an empty

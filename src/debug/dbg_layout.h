@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dbg_layout.h - how many bytes the debug layer adds to every block.
  *

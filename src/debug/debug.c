@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * debug.c - the heap's debug layer (HK_DEBUG >= 1): block trailers and their
  * keyed check words, fill patterns, the debug validator, and the free-index

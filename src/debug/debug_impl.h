@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * debug_impl.h - what the debug layer's files share (HK_DEBUG >= 1): the
  * decoded trailer of a used block and the reporter that attaches a site.

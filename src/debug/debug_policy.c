@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * debug_policy.c - a ready-made error hook with a configurable policy
  * (ignore, log, panic) and the freestanding formatter it logs with. Works

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * debug_track.c - allocation tracking (HK_DEBUG >= 1): the sequence
  * checkpoint, the leak list and the per-site report.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * block.h - the block layer of the heap: the only code that touches header bits.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fit_list.c - the two list policies: address-ordered first fit and
  * size-ordered best fit.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fit_tlsf.h - the two-level segregated fit index (the default policy).
  *

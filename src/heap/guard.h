@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * guard.h - the checks the heap makes, at every debug level, before it
  * follows a pointer it did not just compute itself: a free block's list

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heap.c - the public allocation and free calls, and the out-of-line copies
  * of the hot paths (heap_ops.h) for the rest of the heap's files.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heap_check.c - looking at a heap without changing it: statistics, the
  * usable size of a block, the walk, and the white-box validator.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heap_guard.c - the cold side of the heap's guards (guard.h): noting
  * damage, the slow checks for heaps of several regions, and the recovery

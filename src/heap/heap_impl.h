@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heap_impl.h - the heap object and what the heap's files share.
  *
@@ -31,35 +32,8 @@
 #define HK_SMALL_SHIFT ((unsigned)HK_TLSF_SLI + (unsigned)HK__LOG2(HK_ALIGN))
 #define HK_FL_MAX ((unsigned)(sizeof(size_t) * 8u))
 
-/* The small-object front (heap_ops.h): freed blocks of up to HK_QUICK_MAX =
- * HK_QUICK_CLASSES granules (block size) are parked on one LIFO per size,
- * at most HK_QUICK_DEPTH each, and handed straight back to allocations of
- * that size. HK_QUICK_CLASSES 0 turns the front off. */
-#ifndef HK_QUICK_CLASSES
-#if SIZE_MAX > 0xffffffffu
-#define HK_QUICK_CLASSES 64 /* 64-bit hosts: block sizes up to 1 KiB */
-#else
-/* 32-bit MCUs: off. Their heaps are small and run close to full, where
- * parked blocks cost failed allocations (bench/heap: the queue workload in
- * 32 KiB), and they count every byte of code and control structure. */
-#define HK_QUICK_CLASSES 0
-#endif
-#endif
-#ifndef HK_QUICK_DEPTH
-#define HK_QUICK_DEPTH 32u
-#endif
+/* The small-object front's options (HK_QUICK_*) are in heapkit/config.h. */
 #define HK_QUICK_MAX ((size_t)HK_QUICK_CLASSES * HK_ALIGN)
-/* The front parks blocks only while less than HK_QUICK_FILL sixteenths of
- * the heap are in use (8: half). Under pressure frees coalesce at once
- * again, and the parked blocks drain into allocations of their sizes (or
- * are flushed when an allocation would fail), so the front costs little
- * memory at the peak (measured in bench/heap/RESULTS.md). */
-#ifndef HK_QUICK_SHARE
-#define HK_QUICK_SHARE 1 /* the front may hold at most half the heap */
-#endif
-#ifndef HK_QUICK_FILL
-#define HK_QUICK_FILL 8
-#endif
 #define HK_QUICK_N (HK_QUICK_CLASSES + 1)
 
 #if HK_TLSF_SLI <= 4

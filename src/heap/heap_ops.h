@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heap_ops.h - the hot paths of the heap, as inline functions: take a block,
  * carve it, check a pointer, free a block.

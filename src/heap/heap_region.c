@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heap_region.c - creating a heap, sizing its control structure, adding
  * regions (by hand or through the growth hook).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heap_resize.c - realloc and aligned allocation: the two operations that
  * reshape a block instead of taking a whole one.

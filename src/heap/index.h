@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * index.h - the free index of a heap: one interface, three policies.
  *

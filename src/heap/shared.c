@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * shared.c - under -Os, the one copy of the helpers every heap file uses
  * (the index operations of fit_tlsf.h and the guards of guard.h); see

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * arena.c - arenas, thread binding, the per-thread cache, remote frees, fork.
  *

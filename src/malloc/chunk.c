@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * chunk.c - heapkit malloc's OS layer: chunk-aligned mappings, the chunk map,
  * and big blocks that live in a mapping of their own.

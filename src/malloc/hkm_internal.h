@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hkm_internal.h - the private layout of heapkit's drop-in malloc.
  *

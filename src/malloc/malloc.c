@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * malloc.c - heapkit's drop-in malloc for Linux: the entry points.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * override.c - the C library's names for heapkit's malloc. Built only into
  * libheapkit_malloc.so (LD_PRELOAD) and libheapkit_malloc.a (link it before

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * span.c - spans: small objects carved out of 16 KiB heap blocks.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * trace.c - HEAPKIT_TRACE=file: every malloc-family call of the process as a
  * trace in the CMU malloc-lab .rep layout that heapkit's replay tools read

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mpu.c - the portable part of heapkit's MPU support: argument rules and
  * register encodings of PMSAv7 and PMSAv8, domains, the partition fitting

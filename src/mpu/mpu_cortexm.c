@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mpu_cortexm.c - the two calls of heapkit/mpu.h that touch the MPU:
  * hk_mpu_enable and hk_mpu_switch. Built into the library for every target;

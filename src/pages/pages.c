@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pages.c - heapkit's physical page-frame allocator: a binary buddy system.
  *

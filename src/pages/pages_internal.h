@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pages_internal.h - the layout of hk_pages_t, shared by pages.c and the
  * white-box tests (which corrupt it on purpose to prove that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pool.c - fixed-size block pools: O(1) alloc and free, no per-block header.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pool_impl.h - the pool's two verbs, pop and push, as inline functions so
  * that the size-class front end (src/tiered/) and the stack pool (src/stack/)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rec.c - the on-target allocation recorder (heapkit/rec.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * slab.c - object caches on a backing heap (Bonwick's slab allocator, small).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stack.c - pooled thread stacks with painting, guards and high-water marks.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tiered_impl.h - the tiered allocator's control structure, private to
  * src/tiered/ and to white-box tests (which corrupt it on purpose). The

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * kheap.c - a kernel heap over an address space: hk_heap for the blocks,
  * hk_vm for the pages under them.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pt.c - radix page tables in the x86-64 and RISC-V Sv39 formats, as an
  * hk_vm port.

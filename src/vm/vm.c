@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * vm.c - heapkit's address spaces: regions, immediate and demand mapping,
  * the page-fault handler and shared regions.

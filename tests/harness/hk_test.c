@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hk_test.c - the harness behind hk_test.h. Freestanding: only <stdarg.h>,
  * <stddef.h> and <stdint.h>, so it links on boards without a C library.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hk_test.h - heapkit's test harness. Needs no C library: output goes through
  * hk_test_putc(), which each platform provides (stdout on a host, semihosting

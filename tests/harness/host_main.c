@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * host_main.c - runs the test suites in a hosted process:
  *     hk_tests            every suite

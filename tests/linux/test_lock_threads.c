@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_lock_threads.c - the lock hooks under real threads: four threads share
  * one pool, ring, slab cache, chain, tiered allocator, stack pool and page

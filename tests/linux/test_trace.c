@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_trace.c - the trace parser, writer and replay engine (tools/trace/),
  * hosted: good traces, every error path of the parser, a random-input run

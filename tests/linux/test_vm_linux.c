@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_vm_linux.c - hk_vm on the real MMU of this process: demand pages
  * brought in by a SIGSEGV handler, the zero frame, copy on first write,

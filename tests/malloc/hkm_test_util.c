@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hkm_test_util.c - helpers shared by the malloc test suites (hosted).
  */

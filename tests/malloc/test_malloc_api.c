@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_malloc_api.c - heapkit's drop-in malloc through its hk_* names, in
  * process (so it also runs under ASan/UBSan and -m32): every entry point,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_malloc_threads.c - heapkit's malloc under threads and fork, through
  * its hk_* names: private churn on several threads, producer/consumer with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_override.c - heapkit's malloc under the C library's own names, built
  * twice: linked in statically (libheapkit_malloc.a) and run under

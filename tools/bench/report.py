@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """tools/bench/report.py - writes the benchmark report from hk-replay's JSON.
 
 Called by scripts/bench.sh; reads the files it left in --work and writes one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * adapters.c - the allocators hk-replay drives, each behind one non-inlined
  * wrapper per call kind.

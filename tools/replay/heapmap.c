@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heapmap.c - heap maps as SVG pictures.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hk_replay.c - hk-replay: replays allocation traces on heapkit's policies and
  * on the system allocators, and reports memory efficiency, instructions per

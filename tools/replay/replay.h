@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * replay.h - what the parts of hk-replay share: the allocators it knows, the
  * heap-map writer and the per-run result record.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hk_size.c - hk-size: how big must the heap be for this trace, and which
  * policy and configuration need the least?

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * size_core.c - the measuring half of hk-size, built once per configuration
  * (word size, HK_ALIGN, HK_TLSF_SLI) against a heapkit compiled with those

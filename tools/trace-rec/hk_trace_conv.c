@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hk_trace_conv.c - hk-trace-conv: turns a binary recording into a heapkit
  * text trace. Three inputs, recognised by their magic:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hk_trace_rec.c - libhk_trace.so, the allocation recorder.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hk_trace_rec.h - the binary record libhk_trace.so writes and
  * hk-trace-conv reads.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rec_selftest.c - a small program for testing the recorder: four threads
  * calling every function of the malloc family, then a fork whose child

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hk_replay_core.c - the replay engine: runs a parsed trace against any
  * allocator given as a table of functions, with optional pattern checking,

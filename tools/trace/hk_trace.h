@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hk_trace.h - heapkit's allocation traces: the text format, its parser and
  * writer, and the replay engine every tool shares (hosted code, uses libc).

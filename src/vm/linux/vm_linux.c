@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * vm_linux.c - hk_vm on the real MMU of a Linux process (see
  * heapkit/vm_linux.h for the picture).
