@@ -71,6 +71,42 @@ static hk_heap_t *port_heap_locked(void (*region)(void **, size_t *))
     return port.heap;
 }
 
+/* malloc_usable_size: the bytes asked for, 0 for NULL or a foreign block. */
+static size_t port_usable_size(void (*region)(void **, size_t *), const void *p)
+{
+    if (!p)
+        return 0;
+    uintptr_t s = port_lock();
+    hk_heap_t *h = port_heap_locked(region);
+    size_t n = h ? hk_heap_usable_size(h, p) : 0;
+    port_unlock(s);
+    return n;
+}
+
+/* The heap's statistics, taken under the lock (zeros before the heap). */
+static hk_stats_t port_stats(void (*region)(void **, size_t *))
+{
+    hk_stats_t st = { 0 };
+    uintptr_t s = port_lock();
+    hk_heap_t *h = port_heap_locked(region);
+    if (h)
+        hk_heap_get_stats(h, &st);
+    port_unlock(s);
+    return st;
+}
+
+/* mallinfo's fields from the statistics (both C libraries' struct mallinfo
+ * has these members). */
+#define PORT_MALLINFO(st, mi)              \
+    do {                                   \
+        (mi).arena = (st).total;           \
+        (mi).ordblks = (st).free_blocks;   \
+        (mi).uordblks = (st).used;         \
+        (mi).fordblks = (st).free;         \
+        (mi).usmblks = (st).peak_used;     \
+        (mi).keepcost = (st).largest_free; \
+    } while (0)
+
 static int port_init(const hk_libc_heap_config_t *cfg)
 {
     if (!cfg || (!cfg->heap && (!cfg->base || !cfg->bytes)))

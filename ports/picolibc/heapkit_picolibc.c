@@ -135,36 +135,19 @@ void *pvalloc(size_t n)
 
 size_t malloc_usable_size(void *p)
 {
-    if (!p)
-        return 0;
-    uintptr_t s = port_lock();
-    hk_heap_t *h = port_heap_locked(hk_picolibc_region);
-    size_t n = h ? hk_heap_usable_size(h, p) : 0;
-    port_unlock(s);
-    return n;
+    return port_usable_size(hk_picolibc_region, p);
 }
 
 static hk_stats_t stats_now(void)
 {
-    hk_stats_t st = { 0 };
-    uintptr_t s = port_lock();
-    hk_heap_t *h = port_heap_locked(hk_picolibc_region);
-    if (h)
-        hk_heap_get_stats(h, &st);
-    port_unlock(s);
-    return st;
+    return port_stats(hk_picolibc_region);
 }
 
 struct mallinfo mallinfo(void)
 {
     hk_stats_t st = stats_now();
     struct mallinfo mi = { 0 };
-    mi.arena = st.total;
-    mi.ordblks = st.free_blocks;
-    mi.uordblks = st.used;
-    mi.fordblks = st.free;
-    mi.usmblks = st.peak_used;
-    mi.keepcost = st.largest_free;
+    PORT_MALLINFO(st, mi);
     return mi;
 }
 
