@@ -17,6 +17,71 @@
 #include HK_CONFIG_FILE
 #endif
 
+/* ==== code size options (the heap) ==========================================
+ * Each trades a feature for flash; docs/size.md measures what each saves.
+ * HK_HEAP_MINIMAL 1 is the preset that turns them all on, and also leaves
+ * out the list policies, the small-object front and the event hook (their
+ * own options below, which an integrator may still set either way). A
+ * host build keeps every feature: all of these default to the full heap. */
+#ifndef HK_HEAP_MINIMAL
+#define HK_HEAP_MINIMAL 0
+#endif
+#if HK_HEAP_MINIMAL
+#ifndef HK_ENABLE_FIRST_FIT
+#define HK_ENABLE_FIRST_FIT 0
+#endif
+#ifndef HK_ENABLE_BEST_FIT
+#define HK_ENABLE_BEST_FIT 0
+#endif
+#ifndef HK_QUICK_CLASSES
+#define HK_QUICK_CLASSES 0
+#endif
+#ifndef HK_EVENTS
+#define HK_EVENTS 0
+#endif
+#endif
+/* 1: a heap may have several regions (hk_heap_add_region). 0: one region,
+ * the memory given to hk_heap_init; hk_heap_add_region reports and returns
+ * HK_ENOTSUP, and the pointer checks never walk a region list. */
+#ifndef HK_HEAP_REGIONS
+#define HK_HEAP_REGIONS (!HK_HEAP_MINIMAL)
+#endif
+/* 1: the growth hook (hk_heap_config_t.grow) adds regions when memory runs
+ * out. 0: compiled out; a configuration that sets a hook is refused. Needs
+ * HK_HEAP_REGIONS. */
+#ifndef HK_HEAP_GROW
+#define HK_HEAP_GROW HK_HEAP_REGIONS
+#endif
+/* 1: error reports name the likely cause in a sentence ("free-list link
+ * damaged: write after free?"). 0: the error hook still gets the error code
+ * and the pointer, with a short fixed reason per kind ("bad pointer",
+ * "heap damaged"), which saves the strings (about 0.5 KB). */
+#ifndef HK_MESSAGES
+#define HK_MESSAGES (!HK_HEAP_MINIMAL)
+#endif
+/* 1: damage met in the heap's own metadata (a free-list link, a free
+ * block's header) is reported and the free index is rebuilt from the
+ * blocks, so hk_heap_validate passes again. 0: reported and refused: the
+ * damaged link or block is never followed or written, the blocks behind it
+ * are left out of the index (lost to allocation, not to the caller), the
+ * heap stays usable and hk_heap_validate keeps reporting the damage. */
+#ifndef HK_HEAP_REPAIR
+#define HK_HEAP_REPAIR (!HK_HEAP_MINIMAL)
+#endif
+/* 1: realloc grows in place into a free left neighbour too (moving the data
+ * down). 0: only the simple cases stay in place (shrinking, growing into a
+ * free right neighbour); anything else allocates, copies and frees. */
+#ifndef HK_HEAP_RESIZE_LEFT
+#define HK_HEAP_RESIZE_LEFT (!HK_HEAP_MINIMAL)
+#endif
+/* HK_MSG(long, short): the reason a report carries, by HK_MESSAGES. */
+#if HK_MESSAGES
+#define HK_MSG(long_reason, short_reason) long_reason
+#else
+#define HK_MSG(long_reason, short_reason) short_reason
+#endif
+/* ==== end of the code size options ========================================= */
+
 /* Alignment of every pointer the heap returns (a power of two, at least
  * sizeof(void *)). Also the block granule: every block size is a multiple of
  * it. 16 on x86-64 and 8 on 32-bit ARM by default; 8 on a 64-bit host saves
@@ -133,6 +198,7 @@ HK_STATIC_ASSERT((HK_ALIGN & (HK_ALIGN - 1)) == 0, "HK_ALIGN must be a power of 
 HK_STATIC_ASSERT(HK_ALIGN >= sizeof(void *), "HK_ALIGN must be at least sizeof(void *)");
 HK_STATIC_ASSERT(HK_ALIGN <= 128, "HK_ALIGN above 128 is not supported; use aligned_alloc");
 HK_STATIC_ASSERT(HK_TLSF_SLI >= 3 && HK_TLSF_SLI <= 5, "HK_TLSF_SLI must be 3, 4 or 5");
+HK_STATIC_ASSERT(HK_HEAP_REGIONS || !HK_HEAP_GROW, "HK_HEAP_GROW needs HK_HEAP_REGIONS");
 HK_STATIC_ASSERT(HK_TLSF_SCAN >= 0 && HK_TLSF_SCAN <= 64, "HK_TLSF_SCAN must be 0..64");
 
 #endif /* HEAPKIT_CONFIG_H */

@@ -36,9 +36,9 @@
 
 #include "heap/heap_impl.h"
 
-#define HK_WHY_LINK "free-list link damaged: write after free?"
-#define HK_WHY_NEIGHBOUR "free neighbour's header damaged: overflow from the block before?"
-#define HK_WHY_FREE_BLOCK "free block's header damaged: overflow or write after free?"
+#define HK_WHY_LINK HK_MSG("free-list link damaged: write after free?", "heap damaged")
+#define HK_WHY_NEIGHBOUR HK_MSG("free neighbour's header damaged: overflow from the block before?", "heap damaged")
+#define HK_WHY_FREE_BLOCK HK_MSG("free block's header damaged: overflow or write after free?", "heap damaged")
 
 /* Notes the first damage met by this operation (cold, out of line). */
 void hk__heap_flag(const hk_heap_t *h, const void *where, const char *why);

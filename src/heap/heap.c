@@ -76,20 +76,20 @@ hk_block_t *hk__heap_bad_block(const hk_heap_t *h, const void *p)
     const char *why;
     int code = HK_EBADPTR;
     if (!end || a < HK_W) {
-        why = "pointer outside every region of this heap";
+        why = HK_MSG("pointer outside every region of this heap", "bad pointer");
     } else if (a & (HK_G - 1)) {
-        why = "misaligned pointer: not from this heap, or interior";
+        why = HK_MSG("misaligned pointer: not from this heap, or interior", "bad pointer");
     } else {
         size_t size = block_size(b);
         if (size < HK_MIN_BLOCK || (size & (HK_G - 1)) || size > end - ba) {
-            why = "bad block size: interior pointer, or header overwritten?";
+            why = HK_MSG("bad block size: interior pointer, or header overwritten?", "bad pointer");
         } else if (block_is_dead(b->head)) { /* free, or parked in the front */
             code = HK_EDOUBLEFREE;
-            why = "block is already free: double free?";
+            why = HK_MSG("block is already free: double free?", "double free");
         } else if (block_prev_is_free(block_at(ba + size))) {
-            why = "next block disagrees: interior pointer, or buffer overflow?";
+            why = HK_MSG("next block disagrees: interior pointer, or buffer overflow?", "bad pointer");
         } else {
-            why = "free neighbour's tags disagree: buffer underflow?";
+            why = HK_MSG("free neighbour's tags disagree: buffer underflow?", "bad pointer");
         }
     }
     hk__report(code, p, why);
@@ -151,7 +151,7 @@ void hk__heap_flush(hk_heap_t *h)
 static HK_NOINLINE void *alloc_slow(hk_heap_t *h, size_t size)
 {
     if (HK_UNLIKELY(!heap_handle_ok(h))) {
-        hk__report(HK_EINVAL, h, "hk_heap_alloc: not a heap");
+        hk__report(HK_EINVAL, h, HK_MSG("hk_heap_alloc: not a heap", "not a heap"));
         return NULL;
     }
     uintptr_t lk_saved = hk__lock(&h->lock);
@@ -202,7 +202,7 @@ void *hk_heap_calloc(hk_heap_t *h, size_t n, size_t size)
 {
     HK_DBG_ROUTE(return hk__dbg_calloc(h, n, size, NULL, 0, 0);)
     if (HK_UNLIKELY(!heap_handle_ok(h))) {
-        hk__report(HK_EINVAL, h, "hk_heap_calloc: not a heap");
+        hk__report(HK_EINVAL, h, HK_MSG("hk_heap_calloc: not a heap", "not a heap"));
         return NULL;
     }
     uintptr_t lk_saved = hk__lock(&h->lock);
@@ -225,7 +225,7 @@ void *hk_heap_calloc(hk_heap_t *h, size_t n, size_t size)
 static HK_NOINLINE void free_slow(hk_heap_t *h, void *p)
 {
     if (HK_UNLIKELY(!heap_handle_ok(h))) {
-        hk__report(HK_EINVAL, p, "hk_heap_free: not a heap");
+        hk__report(HK_EINVAL, p, HK_MSG("hk_heap_free: not a heap", "not a heap"));
         return;
     }
     uintptr_t lk_saved = hk__lock(&h->lock);

@@ -3,6 +3,11 @@
  * heap_guard.c - the cold side of the heap's guards (guard.h): noting
  * damage, the slow checks for heaps of several regions, and the recovery
  * that rebuilds the free index from the blocks themselves.
+ *
+ * With HK_HEAP_REPAIR 0 the recovery only reports: the operation that met
+ * the damage has already refused to follow it (guard.h), the blocks behind
+ * it stay out of the index, and hk_heap_validate keeps reporting it. With
+ * HK_HEAP_REGIONS 0 the slow checks have no other region to look in.
  */
 #include "heap/index.h"
 
@@ -17,17 +22,27 @@ void hk__heap_flag(const hk_heap_t *ch, const void *where, const char *why)
 
 bool hk__heap_addr_ok_slow(const hk_heap_t *h, uintptr_t a)
 {
+#if !HK_HEAP_REGIONS /* the fast check (guard.h) covered the one region */
+    (void)h, (void)a;
+    return false;
+#else
     return !((a + HK_W) & (HK_G - 1)) && hk__heap_region_of(h, a) != NULL;
+#endif
 }
 
 bool hk__heap_free_ok_slow(const hk_heap_t *h, const hk_block_t *b)
 {
+#if !HK_HEAP_REGIONS
+    (void)h, (void)b;
+    return false;
+#else
     uintptr_t a = (uintptr_t)b;
     const hk_region_t *r = hk__heap_region_of(h, a);
     size_t head = b->head, size = head & ~HK_BF_MASK;
     return r && (head & (HK_BF_FREE | HK_BF_SLACK)) == HK_BF_FREE && size >= HK_MIN_BLOCK &&
            !(size & (HK_G - 1)) && size <= r->end - a &&
            *(const size_t *)(const void *)(a + size - HK_W) == size;
+#endif
 }
 
 /* Rebuilds the free index from the blocks: a bounds-checked walk of each
@@ -35,6 +50,7 @@ bool hk__heap_free_ok_slow(const hk_heap_t *h, const hk_block_t *b)
  * (boundary tags and PREV_FREE set again) and indexes it; the parked
  * LIFOs start empty. A region whose walk meets a damaged header keeps only
  * the blocks before it (the rest is never followed). O(blocks). */
+#if HK_HEAP_REPAIR
 static void index_rebuild(hk_heap_t *h)
 {
     if (index_is_tlsf(h)) {
@@ -56,7 +72,8 @@ static void index_rebuild(hk_heap_t *h)
             hk_block_t *b = block_at(a);
             size_t size = block_size(b);
             if (size < HK_MIN_BLOCK || (size & (HK_G - 1)) || size > r->end - a) {
-                hk__report(HK_ECORRUPT, b, "damaged block header: the rest of its region is left out");
+                hk__report(HK_ECORRUPT, b, HK_MSG("damaged block header: the rest of its region is left out",
+                                                  "heap damaged"));
                 break;
             }
             if (b->head & HK_BF_FREE) { /* free or parked: joins the run */
@@ -90,6 +107,7 @@ static void index_rebuild(hk_heap_t *h)
     }
     h->bad = NULL; /* what the inserts above noted is repaired by them */
 }
+#endif
 
 void hk__heap_recover(hk_heap_t *h)
 {
@@ -97,5 +115,7 @@ void hk__heap_recover(hk_heap_t *h)
     const char *why = h->bad_why;
     h->bad = NULL;
     hk__report(HK_ECORRUPT, where, why);
+#if HK_HEAP_REPAIR
     index_rebuild(h);
+#endif
 }

@@ -2,6 +2,11 @@
 /*
  * heap_region.c - creating a heap, sizing its control structure, adding
  * regions (by hand or through the growth hook).
+ *
+ * With HK_HEAP_REGIONS 0 a heap is the one region given to hk_heap_init:
+ * no region list to keep in address order, no overlap checks, and
+ * hk_heap_add_region only reports that it is compiled out. With
+ * HK_HEAP_GROW 0 the growth hook is compiled out too (config.h).
  */
 #include "heap/index.h"
 
@@ -26,6 +31,10 @@ static bool config_ok(const hk_heap_config_t *cfg)
     if (cfg->event) /* an event hook asked for, but compiled out */
         return false;
 #endif
+#if !HK_HEAP_GROW
+    if (cfg->grow) /* a growth hook asked for, but compiled out */
+        return false;
+#endif
     return true;
 }
 
@@ -36,8 +45,10 @@ static unsigned fl_count_for(size_t bytes, const hk_heap_config_t *cfg)
     size_t span = bytes;
     if (cfg && cfg->class_span)
         span = cfg->class_span;
+#if HK_HEAP_GROW
     else if (cfg && cfg->grow)
         span = SIZE_MAX >> 1;
+#endif
     return tlsf_fl_count_for(span);
 }
 
@@ -89,6 +100,13 @@ static hk_block_t *region_format(hk_region_t *r, uintptr_t lo, uintptr_t hi)
 
 static void region_link(hk_heap_t *h, hk_region_t *r)
 {
+#if !HK_HEAP_REGIONS
+    h->regions = r; /* the only one */
+    h->lo = r->first;
+    h->hi = r->end;
+    h->nregions = 1;
+    h->span = r->end - r->first;
+#else
     hk_region_t **pp = &h->regions;
     while (*pp && (*pp)->raw_lo < r->raw_lo)
         pp = &(*pp)->next;
@@ -100,6 +118,7 @@ static void region_link(hk_heap_t *h, hk_region_t *r)
         h->hi = r->end;
     h->nregions++;
     h->span = h->nregions == 1 ? h->hi - h->lo : 0;
+#endif
 }
 
 /* The front's largest size for this heap: the sizes up to K granules, at
@@ -107,10 +126,10 @@ static void region_link(hk_heap_t *h, hk_region_t *r)
  * bytes (DEPTH * G * K(K+1)/2), so that a small heap is not fragmented by
  * parked blocks. TLSF at level 0 only: the list policies,
  * and every policy at the debug levels, coalesce at once. */
+#if HK_QUICK_CLASSES
 static void front_size(hk_heap_t *h)
 {
     size_t k = 0;
-#if HK_QUICK_CLASSES
     if (h->fit == HK_FIT_TLSF && HK_DEBUG == 0) {
         size_t budget = h->usage.total >> HK_QUICK_SHARE, cost = 0;
         while (k < HK_QUICK_CLASSES) {
@@ -120,22 +139,27 @@ static void front_size(hk_heap_t *h)
             k++;
         }
     }
-#endif
     h->quick_max = k < HK_MIN_BLOCK / HK_G ? 0 : k * HK_G;
 }
+#endif
 
 static void account_new_free(hk_heap_t *h, hk_block_t *b)
 {
     size_t size = block_size(b);
-    if (h->nregions == 1)
-        hk__usage_init(&h->usage, size);
-    else
+#if HK_HEAP_REGIONS
+    if (h->nregions != 1)
         hk__usage_grow(&h->usage, size); /* a new region never raises the low mark */
+    else
+#endif
+        hk__usage_init(&h->usage, size);
+#if HK_QUICK_CLASSES /* without a front, quick_max stays 0 from init */
     h->park_limit = (h->usage.total >> 4) * HK_QUICK_FILL;
     front_size(h);
+#endif
     index_insert(h, b);
 }
 
+#if HK_HEAP_REGIONS
 int hk__heap_add_region(hk_heap_t *h, void *mem, size_t bytes)
 {
     uintptr_t lo = (uintptr_t)mem;
@@ -166,24 +190,39 @@ int hk__heap_add_region(hk_heap_t *h, void *mem, size_t bytes)
 int hk_heap_add_region(hk_heap_t *h, void *mem, size_t bytes)
 {
     if (!heap_handle_ok(h)) {
-        hk__report(HK_EINVAL, h, "hk_heap_add_region: not a heap");
+        hk__report(HK_EINVAL, h, HK_MSG("hk_heap_add_region: not a heap", "not a heap"));
         return HK_EINVAL;
     }
     uintptr_t lk_saved = hk__lock(&h->lock);
     int rc = hk__heap_add_region(h, mem, bytes);
     hk__unlock(&h->lock, lk_saved);
     if (rc)
-        hk__report(rc, mem, rc == HK_EOVERLAP ? "region overlaps one of this heap"
-                                              : "region NULL, too small or wrapping");
+        hk__report(rc, mem, rc == HK_EOVERLAP ? HK_MSG("region overlaps one of this heap", "bad region")
+                                              : HK_MSG("region NULL, too small or wrapping", "bad region"));
     return rc;
 }
+#else
+int hk__heap_add_region(hk_heap_t *h, void *mem, size_t bytes)
+{
+    (void)h, (void)mem, (void)bytes;
+    return HK_ENOTSUP;
+}
+
+int hk_heap_add_region(hk_heap_t *h, void *mem, size_t bytes)
+{
+    (void)h, (void)bytes;
+    hk__report(HK_ENOTSUP, mem, HK_MSG("hk_heap_add_region: compiled out (HK_HEAP_REGIONS 0)",
+                                       "not supported"));
+    return HK_ENOTSUP;
+}
+#endif
 
 /* ---- init ---------------------------------------------------------------- */
 hk_heap_t *hk_heap_init(void *mem, size_t bytes, const hk_heap_config_t *cfg)
 {
     uintptr_t lo = (uintptr_t)mem;
     if (!mem || !config_ok(cfg) || lo + bytes < lo) {
-        hk__report(HK_EINVAL, mem, "hk_heap_init: NULL memory or bad configuration");
+        hk__report(HK_EINVAL, mem, HK_MSG("hk_heap_init: NULL memory or bad configuration", "bad argument"));
         return NULL;
     }
     uintptr_t hi = lo + bytes;
@@ -191,7 +230,7 @@ hk_heap_t *hk_heap_init(void *mem, size_t bytes, const hk_heap_config_t *cfg)
     uintptr_t base = hk__align_up_ptr(lo, _Alignof(hk_heap_t));
     size_t ctl = control_size(flc);
     if (base > hi || hi - base < ctl + HK_REGION_SLACK + block_size_for(0)) {
-        hk__report(HK_EINVAL, mem, "hk_heap_init: region smaller than hk_heap_min_size()");
+        hk__report(HK_EINVAL, mem, HK_MSG("hk_heap_init: region smaller than hk_heap_min_size()", "bad argument"));
         return NULL;
     }
     hk_heap_t *h = (hk_heap_t *)(void *)base;
@@ -201,8 +240,10 @@ hk_heap_t *hk_heap_init(void *mem, size_t bytes, const hk_heap_config_t *cfg)
     if (cfg && cfg->lock)
         h->lock = *cfg->lock;
     if (cfg) {
+#if HK_HEAP_GROW
         h->grow = cfg->grow;
         h->grow_ctx = cfg->grow_ctx;
+#endif
 #if HK_EVENTS
         h->event = cfg->event;
         h->event_ctx = cfg->event_ctx;
@@ -211,7 +252,7 @@ hk_heap_t *hk_heap_init(void *mem, size_t bytes, const hk_heap_config_t *cfg)
     hk_region_t *r = &h->first_region;
     hk_block_t *b = region_format(r, base + ctl, hi);
     if (!b) {
-        hk__report(HK_EINVAL, mem, "hk_heap_init: region smaller than hk_heap_min_size()");
+        hk__report(HK_EINVAL, mem, HK_MSG("hk_heap_init: region smaller than hk_heap_min_size()", "bad argument"));
         return NULL;
     }
     r->raw_lo = lo;
@@ -232,6 +273,10 @@ hk_fit_t hk_heap_fit(const hk_heap_t *h)
 /* Asks the growth hook for a region that can hold a block of `need` bytes. */
 bool hk__heap_grow(hk_heap_t *h, size_t need)
 {
+#if !HK_HEAP_GROW
+    (void)h, (void)need;
+    return false;
+#else
     size_t want = need + sizeof(hk_region_t) + sizeof(void *) + HK_REGION_SLACK;
     size_t got = 0;
     if (!h->grow || want < need)
@@ -240,9 +285,10 @@ bool hk__heap_grow(hk_heap_t *h, size_t need)
     if (!mem)
         return false;
     if (got < want || hk__heap_add_region(h, mem, got) != HK_OK) {
-        hk__report(HK_EINVAL, mem, "grow hook returned an unusable region");
+        hk__report(HK_EINVAL, mem, HK_MSG("grow hook returned an unusable region", "bad region"));
         return false;
     }
     return true;
+#endif
 }
 

@@ -6,7 +6,8 @@
  * realloc tries, in order: shrink in place (the tail goes back to the
  * index); grow into a free right neighbour; grow into a free left neighbour,
  * moving the data down with memmove (and taking the right neighbour too if
- * it is free); finally allocate, copy and free. Every path that can fail
+ * it is free; not with HK_HEAP_RESIZE_LEFT 0); finally allocate, copy and
+ * free. Every path that can fail
  * fails before it changes anything, so on NULL the old block is untouched.
  *
  * Aligned allocation takes a block big enough to hold the request at an
@@ -18,46 +19,49 @@
 static void *realloc_locked(hk_heap_t *h, hk_block_t *b, size_t n)
 {
     size_t bsize = block_size(b), old_req = block_requested(b);
-    size_t need = block_size_for(n);
+    size_t need = block_size_for(n), have = bsize;
     void *p = block_payload(b);
-
-    if (need <= bsize) { /* shrink, or the same size */
-        hk__heap_carve(h, b, bsize, need, n, bsize);
-        HK_DBG_RESIZED(h, b, (uintptr_t)b, bsize);
-        h->requested = h->requested - old_req + n;
-        return p;
-    }
+    hk_block_t *at = b; /* where the block ends up */
+    /* b passed the pointer checks, so a free right neighbour is sane */
     hk_block_t *next = block_at((uintptr_t)b + bsize);
     size_t nsize = block_is_free(next) ? block_size(next) : 0;
-    if (nsize && bsize + nsize >= need) { /* grow into the right neighbour */
-        index_remove(h, next);
-        hk__heap_carve(h, b, bsize + nsize, need, n, bsize);
-        HK_DBG_RESIZED(h, b, (uintptr_t)b, bsize);
-        h->requested = h->requested - old_req + n;
-        return p;
-    }
-    if (block_prev_is_free(b)) { /* grow into the left neighbour */
-        hk_block_t *prev = block_prev(b);
-        size_t psize = block_size(prev);
-        if (psize + bsize + nsize >= need) {
-            index_remove(h, prev);
-            if (nsize)
-                index_remove(h, next);
-            void *q = block_payload(prev);
-            hk__memmove(q, p, old_req);
-            hk__heap_carve(h, prev, psize + bsize + nsize, need, n, bsize);
-            HK_DBG_RESIZED(h, prev, (uintptr_t)b, bsize);
-            h->requested = h->requested - old_req + n;
+
+    if (need > bsize) {
+        if (nsize && bsize + nsize >= need) { /* grow into the right neighbour */
+            index_remove(h, next);
+            have += nsize;
+        } else {
+#if HK_HEAP_RESIZE_LEFT
+            /* the checks proved the left neighbour's tags only if it is free */
+            hk_block_t *prev = block_prev_is_free(b) ? block_prev(b) : NULL;
+            if (prev && block_size(prev) + bsize + nsize >= need) {
+                /* grow into the left neighbour (and the right one, if free) */
+                index_remove(h, prev);
+                if (nsize)
+                    index_remove(h, next);
+                have = block_size(prev) + bsize + nsize;
+                hk__memmove(block_payload(prev), p, old_req);
+                at = prev;
+                goto carve;
+            }
+#endif
+            void *q = hk__heap_alloc(h, n); /* move */
+            if (!q)
+                return NULL;
+            hk__memcpy(q, p, old_req);
+            HK_DBG_FRESH_FREE(b, bsize); /* the interior a free block must hold */
+            hk__heap_free_block(h, b);
             return q;
         }
     }
-    void *q = hk__heap_alloc(h, n); /* move */
-    if (!q)
-        return NULL;
-    hk__memcpy(q, p, old_req);
-    HK_DBG_FRESH_FREE(b, bsize); /* the interior a free block must hold */
-    hk__heap_free_block(h, b);
-    return q;
+#if HK_HEAP_RESIZE_LEFT
+carve:
+#endif
+    /* shrink, the same size, or grown in place: the tail goes back */
+    hk__heap_carve(h, at, have, need, n, bsize);
+    HK_DBG_RESIZED(h, at, (uintptr_t)b, bsize);
+    h->requested = h->requested - old_req + n;
+    return block_payload(at);
 }
 
 void *hk_heap_realloc(hk_heap_t *h, void *p, size_t size)
@@ -70,7 +74,7 @@ void *hk_heap_realloc(hk_heap_t *h, void *p, size_t size)
         return NULL;
     }
     if (HK_UNLIKELY(!heap_handle_ok(h))) {
-        hk__report(HK_EINVAL, p, "hk_heap_realloc: not a heap");
+        hk__report(HK_EINVAL, p, HK_MSG("hk_heap_realloc: not a heap", "not a heap"));
         return NULL;
     }
     uintptr_t lk_saved = hk__lock(&h->lock);
@@ -129,7 +133,7 @@ void *hk_heap_aligned_alloc(hk_heap_t *h, size_t align, size_t size)
 {
     HK_DBG_ROUTE(return hk__dbg_aligned_alloc(h, align, size, NULL, 0, 0);)
     if (HK_UNLIKELY(!heap_handle_ok(h))) {
-        hk__report(HK_EINVAL, h, "hk_heap_aligned_alloc: not a heap");
+        hk__report(HK_EINVAL, h, HK_MSG("hk_heap_aligned_alloc: not a heap", "not a heap"));
         return NULL;
     }
     if (!hk__is_pow2(align)) {
