@@ -56,12 +56,16 @@ hk_block_t *hk__heap_bad_neighbour(const hk_heap_t *h, const void *p)
 static HK_NOINLINE void *alloc_after_damage(hk_heap_t *h, void *p, size_t n)
 {
     hk__heap_recover(h);
+#if !HK_HEAP_REPAIR /* nothing was rebuilt: a second try finds nothing new */
+    (void)n;
+#else
     if (!p) {
         h->failed_allocs--;
         p = heap_alloc_locked(h, n);
         if (h->bad)
             hk__heap_recover(h);
     }
+#endif
     return p;
 }
 

@@ -225,14 +225,13 @@ hk_heap_t *hk_heap_init(void *mem, size_t bytes, const hk_heap_config_t *cfg)
         hk__report(HK_EINVAL, mem, HK_MSG("hk_heap_init: NULL memory or bad configuration", "bad argument"));
         return NULL;
     }
+    hk_block_t *b;
     uintptr_t hi = lo + bytes;
     unsigned flc = fl_count_for(bytes, cfg);
     uintptr_t base = hk__align_up_ptr(lo, _Alignof(hk_heap_t));
     size_t ctl = control_size(flc);
-    if (base > hi || hi - base < ctl + HK_REGION_SLACK + block_size_for(0)) {
-        hk__report(HK_EINVAL, mem, HK_MSG("hk_heap_init: region smaller than hk_heap_min_size()", "bad argument"));
-        return NULL;
-    }
+    if (base > hi || hi - base < ctl + HK_REGION_SLACK + block_size_for(0))
+        goto too_small;
     hk_heap_t *h = (hk_heap_t *)(void *)base;
     hk__memset(h, 0, ctl);
     h->fit = (uint8_t)(cfg ? cfg->fit : HK_FIT_TLSF);
@@ -250,11 +249,9 @@ hk_heap_t *hk_heap_init(void *mem, size_t bytes, const hk_heap_config_t *cfg)
 #endif
     }
     hk_region_t *r = &h->first_region;
-    hk_block_t *b = region_format(r, base + ctl, hi);
-    if (!b) {
-        hk__report(HK_EINVAL, mem, HK_MSG("hk_heap_init: region smaller than hk_heap_min_size()", "bad argument"));
-        return NULL;
-    }
+    b = region_format(r, base + ctl, hi);
+    if (!b)
+        goto too_small;
     r->raw_lo = lo;
     r->raw_hi = hi;
     region_link(h, r);
@@ -263,6 +260,9 @@ hk_heap_t *hk_heap_init(void *mem, size_t bytes, const hk_heap_config_t *cfg)
     h->magic = HK_HEAP_MAGIC;
     heap_gate(h);
     return h;
+too_small:
+    hk__report(HK_EINVAL, mem, HK_MSG("hk_heap_init: region smaller than hk_heap_min_size()", "bad argument"));
+    return NULL;
 }
 
 hk_fit_t hk_heap_fit(const hk_heap_t *h)
