@@ -213,7 +213,7 @@ void hkm_arena_put(hkm_arena_t *a, void *p)
         hkm_arena_note_free(a, us);
         return;
     }
-    if (!hkm_span_owns(s, p) || s->arena != a) {
+    if (!hkm_span_owns(s, p) || span_arena(s) != a) {
         hk__report(HK_EBADPTR, p, "interior pointer of a small object?");
         return;
     }
@@ -317,6 +317,7 @@ void hkm_thread_reset_room(hkm_thread_t *t)
     for (unsigned b = 0; b < HKM_BINS; b++) {
         t->room[b] = hkm_bin_caps[b];
         t->fills[b] = 0;
+        t->spilled[b] = 0;
     }
 }
 

@@ -305,13 +305,14 @@ static void *cache_refill(hkm_arena_t *a, size_t rq)
 {
     hkm_thread_t *t = &hkm_self;
     unsigned b = hkm_bin_of(rq);
-    unsigned room = t->room[b];
+    unsigned room = hkm_room_of(t, b);
     /* Half a list, but only 1/16, 1/8, 1/4 of one on a thread's first three
      * refills of a class: a short-lived thread or a rarely used size then
      * does not carve (and make resident) objects it will never use. */
     unsigned extra = (hkm_bin_cap(b) / 2) >> (3u - t->fills[b]);
     if (t->fills[b] < 3)
         t->fills[b]++;
+    t->spilled[b] = 0;
     if (extra > room)
         extra = room;
     hkm_lock(&a->lock);
@@ -381,6 +382,23 @@ static HK_NOINLINE bool in_cache(unsigned b, const void *p)
 static HK_NOINLINE void cache_spill(hkm_arena_t *a, unsigned b, void *p)
 {
     hkm_thread_t *t = &hkm_self;
+    /* A second spill with no refill since the last one: the program is
+     * freeing much more of this class than it allocates (a mass free), so the
+     * whole list goes back, p staying as the only cached object - with no
+     * walk to find a cut. Otherwise half of it, so that a program that
+     * alternates keeps half a list to allocate from. */
+    if (t->spilled[b] && hkm_cfg.spans && HKM_SPAN_MAX >= HKM_SMALL_MAX) {
+        void **rest = t->bin[b];
+        ((void **)p)[0] = NULL;
+        ((uintptr_t *)p)[1] = hkm_key;
+        t->bin[b] = p;
+        t->room[b] = (uint16_t)(hkm_bin_cap(b) - 1u);
+        hkm_lock(&a->lock);
+        hkm_span_put_list(a, rest);
+        hkm_unlock(&a->lock);
+        return;
+    }
+    t->spilled[b] = 1;
     /* The list is already linked: find the cut after half of it. */
     void **head = p, **first = t->bin[b];
     unsigned n = 0;
@@ -405,7 +423,7 @@ static HK_NOINLINE void cache_spill(hkm_arena_t *a, unsigned b, void *p)
     hkm_lock(&a->lock);
     for (void **q = head; q;) {
         void **next = q[0];
-        hkm_span_t *s = hkm_span_at(q);
+        hkm_span_t *s = hkm_span_at(a, q);
         if (HKM_LIKELY(s != NULL)) {
             hkm_span_put(a, s, q);
         } else {
@@ -435,6 +453,8 @@ static HK_NOINLINE void free_heap_block(hkm_chunk_t *c, void *p)
     if (arena_is_mine(a)) {
         hkm_span_t *s = hkm_span_of(c, p);
         size_t us;
+        if (s && s->tag != 0)
+            (void)hkm_room_of(&hkm_self, s->bin); /* the fast path may have borrowed */
         if (s) {
             if (HKM_UNLIKELY(!span_owns(s, p))) {
                 hk__report(HK_EBADPTR, p, "free of an interior pointer of a small object");
@@ -457,7 +477,7 @@ static HK_NOINLINE void free_heap_block(hkm_chunk_t *c, void *p)
                 return;
             }
             hkm_thread_t *t = &hkm_self;
-            if (HKM_LIKELY(t->room[b] != 0)) {
+            if (HKM_LIKELY(hkm_room_of(t, b) != 0)) {
                 ((void **)p)[0] = t->bin[b];
                 w[1] = hkm_key;
                 t->bin[b] = p;
