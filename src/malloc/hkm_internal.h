@@ -347,6 +347,7 @@ typedef struct hkm_arena {
     void * remote;  /* LIFO of blocks freed by other threads */
     void * owner;   /* exclusive arenas: the bound thread, or NULL */
     size_t freed_since_trim; /* under lock */
+    bool empty_kept;         /* a remote free left an empty span listed */
     size_t heap_bytes;       /* bytes of heap chunks mapped (under lock) */
     hkm_span_t *partial[HKM_BINS]; /* spans with free objects (under lock) */
 } __attribute__((aligned(64))) hkm_arena_t;
@@ -399,8 +400,9 @@ unsigned hkm_arena_count(void);
 hkm_arena_t *hkm_thread_arena(void);
 /* The heap of arena a, creating it on first use (a locked). NULL: no memory. */
 hk_heap_t *hkm_arena_heap(hkm_arena_t *a);
-/* Frees p (a live block of a's heap) from a thread that does not own a. */
-void hkm_remote_free(hkm_arena_t *a, void *p);
+/* Frees p (a live block of a's heap, in chunk c) from a thread that does
+ * not own a. */
+void hkm_remote_free(hkm_arena_t *a, hkm_chunk_t *c, void *p);
 /* Frees every block on a's remote stack (a locked). */
 void hkm_arena_drain(hkm_arena_t *a);
 /* Returns the pages of a's large free blocks to the OS (a locked). */
@@ -415,6 +417,13 @@ void *hkm_span_take(hkm_arena_t *a, unsigned bin, unsigned want, void **list, ui
  * an object of one of a's spans known to be live (thread-cache blocks). */
 void hkm_span_put_list(hkm_arena_t *a, void *list);
 void hkm_span_put(hkm_arena_t *a, hkm_span_t *s, void *p);
+/* The same from a thread that does not own a (a locked): an emptied span is
+ * left listed (the owner reads heap headers without the lock, so only the
+ * owner frees heap blocks); a->empty_kept tells the owner. */
+void hkm_span_put_remote(hkm_arena_t *a, hkm_span_t *s, void *p);
+/* Gives back the empty spans that are not the first of their list (a
+ * locked; the owner, after remote frees left some). */
+void hkm_span_release_kept(hkm_arena_t *a);
 /* Gives every empty span of a back to the heap (a locked). */
 void hkm_span_release_empty(hkm_arena_t *a);
 /* Is p one of s's objects (not interior, not past the bump)? */

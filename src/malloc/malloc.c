@@ -321,6 +321,8 @@ static void *cache_refill(hkm_arena_t *a, size_t rq)
     if (h) {
         if (__atomic_load_n(&a->remote, __ATOMIC_RELAXED))
             hkm_arena_drain(a);
+        if (HKM_UNLIKELY(a->empty_kept))
+            hkm_span_release_kept(a);
         if (hkm_cfg.spans && rq <= HKM_SPAN_MAX) {
             p = hkm_span_take(a, b, extra, &t->bin[b], &t->room[b]);
         } else {
@@ -499,7 +501,7 @@ static HK_NOINLINE void free_heap_block(hkm_chunk_t *c, void *p)
         hkm_unlock(&a->lock);
         return;
     }
-    hkm_remote_free(a, p);
+    hkm_remote_free(a, c, p);
 }
 
 /* free(p) for every case but the fast one (p still unchecked). */

@@ -272,6 +272,33 @@ void hkm_span_put(hkm_arena_t *a, hkm_span_t *s, void *p)
     span_put(a, s, p);
 }
 
+void hkm_span_put_remote(hkm_arena_t *a, hkm_span_t *s, void *p)
+{
+    void **q = p;
+    q[0] = s->free;
+    ((uintptr_t *)q)[1] = hkm_key;
+    s->free = q;
+    s->used--;
+    if (!s->listed)
+        partial_push(a, s);
+    else if (s->used == 0)
+        a->empty_kept = true;
+}
+
+void hkm_span_release_kept(hkm_arena_t *a)
+{
+    a->empty_kept = false;
+    for (unsigned b = 0; b < HKM_BINS; b++) {
+        hkm_span_t *s = a->partial[b];
+        while (s) {
+            hkm_span_t *next = s->next;
+            if (s->used == 0 && s->prev)
+                span_release(a, s);
+            s = next;
+        }
+    }
+}
+
 /* The thread cache's objects already carry the "free" mark: only the link
  * and the count change, and the list bookkeeping runs only when the span
  * was full or became empty. */
