@@ -306,12 +306,11 @@ void hkm_span_put_list(hkm_arena_t *a, void *list)
 {
     for (void **q = list; q;) {
         void **next = q[0];
-        hkm_span_t *s = (hkm_span_t *)(((uintptr_t)q - 1) & ~(HKM_SPAN - 1));
+        /* An object never starts on a 16 KiB boundary (the header does). */
+        hkm_span_t *s = (hkm_span_t *)((uintptr_t)q & ~(HKM_SPAN - 1));
         q[0] = s->free;
         s->free = q;
-        unsigned used = s->used - 1u;
-        s->used = (uint16_t)used;
-        if (HKM_UNLIKELY(!s->listed || used == 0))
+        if (HKM_UNLIKELY(--s->used == 0) || HKM_UNLIKELY(!s->listed))
             span_put_fixup(a, s);
         q = next;
     }
