@@ -37,7 +37,12 @@
  * has exited (an orphan) takes remote frees at once, under its lock: the
  * owner field changes only under that lock, so a freer that sees no owner
  * there may write the heap itself, and a push that raced with the owner's
- * exit is drained by the pusher (hkm_remote_free).
+ * exit is drained by the pusher (hkm_remote_free). And a small object whose
+ * owner is not inside a locked call at that moment (its lock is free: one
+ * exchange) goes straight back onto its span, reusable at once - the owner
+ * lives off its thread cache between locked calls and may not take its lock
+ * for a long time (remote_put_now). Only span objects: the owner reads heap
+ * block headers without the lock, so only the owner writes its heap.
  *
  * The thread cache (tcache) keeps up to hkm_bin_cap(c) freed blocks of each
  * size class up to 1 KiB (16 KiB worth, 16..512 blocks) on a LIFO list in

@@ -29,11 +29,13 @@
  *
  * free(p) on the owning thread: a small object (the 16 KiB floor of p carries
  * a span tag naming the calling thread's arena, hkm_free_fast) -> push on the
- * thread cache, in 38 instructions with every check kept; a heap block ->
- * hk_heap_free under the arena lock. free(p) on another thread: push p on
- * the owner's remote-free stack (one CAS); the owner frees it into its heap
- * at its next locked call - or, when the owner has exited, p is freed into
- * the arena at once. Blocks of the shared arena are freed under its lock.
+ * thread cache, in 30 instructions on x86-64 with every check kept; a heap
+ * block -> hk_heap_free under the arena lock. free(p) on another thread: a
+ * small object goes straight onto its span when the owner's lock is free at
+ * that moment, anything else is pushed on the owner's remote-free stack (one
+ * CAS), which the owner frees into its heap at its next locked call - or,
+ * when the owner has exited, p is freed into the arena at once. Blocks of
+ * the shared arena are freed under its lock.
  *
  * glibc semantics kept: every pointer aligned to HK_ALIGN (max_align_t);
  * malloc(0) is a unique pointer; realloc(p, 0) frees p and returns NULL;
