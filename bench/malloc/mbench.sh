@@ -14,6 +14,10 @@
 #   rss   peak RSS (GNU time) of the multi-threaded ones, ratio to glibc
 #   wall  2-thread larson / xmalloc-test / mstress: median rates of 5 runs,
 #         glibc and heapkit alternated run by run (noisy on a shared machine)
+#   real  real programs: the sqlite3 shell (20,000 inserts, an index,
+#         queries), perl (hashes, sort, regexes), python3 (dicts, lists,
+#         strings, a sort) and lua5.4 (tables, string building) when
+#         installed: instructions and peak RSS, ratios to glibc
 # --lib: measure this heapkit library instead of a fresh release build.
 # Writes build/bench-malloc/mbench.md.
 set -eu
@@ -31,7 +35,7 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-[ ${#modes[@]} -eq 0 ] && modes=(ir rss wall)
+[ ${#modes[@]} -eq 0 ] && modes=(ir rss wall real)
 
 if [ -z "$hk" ]; then
     cmake -S "$root" -B "$out/lib" -DCMAKE_BUILD_TYPE=Release -DHK_BUILD_TESTS=OFF >/dev/null
@@ -65,7 +69,7 @@ done
 
 res=$out/mbench.md
 : >"$res"
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "-" }'; }
 
 if [[ " ${modes[*]} " == *" ir "* ]]; then
     hdr() { local h="| $1"; for n in "${names[@]}"; do h+=" | $n"; done; echo "$h |"
@@ -155,6 +159,68 @@ if [[ " ${modes[*]} " == *" wall "* ]]; then
         mh=$(printf '%s\n' "${h[@]}" | sort -g | sed -n 3p)
         echo "| $w | $mg | $mh | $(ratio "$mh" "$mg") |" >>"$res"
         echo "done: wall $w"
+    done
+fi
+if [[ " ${modes[*]} " == *" real "* ]]; then
+    r=$out/real
+    mkdir -p "$r"
+    awk 'BEGIN { print "CREATE TABLE t(id INTEGER PRIMARY KEY, k INTEGER, name TEXT);"; print "BEGIN;"
+        for (i = 1; i <= 20000; i++) printf "INSERT INTO t(k, name) VALUES(%d, %cn-%d%c);\n", (i * 7919) % 1000, 39, i % 3000, 39
+        print "COMMIT;"; print "CREATE INDEX t_k ON t(k);"
+        print "SELECT k, count(*) FROM t GROUP BY k ORDER BY 2 DESC LIMIT 3;"
+        print "SELECT count(DISTINCT name) FROM t;" }' >"$r/bench.sql"
+    cat >"$r/t.pl" <<'PERL'
+my %h; my @a;
+for my $i (1 .. 60000) { my $k = "key" . ($i * 7919 % 100003); $h{$k} .= "v$i,"; push @a, $k; }
+my @s = sort { $h{$a} cmp $h{$b} } keys %h;
+my $n = 0; for my $v (values %h) { $n++ while $v =~ /v(\d*7),/g; }
+my $j = join("|", @s[0 .. 99]); $j =~ s/key(\d+)/K$1/g;
+print scalar(@s), " $n ", length($j), "\n";
+PERL
+    cat >"$r/t.py" <<'PY'
+d = {}
+for i in range(60000):
+    d["k%d" % (i * 7919 % 100003)] = [i, str(i) * 3, (i, i + 1)]
+s = sorted(d.items(), key=lambda kv: kv[1][1])
+t = "".join(v[1] for _, v in s[:5000])
+print(len(d), len(t), sum(len(v[1]) for v in d.values()))
+PY
+    cat >"$r/t.lua" <<'LUA'
+local t = {}
+for i = 1, 60000 do t["k" .. (i * 7919 % 100003)] = {i, tostring(i):rep(3)} end
+local keys = {}
+for k in pairs(t) do keys[#keys + 1] = k end
+table.sort(keys, function(a, b) return t[a][2] < t[b][2] end)
+local parts = {}
+for i = 1, 5000 do parts[#parts + 1] = t[keys[i]][2] end
+print(#keys, #table.concat(parts))
+LUA
+    declare -A real=(
+        [sqlite3]="sqlite3 :memory: -init $r/bench.sql .quit"
+        [perl]="perl $r/t.pl"
+        [python3]="/usr/bin/python3 $r/t.py"
+        [lua5.4]="lua5.4 $r/t.lua")
+    echo >>"$res"
+    h="| real program (instructions: glibc M, others / glibc; peak RSS MB (/ glibc))"
+    for n in "${names[@]}"; do h+=" | $n"; done
+    echo "$h |" >>"$res"; echo "| ---$(printf ' | ---%.0s' "${names[@]}") |" >>"$res"
+    for w in sqlite3 perl python3 lua5.4; do
+        command -v "${real[$w]%% *}" >/dev/null 2>&1 || { echo "note: $w not installed; left out"; continue; }
+        row="| $w"
+        base=0 rbase=0
+        for i in "${!names[@]}"; do
+            # shellcheck disable=SC2086
+            n=$(env LD_PRELOAD="${libs[$i]}" PYTHONMALLOC=malloc valgrind --tool=callgrind \
+                --callgrind-out-file=/dev/null ${real[$w]} 2>&1 >/dev/null |
+                sed -n 's/.*Collected : \([0-9]*\).*/\1/p' | tail -1)
+            # shellcheck disable=SC2086
+            k=$(PYTHONMALLOC=malloc peak "${libs[$i]}" ${real[$w]})
+            [ "$i" = 0 ] && { base=$n; rbase=$k; }
+            if [ "$i" = 0 ]; then row+=" | $((n / 1000000))M, $((k / 1024)) MB"
+            else row+=" | $(ratio "$n" "$base"), $((k / 1024)) ($(ratio "$k" "$rbase"))"; fi
+        done
+        echo "$row |" >>"$res"
+        echo "done: real $w"
     done
 fi
 cat "$res"

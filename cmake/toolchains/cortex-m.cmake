@@ -20,6 +20,11 @@
 #   HK_CM_FLASH/RAM/STACK   memory sizes for the linker script (e.g. 256K)
 #   HK_CM_ARENA, HK_CM_SCALE_DIV   the test arena and the randomized-test divisor
 #   HK_CM_NEWLIB       1: link newlib-nano + librdimon, heapkit serves malloc
+# Used alone (-DCMAKE_TOOLCHAIN_FILE=.../cortex-m.cmake), it is the Cortex-M3.
+if(NOT DEFINED HK_CM_CPU)
+  include(${CMAKE_CURRENT_LIST_DIR}/cortex-m3.cmake)
+  return()
+endif()
 set(CMAKE_SYSTEM_NAME Generic)
 set(CMAKE_SYSTEM_PROCESSOR arm)
 set(CMAKE_C_COMPILER arm-none-eabi-gcc)

@@ -12,6 +12,11 @@
 #
 # Inputs: HK_LU_TRIPLE (mips-linux-gnu), HK_LU_QEMU (qemu-mips),
 #         HK_LU_PTR (4 or 8), HK_LU_ARCH (processor name for CMake)
+# Used alone (-DCMAKE_TOOLCHAIN_FILE=.../linux-user.cmake), it is MIPS32 big-endian.
+if(NOT DEFINED HK_LU_TRIPLE)
+  include(${CMAKE_CURRENT_LIST_DIR}/mips-be.cmake)
+  return()
+endif()
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR ${HK_LU_ARCH})
 set(CMAKE_C_COMPILER clang)

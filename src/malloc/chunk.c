@@ -97,9 +97,10 @@ static void *map_aligned(size_t len, size_t align, size_t phase)
         munmap(m, head);
     if (tail)
         munmap((char *)h + len, tail);
-    /* The top of the user address space: refuse what the map cannot index. */
-    if (HKM_ADDR_BITS < sizeof(uintptr_t) * 8 &&
-        ((h + len - 1) >> (HKM_ADDR_BITS & (sizeof(uintptr_t) * 8 - 1))) != 0) {
+    /* The top of the user address space: refuse what the map cannot index,
+     * and its last entry, which the free fast path reads for NULL and for
+     * any pointer it wraps (hkm_map_index). */
+    if (((h + len - 1) >> HKM_CHUNK_SHIFT) >= HKM_MAP_LEN - 1u) {
         munmap((void *)h, len);
         return NULL;
     }

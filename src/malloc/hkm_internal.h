@@ -48,6 +48,9 @@
 #include "heapkit/malloc.h"
 
 #define HKM_API __attribute__((visibility("default")))
+/* On the declarations of data shared between the files of the library: the
+ * fast paths then address it PC-relative, not through the GOT. */
+#define HKM_HIDDEN __attribute__((visibility("hidden")))
 
 #if defined(__SANITIZE_THREAD__)
 #define HKM_TSAN 1
@@ -137,7 +140,7 @@ _Static_assert(sizeof(hkm_chunk_t) <= HKM_HDR, "chunk header must fit in HKM_HDR
  * space on a 64-bit host, 1 KiB on a 32-bit one) and a lookup needs neither
  * a pointer load nor an "initialised yet?" test. */
 #define HKM_MAP_LEN ((uintptr_t)1 << (HKM_ADDR_BITS - HKM_CHUNK_SHIFT))
-extern uint8_t hkm_chunk_map[HKM_MAP_LEN];
+extern HKM_HIDDEN uint8_t hkm_chunk_map[HKM_MAP_LEN];
 
 static inline bool chunk_is_heap(const hkm_chunk_t *c)
 {
@@ -163,6 +166,23 @@ static inline hkm_chunk_t *hkm_chunk_of(const void *p)
         return NULL;
     return (hkm_chunk_t *)((a & ~(HKM_CHUNK - 1)) - ((uintptr_t)(v - 1) << HKM_CHUNK_SHIFT));
 }
+
+/* The chunk map entry of a - 1 for the free fast path, with no bounds test:
+ * the address bits above HKM_ADDR_BITS are dropped, so NULL - 1 (all ones)
+ * reads the map's last entry, which no chunk ever takes (chunk.c), and so
+ * does the top of the address space. A pointer beyond HKM_ADDR_BITS, which
+ * no user-space mapping has on the Linux targets (x86-64 maps above 2^47
+ * only when asked for by address), would alias a lower entry. */
+static inline uintptr_t hkm_map_index(uintptr_t a)
+{
+#if UINTPTR_MAX > 0xffffffffu
+    return (a << (64u - HKM_ADDR_BITS)) >> (64u - HKM_ADDR_BITS + HKM_CHUNK_SHIFT);
+#else
+    return a >> HKM_CHUNK_SHIFT;
+#endif
+}
+_Static_assert(HKM_MAP_LEN == ((uintptr_t)1 << (HKM_ADDR_BITS - HKM_CHUNK_SHIFT)),
+               "hkm_map_index covers the map");
 
 int hkm_os_init(void);
 size_t hkm_page_size(void);
@@ -209,7 +229,7 @@ void hkm_os_stats(hkm_os_stats_t *out);
 
 /* The per-process random key, set at init: marks blocks sitting in a thread
  * cache or a span's free list (second word), and tags span headers. */
-extern uintptr_t hkm_key;
+extern HKM_HIDDEN uintptr_t hkm_key;
 static inline uintptr_t hkm_cfg_key(void)
 {
     return hkm_key;
@@ -228,18 +248,18 @@ static inline uintptr_t hkm_cfg_key(void)
 #define HKM_SPAN ((uintptr_t)1 << HKM_SPAN_SHIFT)
 
 typedef struct hkm_span {
-    uintptr_t tag;            /* span ^ arena ^ key; 0 once freed         */
-    struct hkm_arena *arena;  /* the owner (page-local)                   */
+    uintptr_t tag;      /* span ^ owner arena ^ key; 0 once freed       */
+    uint64_t divm;      /* floor(2^64 / obj_size) + 1 (span_carved)     */
+    uint64_t limit;     /* (objects below bump_off) * (divm * obj_size) */
+    void *free;         /* objects given back, linked through word 0  */
+    struct hkm_span *next, *prev; /* the arena's partial list of bin  */
     uint32_t bump_off;  /* offset (from the first object) of the next
                            never-used object: objects below it exist     */
     uint32_t obj_size;
-    uint64_t divm;      /* 2^64 / obj_size + 1: divisibility by a multiply */
     uint32_t end_off;   /* offset of the end of the last whole object   */
     uint16_t used;      /* objects out of the span (in use or cached)  */
     uint8_t bin;        /* size class: objects of (bin + 1) * 16 bytes */
     uint8_t listed;     /* on the partial list                         */
-    void *free;         /* objects given back, linked through word 0  */
-    struct hkm_span *next, *prev; /* the arena's partial list of bin  */
 } hkm_span_t;
 #define HKM_SPAN_HDR 64u
 /* A span's heap block ends this far short of the next 16 KiB boundary, so
@@ -256,37 +276,53 @@ typedef struct hkm_span {
 #endif
 _Static_assert(sizeof(hkm_span_t) <= HKM_SPAN_HDR, "span header must fit");
 
-static inline bool span_tag_ok(const hkm_span_t *s)
+/* The arena that owns s (the tag names it; meaningless once s is freed). */
+static inline struct hkm_arena *span_arena(const hkm_span_t *s)
 {
-    return (s->tag ^ (uintptr_t)s ^ (uintptr_t)s->arena) == hkm_cfg_key();
+    return (struct hkm_arena *)(s->tag ^ (uintptr_t)s ^ hkm_cfg_key());
 }
 
-/* Is off (< 2^32) a multiple of s's object size? With M = 2^64 / d + 1,
- * d divides n exactly when n * M mod 2^64 < M (Lemire, Kaser, Kurz: "Faster
- * remainder by direct computation", Software: Practice and Experience,
- * 2019): one multiply and one compare, no divide. */
-static inline bool span_at_boundary(const hkm_span_t *s, uint32_t off)
+static inline bool span_tag_ok(const hkm_span_t *s, const struct hkm_arena *a)
 {
-    return (uint64_t)off * s->divm < s->divm;
+    return (s->tag ^ (uintptr_t)s ^ (uintptr_t)a) == hkm_cfg_key();
 }
 
-/* Is p one of s's objects: at an object boundary, below the bump offset? */
+/* The divisor constant of objects of d bytes: M = floor(2^64 / d) + 1. */
+static inline uint64_t span_divm(uint32_t d)
+{
+    return UINT64_MAX / d + 1u + ((d & (d - 1u)) == 0);
+}
+
+/* Is off (any 32-bit value) the offset of an object of s below the bump
+ * offset, in one multiply and one compare? With M = floor(2^64 / d) + 1 and
+ * e = M * d mod 2^64 (1 <= e <= d), the k-th object's offset k * d gives
+ * k * d * M mod 2^64 = k * e, which grows with k; any other n < 2^32, not a
+ * multiple of d, gives n * M mod 2^64 >= M (the divisibility test of Lemire,
+ * Kaser and Kurz: "Faster remainder by direct computation", Software:
+ * Practice and Experience, 2019), far above k * e < 2^20. So with limit =
+ * (objects carved) * e, `off * M < limit` says at once "on an object
+ * boundary" and "below the bump offset"; an offset below the first object
+ * (p < first) wraps to a 32-bit value above 2^31 and fails either way. */
+static inline bool span_carved(const hkm_span_t *s, uint32_t off)
+{
+    return (uint64_t)off * s->divm < s->limit;
+}
+
+/* Is p one of s's objects (a span of arena a): carved, on a boundary? */
 static inline bool span_owns(const hkm_span_t *s, const void *p)
 {
-    uintptr_t off = (uintptr_t)p - ((uintptr_t)s + HKM_SPAN_HDR); /* huge when p < first */
-    if (HKM_UNLIKELY(off >= s->bump_off || !span_tag_ok(s)))
-        return false;
-    return span_at_boundary(s, (uint32_t)off);
+    uint32_t off = (uint32_t)((uintptr_t)p - ((uintptr_t)s + HKM_SPAN_HDR));
+    return s->tag != 0 && span_carved(s, off);
 }
 
 /* The span whose objects' area holds p, for p a pointer of a mapped heapkit
- * chunk that came from a thread cache (so is known to be a live object or
- * heap block): the tag and the bump offset decide, no boundary check. */
-static inline hkm_span_t *hkm_span_at(const void *p)
+ * chunk that came from a thread cache of arena a (so is known to be a live
+ * object or heap block): the tag and the bump offset decide. */
+static inline hkm_span_t *hkm_span_at(const struct hkm_arena *a, const void *p)
 {
     hkm_span_t *s = (hkm_span_t *)(((uintptr_t)p - 1) & ~(HKM_SPAN - 1));
     uintptr_t off = (uintptr_t)p - ((uintptr_t)s + HKM_SPAN_HDR);
-    return span_tag_ok(s) && off < s->bump_off ? s : NULL;
+    return span_tag_ok(s, a) && off < s->bump_off ? s : NULL;
 }
 
 /* The span holding p (a heapkit heap chunk c's pointer), or NULL. */
@@ -311,6 +347,7 @@ typedef struct hkm_arena {
     void * remote;  /* LIFO of blocks freed by other threads */
     void * owner;   /* exclusive arenas: the bound thread, or NULL */
     size_t freed_since_trim; /* under lock */
+    bool empty_kept;         /* a remote free left an empty span listed */
     size_t heap_bytes;       /* bytes of heap chunks mapped (under lock) */
     hkm_span_t *partial[HKM_BINS]; /* spans with free objects (under lock) */
 } __attribute__((aligned(64))) hkm_arena_t;
@@ -318,16 +355,17 @@ typedef struct hkm_arena {
 /* Per-thread state, in initial-exec TLS (no allocation, no __tls_get_addr). */
 enum { HKM_T_NEW = 0, HKM_T_BOUND, HKM_T_SHARED, HKM_T_EXITED };
 typedef struct hkm_thread {
-    uint16_t room[HKM_BINS]; /* list b may take room[b] more blocks (first:
-                                the fast path indexes it with no offset) */
-    void *bin[HKM_BINS];
+    void *bin[HKM_BINS];     /* (first: the fast paths index it with no
+                                offset to add) */
+    uint16_t room[HKM_BINS]; /* list b may take room[b] more blocks */
     uint8_t fills[HKM_BINS]; /* refills of list b so far, up to 3 */
+    uint8_t spilled[HKM_BINS]; /* list b's last slow event was a spill */
     hkm_arena_t *arena; /* exclusive arena, or the shared one */
     uint8_t state;
 } hkm_thread_t;
 
-extern __thread hkm_thread_t hkm_self __attribute__((tls_model("initial-exec")));
-extern hkm_arena_t hkm_arenas[HKM_MAX_ARENAS];
+extern __thread HKM_HIDDEN hkm_thread_t hkm_self __attribute__((tls_model("initial-exec")));
+extern HKM_HIDDEN hkm_arena_t hkm_arenas[HKM_MAX_ARENAS];
 
 /* Process-wide settings, fixed at init. */
 typedef struct {
@@ -339,13 +377,13 @@ typedef struct {
     bool trim;            /* off at HEAPKIT_DEBUG >= 1 */
     bool spans;           /* small objects from spans; off with the tcache */
 } hkm_config_t;
-extern hkm_config_t hkm_cfg;
+extern HKM_HIDDEN hkm_config_t hkm_cfg;
 
 static inline size_t hkm_threshold(void)
 {
     return __atomic_load_n(&hkm_cfg.big_threshold, __ATOMIC_RELAXED);
 }
-extern int hkm_ready; /* 0 no, 2 ready, else initialising (malloc.c) */
+extern HKM_HIDDEN int hkm_ready; /* 0 no, 2 ready, else initialising (malloc.c) */
 
 void hkm_init_slow(void);
 static inline void hkm_init(void)
@@ -362,8 +400,9 @@ unsigned hkm_arena_count(void);
 hkm_arena_t *hkm_thread_arena(void);
 /* The heap of arena a, creating it on first use (a locked). NULL: no memory. */
 hk_heap_t *hkm_arena_heap(hkm_arena_t *a);
-/* Frees p (a live block of a's heap) from a thread that does not own a. */
-void hkm_remote_free(hkm_arena_t *a, void *p);
+/* Frees p (a live block of a's heap, in chunk c) from a thread that does
+ * not own a. */
+void hkm_remote_free(hkm_arena_t *a, hkm_chunk_t *c, void *p);
 /* Frees every block on a's remote stack (a locked). */
 void hkm_arena_drain(hkm_arena_t *a);
 /* Returns the pages of a's large free blocks to the OS (a locked). */
@@ -378,6 +417,13 @@ void *hkm_span_take(hkm_arena_t *a, unsigned bin, unsigned want, void **list, ui
  * an object of one of a's spans known to be live (thread-cache blocks). */
 void hkm_span_put_list(hkm_arena_t *a, void *list);
 void hkm_span_put(hkm_arena_t *a, hkm_span_t *s, void *p);
+/* The same from a thread that does not own a (a locked): an emptied span is
+ * left listed (the owner reads heap headers without the lock, so only the
+ * owner frees heap blocks); a->empty_kept tells the owner. */
+void hkm_span_put_remote(hkm_arena_t *a, hkm_span_t *s, void *p);
+/* Gives back the empty spans that are not the first of their list (a
+ * locked; the owner, after remote frees left some). */
+void hkm_span_release_kept(hkm_arena_t *a);
 /* Gives every empty span of a back to the heap (a locked). */
 void hkm_span_release_empty(hkm_arena_t *a);
 /* Is p one of s's objects (not interior, not past the bump)? */
@@ -411,7 +457,7 @@ static inline bool arena_is_mine(const hkm_arena_t *a)
  * thread touching every size holds 20 partly used spans, not 64; at most
  * 25% of an object is padding. hkm_class_up[(n - 1) / 16] is the class of
  * a request of n (1..1024) bytes. */
-extern const uint8_t hkm_class_up[HKM_BINS];
+extern HKM_HIDDEN const uint8_t hkm_class_up[HKM_BINS];
 
 static inline unsigned hkm_bin_of(size_t n)
 {
@@ -434,7 +480,7 @@ static inline unsigned hkm_bin_floor(size_t usable)
 
 /* How many objects list `bin` may hold: about 16 KiB worth, 16 to 512
  * (a table: the free path reads no divide). */
-extern const uint16_t hkm_bin_caps[HKM_BINS];
+extern HKM_HIDDEN const uint16_t hkm_bin_caps[HKM_BINS];
 static inline unsigned hkm_bin_cap(unsigned bin)
 {
     return hkm_bin_caps[bin];
@@ -465,7 +511,8 @@ static inline void *hkm_malloc_fast(size_t n)
 }
 
 /* room-- with the borrow as the result: true when there was no room (the
- * counter then reads 0xffff until the caller restores it). On x86-64 one
+ * counter then reads HKM_ROOM_BORROWED until the slow path, which always
+ * follows, restores it: hkm_room_of). On x86-64 one
  * `sub` on the thread-local counter and its carry flag; GCC and clang do not
  * fuse the C form into that. */
 static inline bool hkm_room_take(uint16_t *room)
@@ -479,20 +526,30 @@ static inline bool hkm_room_take(uint16_t *room)
 #endif
 }
 
+#define HKM_ROOM_BORROWED 0xffffu
+
+/* The room of list b, for the slow paths: a free whose fast path found no
+ * room left the counter at HKM_ROOM_BORROWED, which means 0. */
+static inline unsigned hkm_room_of(hkm_thread_t *t, unsigned b)
+{
+    if (HKM_UNLIKELY(t->room[b] == HKM_ROOM_BORROWED))
+        t->room[b] = 0;
+    return t->room[b];
+}
+
 /* The fast path: a small object of one of the calling thread's own spans,
  * with room in its thread-cache list. Every check is kept, each as cheap as
  * it gets: p's chunk is heapkit's (one byte of the chunk map; this also
  * turns NULL away, since NULL - 1 is past the map), the 16 KiB floor of p
- * carries a span tag that only a live span has, the span's page-local owner
- * is the calling thread's arena, p is below the bump offset and on an object
- * boundary (a multiply), p is not marked free already, and its list has
+ * carries a span tag that only a live span has, naming the calling thread's
+ * arena as the owner, p is below the bump offset and on an object boundary
+ * (one multiply and one compare, span_carved), p is not marked free already, and its list has
  * room (a per-list counter, no divide). Anything else - including a
  * suspected double free - takes free_slow. */
 static inline bool hkm_free_fast(void *p)
 {
     uintptr_t a = (uintptr_t)p - 1;
-    uintptr_t idx = a >> HKM_CHUNK_SHIFT;
-    if (HKM_LIKELY(idx < HKM_MAP_LEN && hkm_chunk_map[idx] != 0)) {
+    if (HKM_LIKELY(hkm_chunk_map[hkm_map_index(a)] != 0)) {
         hkm_span_t *s = (hkm_span_t *)(a & ~(HKM_SPAN - 1));
 #if HKM_TSAN
         /* The tag read below may race (harmlessly: a mismatch only means
@@ -503,16 +560,14 @@ static inline bool hkm_free_fast(void *p)
 #endif
         uintptr_t key = hkm_key;
         hkm_thread_t *t = &hkm_self;
-        uintptr_t off = (uintptr_t)p - ((uintptr_t)s + HKM_SPAN_HDR);
+        uint32_t off = (uint32_t)((uintptr_t)p - ((uintptr_t)s + HKM_SPAN_HDR));
         if (HKM_LIKELY((s->tag ^ (uintptr_t)s ^ (uintptr_t)t->arena) == key &&
-                       off < s->bump_off && span_at_boundary(s, (uint32_t)off))) {
+                       span_carved(s, off))) {
             uintptr_t *w = p;
             uintptr_t b = s->bin;
             if (HKM_LIKELY(w[1] != key)) {
-                if (HKM_UNLIKELY(hkm_room_take(&t->room[b]))) {
-                    t->room[b] = 0; /* it had none: put it back */
-                    return false;
-                }
+                if (HKM_UNLIKELY(hkm_room_take(&t->room[b])))
+                    return false; /* no room: free_slow spills (room reads 0xffff) */
                 w[1] = key;
                 __asm__ volatile("" ::: "memory"); /* two plain stores, not a vector merge */
                 w[0] = (uintptr_t)t->bin[b];
@@ -529,7 +584,7 @@ void *hkm_malloc_entry_slow(size_t size);
 void hkm_free_entry_slow(void *p);
 
 /* ---- trace (HEAPKIT_TRACE) -------------------------------------------- */
-extern bool hkm_tracing;
+extern HKM_HIDDEN bool hkm_tracing;
 int hkm_trace_open(const char *path);
 void hkm_trace_lock(void);
 void hkm_trace_unlock(void);

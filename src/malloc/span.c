@@ -72,6 +72,12 @@ static void partial_remove(hkm_arena_t *a, hkm_span_t *s)
     s->listed = 0;
 }
 
+/* What limit grows by per object carved: e = M * d mod 2^64. */
+static uint64_t span_step(const hkm_span_t *s)
+{
+    return s->divm * s->obj_size;
+}
+
 static bool span_full(const hkm_span_t *s)
 {
     return !s->free && s->bump_off >= s->end_off;
@@ -92,11 +98,11 @@ static hkm_span_t *span_new(hkm_arena_t *a, unsigned bin)
     s->bin = (uint8_t)bin;
     s->used = 0;
     s->obj_size = size;
-    s->divm = UINT64_MAX / size + 1;
+    s->divm = span_divm(size);
+    s->limit = 0;
     s->free = NULL;
     s->bump_off = 0;
     s->end_off = (uint32_t)(((HKM_SPAN - HKM_SPAN_TAIL - HKM_SPAN_HDR) / size) * size);
-    s->arena = a;
     s->next = s->prev = NULL;
     s->listed = 0;
     span_mark(s, true);
@@ -112,6 +118,7 @@ static void *span_pop(hkm_span_t *s)
     } else {
         p = (void **)(void *)((char *)s + HKM_SPAN_HDR + s->bump_off);
         s->bump_off += s->obj_size;
+        s->limit += span_step(s);
     }
     p[1] = NULL; /* no stale "free" mark (see hkm_span_has_free) */
     s->used++;
@@ -139,14 +146,17 @@ int hkm_span_validate(const hkm_arena_t *a)
                 if (!hkm_span_owns(s, q))
                     why = "span free list points outside its objects";
             unsigned fresh = (s->end_off - s->bump_off) / s->obj_size;
-            if (!span_tag_ok(s))
+            if (!span_tag_ok(s, a))
                 why = "span header overwritten";
-            else if (s->bin != b || s->obj_size != (b + 1u) * HKM_GRAIN || s->arena != a)
+            else if (s->bin != b || s->obj_size != (b + 1u) * HKM_GRAIN ||
+                     span_arena(s) != a)
                 why = "span on the wrong list";
             else if (s->prev != prev || !s->listed)
                 why = "span list links disagree";
             else if (nfree + fresh + s->used != cap)
                 why = "span object count disagrees with its free list";
+            else if (s->limit != (uint64_t)(s->bump_off / s->obj_size) * span_step(s))
+                why = "span bump limit disagrees with its bump offset";
             else if (!hkm_span_of(hkm_chunk_of(s), (const char *)s + HKM_SPAN_HDR))
                 why = "span not marked in its chunk";
             if (why) {
@@ -188,16 +198,26 @@ void *hkm_span_take(hkm_arena_t *a, unsigned bin, unsigned want, void **list, ui
         *room = (uint16_t)(*room - k);
         want -= k;
     }
-    /* Then never-used objects, from the bump offset. */
-    while (want && s->bump_off < s->end_off) {
-        void **q = (void **)(void *)((char *)s + HKM_SPAN_HDR + s->bump_off);
-        s->bump_off += s->obj_size;
-        q[0] = *list;
-        ((uintptr_t *)q)[1] = hkm_key;
-        *list = q;
-        s->used++;
-        (*room)--;
-        want--;
+    /* Then never-used objects, from the bump offset: k of them, linked in
+     * address order in one pass, then the counters once. */
+    unsigned k = (s->end_off - s->bump_off) / s->obj_size;
+    if (k > want)
+        k = want;
+    if (k) {
+        uintptr_t key = hkm_key, size = s->obj_size;
+        char *q0 = (char *)s + HKM_SPAN_HDR + s->bump_off;
+        char *last = q0 + (k - 1u) * size;
+        for (char *q = q0; q < last; q += size) {
+            ((uintptr_t *)(void *)q)[0] = (uintptr_t)(q + size);
+            ((uintptr_t *)(void *)q)[1] = key;
+        }
+        ((void **)(void *)last)[0] = *list;
+        ((uintptr_t *)(void *)last)[1] = key;
+        *list = q0;
+        s->bump_off += k * s->obj_size;
+        s->limit += k * span_step(s);
+        s->used = (uint16_t)(s->used + k);
+        *room = (uint16_t)(*room - k);
     }
     if (span_full(s))
         partial_remove(a, s);
@@ -252,6 +272,33 @@ void hkm_span_put(hkm_arena_t *a, hkm_span_t *s, void *p)
     span_put(a, s, p);
 }
 
+void hkm_span_put_remote(hkm_arena_t *a, hkm_span_t *s, void *p)
+{
+    void **q = p;
+    q[0] = s->free;
+    ((uintptr_t *)q)[1] = hkm_key;
+    s->free = q;
+    s->used--;
+    if (!s->listed)
+        partial_push(a, s);
+    else if (s->used == 0)
+        a->empty_kept = true;
+}
+
+void hkm_span_release_kept(hkm_arena_t *a)
+{
+    a->empty_kept = false;
+    for (unsigned b = 0; b < HKM_BINS; b++) {
+        hkm_span_t *s = a->partial[b];
+        while (s) {
+            hkm_span_t *next = s->next;
+            if (s->used == 0 && s->prev)
+                span_release(a, s);
+            s = next;
+        }
+    }
+}
+
 /* The thread cache's objects already carry the "free" mark: only the link
  * and the count change, and the list bookkeeping runs only when the span
  * was full or became empty. */
@@ -259,12 +306,11 @@ void hkm_span_put_list(hkm_arena_t *a, void *list)
 {
     for (void **q = list; q;) {
         void **next = q[0];
-        hkm_span_t *s = (hkm_span_t *)(((uintptr_t)q - 1) & ~(HKM_SPAN - 1));
+        /* An object never starts on a 16 KiB boundary (the header does). */
+        hkm_span_t *s = (hkm_span_t *)((uintptr_t)q & ~(HKM_SPAN - 1));
         q[0] = s->free;
         s->free = q;
-        unsigned used = s->used - 1u;
-        s->used = (uint16_t)used;
-        if (HKM_UNLIKELY(!s->listed || used == 0))
+        if (HKM_UNLIKELY(--s->used == 0) || HKM_UNLIKELY(!s->listed))
             span_put_fixup(a, s);
         q = next;
     }
