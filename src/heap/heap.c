@@ -199,7 +199,7 @@ void *hk_heap_alloc(hk_heap_t *h, size_t size)
 #endif
 }
 
-static void *calloc_call(hk_heap_t *h, size_t n, size_t size HK_SITE_PARAM)
+HK_SITED_BODY void *calloc_call(hk_heap_t *h, size_t n, size_t size HK_SITE_PARAM)
 {
     if (HK_UNLIKELY(!heap_handle_ok(h))) {
         hk__report(HK_EINVAL, h, "hk_heap_calloc: not a heap");

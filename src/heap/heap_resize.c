@@ -60,7 +60,7 @@ static void *realloc_locked(hk_heap_t *h, hk_block_t *b, size_t n)
     return q;
 }
 
-static void *realloc_call(hk_heap_t *h, void *p, size_t size HK_SITE_PARAM)
+HK_SITED_BODY void *realloc_call(hk_heap_t *h, void *p, size_t size HK_SITE_PARAM)
 {
     if (!p)
         return HK_ALLOC_SITE(h, size);
@@ -132,7 +132,7 @@ static void *aligned_locked(hk_heap_t *h, size_t align, size_t n)
     return block_payload(b);
 }
 
-static void *aligned_call(hk_heap_t *h, size_t align, size_t size HK_SITE_PARAM)
+HK_SITED_BODY void *aligned_call(hk_heap_t *h, size_t align, size_t size HK_SITE_PARAM)
 {
     if (HK_UNLIKELY(!heap_handle_ok(h))) {
         hk__report(HK_EINVAL, h, "hk_heap_aligned_alloc: not a heap");

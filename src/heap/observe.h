@@ -121,6 +121,8 @@ void hk__obs_after_op(hk_heap_t *h);
  * the reason and *where. */
 const char *hk__heap_check(const hk_heap_t *h, const void **where);
 
+/* The body of a public call that has a site-taking twin: shared by both. */
+#define HK_SITED_BODY static
 #define HK_OBSERVED 1
 #define HK_DBG_HEAP_INIT(h) hk__obs_heap_init(h)
 #define HK_DBG_FRESH_FREE(b, size) \
@@ -152,6 +154,9 @@ const char *hk__heap_check(const hk_heap_t *h, const void **where);
 #define HK_ALLOC_SITE(h, n) hk_heap_alloc((h), (n))
 #define HK_OBS_STATE(ob) ((void)0)
 
+/* The body of a public call that has a site-taking twin: its one caller is
+ * the plain call (the twin calls that), so it is inlined there: no jump. */
+#define HK_SITED_BODY static inline __attribute__((always_inline))
 #define HK_OBSERVED 0
 #define HK_DBG_HEAP_INIT(h) ((void)0)
 #define HK_DBG_FRESH_FREE(b, size) ((void)0)
