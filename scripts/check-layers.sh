@@ -58,10 +58,15 @@ for name in $(code "${lower[@]}" | grep -oE '\bhk__obs_[A-Za-z0-9_]+' | sort -u)
             "$(code "${lower[@]}" | grep -E "\b$name\b" | head -3)"
 done
 
-fields='free_blocks|requested|allocs|frees|failed_allocs|usage|heads|list|fl_bitmap|sl_bitmap|quick|bad|bad_why|regions|nregions|lo|hi|span|gate|magic'
-hits=$(code "${debug[@]}" | grep -E -- "->($fields)\b(\.[a-z_]+)?(\[[^]]*\])?[[:space:]]*([-+*/|&^]?=[^=]|\+\+|--)|(\+\+|--)[[:space:]]*[a-z_]+->($fields)\b")
+fields='free_blocks|requested|allocs|frees|failed_allocs|usage|heads|list|fl_bitmap|sl_bitmap'
+fields+='|quick|bad|bad_why|regions|nregions|lo|hi|span|gate|magic'
+lhs="->($fields)\\b(\\.[a-z_]+)?(\\[[^]]*\\])?[[:space:]]*([-+*/|&^]?=[^=]|\\+\\+|--)"
+hits=$(code "${debug[@]}" | grep -E -- "$lhs|(\\+\\+|--)[[:space:]]*[a-z_]+->($fields)\\b")
 [ -z "$hits" ] || bad "src/debug writes the heap's index or counters" "$hits"
-hits=$(code "${debug[@]}" | grep -E '\b(hk__heap_(recover|alloc|free_block|release|carve|flush|add_region)|index_(insert|remove|take)|tlsf_(insert|insert_at|remove|unlink|replace)|heap_(carve|release|free_block|account_used)|hk__usage_[a-z]+)[[:space:]]*\(')
+ops='hk__heap_(recover|alloc|free_block|release|carve|flush|add_region)|hk__usage_[a-z]+'
+ops+='|index_(insert|remove|take)|tlsf_(insert|insert_at|remove|unlink|replace)'
+ops+='|heap_(carve|release|free_block|account_used)'
+hits=$(code "${debug[@]}" | grep -E "\\b($ops)[[:space:]]*\\(")
 [ -z "$hits" ] || bad "src/debug runs a heap operation that changes the index or counters" "$hits"
 
 [ $fail -eq 0 ] && echo "check-layers: common <- heap <- debug, no way back: ok"

@@ -169,7 +169,7 @@ static HK_NOINLINE void *alloc_slow(hk_heap_t *h, size_t size HK_SITE_PARAM)
  * tail call: the common case then needs no register saves at all. */
 void *hk_heap_alloc(hk_heap_t *h, size_t size)
 {
-#if defined(__OPTIMIZE_SIZE__) || HK_OBSERVED /* one path, no copy of it for speed */
+#if defined(__OPTIMIZE_SIZE__) || HK_OBSERVED /* one path: no fast copy, none past the observer */
     return alloc_slow(h, size HK_NO_SITE);
 #else
     if (HK_UNLIKELY(!h || h->gate != HK_HEAP_MAGIC))
@@ -269,7 +269,7 @@ void hk_heap_free(hk_heap_t *h, void *p)
 {
     if (!p)
         return;
-#if defined(__OPTIMIZE_SIZE__) || HK_OBSERVED /* one path, no copy of it for speed */
+#if defined(__OPTIMIZE_SIZE__) || HK_OBSERVED /* one path: no fast copy, none past the observer */
     free_slow(h, p);
     return;
 #else
