@@ -316,24 +316,17 @@ void hk_heap_free(hk_heap_t *h, void *p)
 #endif
 }
 
-/* ---- the site-taking calls: the same paths, the site for the observer ---- */
+/* ---- the site-taking calls: the same paths, the site for the observer ----
+ * (at HK_DEBUG 0, where no site is kept, they are the plain calls: heap_site.c) */
+#if HK_OBSERVED
 void *hk_heap_alloc_at(hk_heap_t *h, size_t size, const char *file, unsigned line, uint32_t tag)
 {
-#if HK_OBSERVED
     return alloc_slow(h, size HK_SITE(file, line, tag));
-#else
-    (void)file, (void)line, (void)tag; /* only an observer keeps the site */
-    return hk_heap_alloc(h, size);
-#endif
 }
 
 void *hk_heap_calloc_at(hk_heap_t *h, size_t n, size_t size, const char *file, unsigned line,
                         uint32_t tag)
 {
-#if HK_OBSERVED
     return calloc_call(h, n, size HK_SITE(file, line, tag));
-#else
-    (void)file, (void)line, (void)tag;
-    return hk_heap_calloc(h, n, size);
-#endif
 }
+#endif

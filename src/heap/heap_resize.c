@@ -171,25 +171,18 @@ void *hk_heap_aligned_alloc(hk_heap_t *h, size_t align, size_t size)
     return aligned_call(h, align, size HK_NO_SITE);
 }
 
-/* ---- the site-taking calls: the same paths, the site for the observer ---- */
+/* ---- the site-taking calls: the same paths, the site for the observer ----
+ * (at HK_DEBUG 0, where no site is kept, they are the plain calls: heap_site.c) */
+#if HK_OBSERVED
 void *hk_heap_realloc_at(hk_heap_t *h, void *p, size_t size, const char *file, unsigned line,
                          uint32_t tag)
 {
-#if HK_OBSERVED
     return realloc_call(h, p, size HK_SITE(file, line, tag));
-#else
-    (void)file, (void)line, (void)tag; /* only an observer keeps the site */
-    return hk_heap_realloc(h, p, size);
-#endif
 }
 
 void *hk_heap_aligned_alloc_at(hk_heap_t *h, size_t align, size_t size, const char *file,
                                unsigned line, uint32_t tag)
 {
-#if HK_OBSERVED
     return aligned_call(h, align, size HK_SITE(file, line, tag));
-#else
-    (void)file, (void)line, (void)tag;
-    return hk_heap_aligned_alloc(h, align, size);
-#endif
 }
+#endif
