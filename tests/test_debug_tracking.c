@@ -162,6 +162,101 @@ static void keyed_check(void)
 }
 #endif
 
+/* The site-taking calls run the same path as the plain ones: under a lock
+ * and an event hook (the path that takes the lock), each is locked and
+ * unlocked once, tells the hook once, and at HK_DEBUG >= 1 leaves its site
+ * in the block, whichever way the call goes (calloc, aligned above and at
+ * the granule, realloc of NULL, realloc in place and moving). */
+typedef struct {
+    unsigned locks, depth, events;
+} path_t;
+
+static uintptr_t path_lock(void *ctx)
+{
+    path_t *t = ctx;
+    t->locks++;
+    t->depth++;
+    return 7;
+}
+
+static void path_unlock(void *ctx, uintptr_t saved)
+{
+    path_t *t = ctx;
+    HK_CHECK_EQ(saved, 7);
+    t->depth--;
+}
+
+static void path_event(void *ctx, const hk_event_t *ev)
+{
+    path_t *t = ctx;
+    HK_CHECK_EQ(t->depth, 1); /* told under the lock */
+    (void)ev;
+    t->events++;
+}
+
+#if HK_DEBUG >= 1
+static unsigned site_line(hk_heap_t *h, const void *p)
+{
+    collect_t c = { 0, { { 0 } } };
+    hk_heap_leaks(h, 0, collect, &c);
+    for (unsigned i = 0; i < c.n && i < 24; i++)
+        if (c.got[i].ptr == p)
+            return c.got[i].file && streq(c.got[i].file, "site.c") ? c.got[i].line : 0;
+    return 0;
+}
+#endif
+
+static void sites_on_every_path(hk_fit_t fit)
+{
+    size_t sz;
+    path_t t = { 0, 0, 0 };
+    hk_lock_t lk = { path_lock, path_unlock, &t };
+    hk_heap_config_t cfg = { 0 };
+    cfg.fit = fit;
+    cfg.lock = &lk;
+    cfg.event = path_event;
+    cfg.event_ctx = &t;
+    hk_heap_t *h = hk_heap_init(hk_test_arena(&sz), DHEAP, &cfg);
+    HK_REQUIRE(h != NULL);
+    hk_test_capture_errors();
+    void *p[6];
+    p[0] = hk_heap_calloc_at(h, 5, 20, "site.c", 1, 0);
+    p[1] = hk_heap_aligned_alloc_at(h, 64, 40, "site.c", 2, 0);
+    p[2] = hk_heap_aligned_alloc_at(h, HK_ALIGN, 40, "site.c", 3, 0);
+    p[3] = hk_heap_realloc_at(h, NULL, 50, "site.c", 4, 0);
+    p[4] = hk_heap_alloc_at(h, 30, "site.c", 5, 0);
+    p[5] = hk_heap_alloc_at(h, 30, "site.c", 6, 0); /* keeps p[4] from growing in place */
+    for (unsigned i = 0; i < 6; i++)
+        HK_REQUIRE(p[i] != NULL);
+    HK_CHECK_EQ(((const unsigned char *)p[0])[99], 0);
+    HK_CHECK_EQ((uintptr_t)p[1] & 63u, 0);
+    void *in_place = hk_heap_realloc_at(h, p[3], 20, "site.c", 7, 0); /* shrinks */
+    void *moved = hk_heap_realloc_at(h, p[4], 3000, NULL, 0, 0);       /* keeps line 5 */
+    HK_REQUIRE(in_place == p[3] && moved != NULL);
+    HK_CHECK_EQ(t.locks, 8);
+    HK_CHECK_EQ(t.events, 8);
+    HK_CHECK_EQ(t.depth, 0);
+#if HK_DEBUG >= 1
+    HK_CHECK_EQ(site_line(h, p[0]), 1);
+    HK_CHECK_EQ(site_line(h, p[1]), 2);
+    HK_CHECK_EQ(site_line(h, p[2]), 3);
+    HK_CHECK_EQ(site_line(h, in_place), 7);
+    HK_CHECK_EQ(site_line(h, moved), 5);
+    HK_CHECK_EQ(site_line(h, p[5]), 6);
+#endif
+    HK_CHECK_EQ(hk_heap_usable_size(h, moved), 3000);
+    hk_heap_free(h, p[0]);
+    hk_heap_free(h, p[1]);
+    hk_heap_free(h, p[2]);
+    hk_heap_free(h, in_place);
+    hk_heap_free(h, moved);
+    hk_heap_free(h, p[5]);
+    HK_CHECK_EQ(t.events, 14);
+    HK_CHECK_EQ(t.depth, 0);
+    HK_CHECK_EQ(hk_test_errors.count, 0);
+    HK_CHECK_EQ(hk_heap_validate(h), 0);
+}
+
 static char logged[256];
 static unsigned nlogged;
 static void log_sink(const char *line, void *ctx)
@@ -216,8 +311,14 @@ static void test_tracking(void)
 #endif
 }
 
+static void test_sites(void)
+{
+    PER_POLICY(sites_on_every_path);
+}
+
 HK_SUITE(debug_tracking)
 {
     HK_RUN(test_tracking);
     HK_RUN(test_policy_hook);
+    HK_RUN(test_sites);
 }

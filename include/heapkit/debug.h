@@ -143,6 +143,9 @@ typedef enum {
     HK_POLICY_PANIC       /* log, then call `panic` (default: trap)          */
 } hk_debug_policy_t;
 
+/* The policy of reports made while no hook is installed (hk_set_error_hook),
+ * at HK_DEBUG >= 1, from the first hk_heap_init on: hk_debug_policy_hook with
+ * ctx NULL. With no log sink there, only HK_POLICY_PANIC shows (a trap). */
 #ifndef HK_DEBUG_POLICY
 #define HK_DEBUG_POLICY HK_POLICY_LOG
 #endif

@@ -4,12 +4,20 @@
  * counter, and the names of the error codes. The library never prints.
  */
 #include "common/hk_internal.h"
-#if HK_DEBUG >= 1
-#include "heapkit/debug.h"
-#endif
 
 static hk_error_fn error_hook;
 static void *error_ctx;
+#if HK_DEBUG >= 1
+/* Registered from above (hk__set_fallback_error_hook): common calls up
+ * into nothing it knows by name. Written and read atomically, as a heap's
+ * init may register it while another thread reports. */
+static hk_error_fn fallback_hook;
+
+void hk__set_fallback_error_hook(hk_error_fn fn)
+{
+    __atomic_store_n(&fallback_hook, fn, __ATOMIC_RELAXED);
+}
+#endif
 
 /* ---- the error counter -------------------------------------------------
  * Reports may come from several threads and from interrupts at once, so the
@@ -68,8 +76,11 @@ void hk__report(int code, const void *ptr, const char *reason)
     if (error_hook)
         error_hook(code, ptr, reason, error_ctx);
 #if HK_DEBUG >= 1
-    else /* no hook installed: the compile-time policy (HK_DEBUG_POLICY) */
-        hk_debug_policy_hook(code, ptr, reason, NULL);
+    else { /* no hook installed: the fallback, if a layer above set one */
+        hk_error_fn fb = __atomic_load_n(&fallback_hook, __ATOMIC_RELAXED);
+        if (fb)
+            fb(code, ptr, reason, NULL);
+    }
 #endif
 }
 

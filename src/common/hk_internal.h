@@ -84,6 +84,12 @@ HK_INLINE int hk__is_pow2(size_t x)
  * Every detected misuse or corruption goes through here: it counts the
  * error and calls the registered hook (types.h). */
 void hk__report(int code, const void *ptr, const char *reason);
+#if HK_DEBUG >= 1
+/* The hook hk__report calls (with ctx NULL) while none is registered with
+ * hk_set_error_hook: a layer above common registers it (the debug layer
+ * its compile-time policy, HK_DEBUG_POLICY). NULL: none. */
+void hk__set_fallback_error_hook(hk_error_fn fn);
+#endif
 
 /* ---- internal assertions ------------------------------------------------ */
 #ifndef HK_ASSERT_FAIL

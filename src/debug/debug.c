@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * debug.c - the heap's debug layer (HK_DEBUG >= 1): block trailers and their
- * keyed check words, fill patterns, the debug validator, and the free-index
- * rebuild after a damaged link. At HK_DEBUG == 0 only the site-taking entry
- * points remain, as plain calls.
+ * debug.c - the heap's observer (HK_DEBUG >= 1): block trailers and their
+ * keyed check words, fill patterns and the debug validator, behind the
+ * hooks the heap declares in heap/observe.h. The heap runs every call on its
+ * one path and calls these hooks on the way; this file never changes the
+ * heap's index or counters: where damage needs repair, it notes it
+ * (hk__heap_flag) and the heap repairs it.
  *
  * How a used block looks at HK_DEBUG >= 1
  * ---------------------------------------
@@ -42,7 +44,7 @@
  *
  * Freed memory
  * ------------
- * The free-interior invariant (dbg_hooks.h): every byte of a free block
+ * The free-interior invariant (heap/observe.h): every byte of a free block
  * except its header, links and footer holds HK_DEBUG_FREE_BYTE. Free fills
  * the payload before handing the block to the heap; the heap re-fills the
  * words it abandons on merges and the tails realloc gives back; allocation
@@ -210,7 +212,7 @@ static void fill(uintptr_t lo, uintptr_t hi, size_t word)
         *(unsigned char *)a = (unsigned char)word;
 }
 
-void hk__dbg_poison(uintptr_t lo, uintptr_t hi)
+void hk__obs_poison(uintptr_t lo, uintptr_t hi)
 {
     if (lo < hi)
         fill(lo, hi, FREE_WORD);
@@ -244,7 +246,7 @@ static uintptr_t free_interior_diff(const hk_block_t *b)
     return poison_diff(a + 3 * W, a + block_size(b) - W);
 }
 
-void hk__dbg_split(hk_heap_t *h, uintptr_t t)
+void hk__obs_split(hk_heap_t *h, uintptr_t t)
 {
     (void)h;
     uintptr_t bad = poison_diff(t - W, t + 3 * W);
@@ -253,7 +255,7 @@ void hk__dbg_split(hk_heap_t *h, uintptr_t t)
                           "freed memory was written after its free (use after free?)", NULL);
 }
 
-void hk__dbg_resized(hk_heap_t *h, hk_block_t *b, uintptr_t oldb, size_t oldsize)
+void hk__obs_resized(hk_heap_t *h, hk_block_t *b, uintptr_t oldb, size_t oldsize)
 {
     (void)h;
     hk_block_t *t = block_next(b);
@@ -264,7 +266,7 @@ void hk__dbg_resized(hk_heap_t *h, hk_block_t *b, uintptr_t oldb, size_t oldsize
         lo = oldb - W;
     if (hi > oldb + oldsize + 3 * W)
         hi = oldb + oldsize + 3 * W;
-    hk__dbg_poison(lo, hi);
+    hk__obs_poison(lo, hi);
 }
 
 /* ---- the per-heap secret ------------------------------------------------- */
@@ -272,13 +274,16 @@ static uint32_t (*entropy_fn)(void *ctx);
 static void *entropy_ctx;
 static uint32_t heaps_made;
 
-void hk__dbg_heap_init(hk_heap_t *h)
+void hk__obs_heap_init(hk_heap_t *h)
 {
     uint32_t s = step_word(0x6B656170u + ++heaps_made, (size_t)(uintptr_t)h);
     if (entropy_fn)
         s = step(step(s, entropy_fn(entropy_ctx)), entropy_fn(entropy_ctx));
     h->dbg_secret = fmix(s);
     h->dbg_seq = 1;
+    /* with no hook installed, reports follow HK_DEBUG_POLICY (common owns
+     * the slot; the policy registers itself, common names nothing above) */
+    hk__set_fallback_error_hook(hk_debug_policy_hook);
 }
 
 void hk_debug_set_entropy(uint32_t (*fn)(void *ctx), void *ctx)
@@ -318,13 +323,11 @@ static const char *debug_walk(const hk_heap_t *h, bool free_bytes, const void **
     return NULL;
 }
 
-/* After each operation, lock held: report and repair a damaged link met on
- * the way; at level 3, check the whole heap. */
-static void after_op(hk_heap_t *h)
-{
-    if (HK_UNLIKELY(h->bad != NULL))
-        hk__heap_recover(h);
 #if HK_DEBUG >= 3
+/* After each operation, lock held (the heap has repaired any damage it met
+ * on the way): check the whole heap and every live block's marks. */
+void hk__obs_after_op(hk_heap_t *h)
+{
     const void *where = h;
     hk_alloc_info_t site;
     bool has_site = false;
@@ -333,12 +336,11 @@ static void after_op(hk_heap_t *h)
         why = debug_walk(h, false, &where, &site, &has_site);
     if (why)
         hk__dbg_report_at(HK_ECORRUPT, where, why, has_site ? &site : NULL);
-#endif
 }
+#endif
 
 /* ---- the checked pointer -------------------------------------------------- */
-/* The live block behind p with its trailer decoded, or NULL (reported). */
-static hk_block_t *live_block(const hk_heap_t *h, const void *p, hk_dbg_block_t *d)
+bool hk__obs_ptr_ok(const hk_heap_t *h, const void *p)
 {
     uintptr_t a = (uintptr_t)p;
     if (!(a & (HK_G - 1)) && a >= W && hk__heap_region_of(h, a - W) &&
@@ -347,21 +349,31 @@ static hk_block_t *live_block(const hk_heap_t *h, const void *p, hk_dbg_block_t 
                           "pointer into freed memory: double free of a block that merged "
                           "with its neighbour?",
                           NULL);
-        return NULL;
+        return false;
     }
-    hk_block_t *b = hk__heap_checked_block(h, p);
-    if (!b)
-        return NULL;
+    return true;
+}
+
+/* Decodes the trailer of b, which passed the heap's checks; false (and
+ * reported) if its check word fails. */
+static bool decoded(const hk_heap_t *h, const hk_block_t *b, hk_dbg_block_t *d)
+{
     const char *why = hk__dbg_decode(h, b, d);
-    if (why) {
+    if (HK_UNLIKELY(why != NULL)) {
         hk__dbg_report_at(HK_ECORRUPT, b, why, NULL);
-        return NULL;
+        return false;
     }
-    return b;
+    return true;
+}
+
+bool hk__obs_live(const hk_heap_t *h, const hk_block_t *b)
+{
+    hk_dbg_block_t d;
+    return decoded(h, b, &d);
 }
 
 /* One rule for every damage found on a block being freed or resized (a
- * failed check word is refused by live_block already): report it and
+ * failed check word is refused by decoded() already): report it and
  * refuse the call, leaving the block allocated and the heap valid. */
 static bool refuse_if_damaged(const hk_block_t *b, const hk_dbg_block_t *d)
 {
@@ -372,268 +384,82 @@ static bool refuse_if_damaged(const hk_block_t *b, const hk_dbg_block_t *d)
     return true;
 }
 
-/* ---- allocation ------------------------------------------------------------ */
-static void *finish_alloc(hk_heap_t *h, void *p, size_t n, const char *file, unsigned line,
-                          uint32_t tag)
+bool hk__obs_freeing(hk_heap_t *h, hk_block_t *b)
 {
+    hk_dbg_block_t d;
+    if (!decoded(h, b, &d) || refuse_if_damaged(b, &d))
+        return false;
+    uintptr_t a = (uintptr_t)b;
+    hk__obs_poison(a + 3 * W, a + block_size(b) - W);
+    return true;
+}
+
+bool hk__obs_resizing(hk_heap_t *h, hk_block_t *b, hk_obs_t *ob)
+{
+    hk_dbg_block_t d;
+    if (!decoded(h, b, &d) || refuse_if_damaged(b, &d))
+        return false;
+    hk__dbg_info(b, &d, ob);
+    return true;
+}
+
+/* ---- allocation ------------------------------------------------------------ */
+void hk__obs_handed_out(hk_heap_t *h, void *p, size_t n, const hk_site_t *site)
+{
+    if (!p)
+        return;
     hk_block_t *b = block_from_payload(p);
     uintptr_t bad = free_interior_diff(b);
     if (HK_UNLIKELY(bad))
         hk__dbg_report_at(HK_ECORRUPT, (const void *)bad,
                           "freed memory was written after its free (use after free?)", NULL);
     fill((uintptr_t)p, (uintptr_t)p + n, ALLOC_WORD);
-    trailer_write(h, b, n, h->dbg_seq++, file, line, tag);
-    return p;
+    trailer_write(h, b, n, h->dbg_seq++, site ? site->file : NULL, site ? site->line : 0,
+                  site ? site->tag : 0);
 }
 
 /* After a failed allocation: a cut free list (a NULL link where a block
  * should follow) looks like a normal end of list, and hides free blocks.
- * Failing is the rare path, so check the whole heap there; on damage,
- * report it and rebuild the index. Returns true if a retry may succeed. */
-static bool recheck_after_failure(hk_heap_t *h)
+ * Failing is the rare path, so check the whole heap there; on damage, note
+ * it: the heap reports it, rebuilds its index and tries once more. */
+bool hk__obs_alloc_failed(hk_heap_t *h)
 {
     const void *where = h;
     const char *why = hk__heap_check(h, &where);
     if (!why)
         return false;
     hk__heap_flag(h, where, why);
-    hk__heap_recover(h);
     return true;
 }
 
-static void *alloc_locked(hk_heap_t *h, size_t n, const char *file, unsigned line, uint32_t tag)
+void hk__obs_reallocated(hk_heap_t *h, void *q, size_t n, const hk_obs_t *ob,
+                         const hk_site_t *site)
 {
-    void *p = hk__heap_alloc(h, n);
-    if (HK_UNLIKELY(h->bad != NULL || !p)) {
-        bool retry = h->bad != NULL;
-        if (retry) /* report and repair now; the full check waits for the trailer */
-            hk__heap_recover(h);
-        if (!p && (retry || recheck_after_failure(h))) { /* a damaged list hid a fit */
-            h->failed_allocs--;
-            p = hk__heap_alloc(h, n);
-            if (h->bad)
-                hk__heap_recover(h);
-        }
-    }
-    if (p)
-        p = finish_alloc(h, p, n, file, line, tag);
-    after_op(h);
-    return p;
-}
-
-void *hk__dbg_alloc(hk_heap_t *h, size_t n, const char *file, unsigned line, uint32_t tag)
-{
-    if (HK_UNLIKELY(!heap_handle_ok(h))) {
-        hk__report(HK_EINVAL, h, "hk_heap_alloc: not a heap");
-        return NULL;
-    }
-    uintptr_t lk_saved = hk__lock(&h->lock);
-    void *p = alloc_locked(h, n, file, line, tag);
-    heap_event(h, p ? HK_EVENT_ALLOC : HK_EVENT_FAIL, p, NULL, n, 0);
-    hk__unlock(&h->lock, lk_saved);
-    return p;
-}
-
-void *hk__dbg_calloc(hk_heap_t *h, size_t n, size_t size, const char *file, unsigned line,
-                     uint32_t tag)
-{
-    if (HK_UNLIKELY(!heap_handle_ok(h))) {
-        hk__report(HK_EINVAL, h, "hk_heap_calloc: not a heap");
-        return NULL;
-    }
-    uintptr_t lk_saved = hk__lock(&h->lock);
-    void *p = NULL;
-    size_t total_;
-    bool wraps = __builtin_mul_overflow(n, size, &total_); /* no divide helper */
-    if (wraps)
-        h->failed_allocs++;
-    else
-        p = alloc_locked(h, n * size, file, line, tag);
-    heap_event(h, p ? HK_EVENT_ALLOC : HK_EVENT_FAIL, p, NULL, wraps ? SIZE_MAX : n * size, 0);
-    hk__unlock(&h->lock, lk_saved);
-    if (p)
-        hk__memset(p, 0, n * size);
-    return p;
-}
-
-void *hk__dbg_aligned_alloc(hk_heap_t *h, size_t align, size_t n, const char *file,
-                            unsigned line, uint32_t tag)
-{
-    if (HK_UNLIKELY(!heap_handle_ok(h))) {
-        hk__report(HK_EINVAL, h, "hk_heap_aligned_alloc: not a heap");
-        return NULL;
-    }
-    if (align <= HK_G && hk__is_pow2(align))
-        return hk__dbg_alloc(h, n, file, line, tag);
-    uintptr_t lk_saved = hk__lock(&h->lock);
-    void *p = NULL;
-    if (hk__is_pow2(align) && n <= HK_MAX_REQUEST)
-        p = hk__heap_aligned_locked(h, align, n);
-    if (HK_UNLIKELY(h->bad != NULL))
-        hk__heap_recover(h);
-    if (p)
-        p = finish_alloc(h, p, n, file, line, tag);
-    else
-        h->failed_allocs++;
-    after_op(h);
-    heap_event(h, p ? HK_EVENT_ALLOC : HK_EVENT_FAIL, p, NULL, n, align);
-    hk__unlock(&h->lock, lk_saved);
-    return p;
-}
-
-/* ---- free, realloc, size ---------------------------------------------------- */
-void hk__dbg_free(hk_heap_t *h, void *p)
-{
-    if (!p)
+    if (!q)
         return;
-    if (HK_UNLIKELY(!heap_handle_ok(h))) {
-        hk__report(HK_EINVAL, p, "hk_heap_free: not a heap");
-        return;
-    }
-    uintptr_t lk_saved = hk__lock(&h->lock);
-    hk_dbg_block_t d;
-    hk_block_t *b = live_block(h, p, &d);
-    if (b && refuse_if_damaged(b, &d))
-        b = NULL;
-    if (b) {
-        uintptr_t a = (uintptr_t)b;
-        hk__dbg_poison(a + 3 * W, a + block_size(b) - W);
-        hk__heap_free_block(h, b);
-        after_op(h);
-        heap_event(h, HK_EVENT_FREE, p, NULL, d.n, 0);
-    }
-    hk__unlock(&h->lock, lk_saved);
+    if (n > ob->size) /* the new bytes get the alloc pattern */
+        fill((uintptr_t)q + ob->size, (uintptr_t)q + n, ALLOC_WORD);
+    bool new_site = site && site->file;
+    trailer_write(h, block_from_payload(q), n, ob->seq, new_site ? site->file : ob->file,
+                  new_site ? site->line : ob->line, new_site ? site->tag : ob->tag);
 }
 
-void *hk__dbg_realloc(hk_heap_t *h, void *p, size_t n, const char *file, unsigned line,
-                      uint32_t tag)
+/* ---- validate ---------------------------------------------------------------- */
+const char *hk__obs_validate(const hk_heap_t *h, const void **where, hk_obs_t *ob)
 {
-    if (!p)
-        return hk__dbg_alloc(h, n, file, line, tag);
-    if (n == 0) {
-        hk__dbg_free(h, p);
-        return NULL;
-    }
-    if (HK_UNLIKELY(!heap_handle_ok(h))) {
-        hk__report(HK_EINVAL, p, "hk_heap_realloc: not a heap");
-        return NULL;
-    }
-    uintptr_t lk_saved = hk__lock(&h->lock);
-    void *q = NULL;
-    hk_dbg_block_t d;
-    hk_block_t *b = live_block(h, p, &d);
-    if (b && refuse_if_damaged(b, &d))
-        b = NULL;
-    if (b) {
-        if (n > HK_MAX_REQUEST)
-            h->failed_allocs++;
-        else
-            q = hk__heap_realloc_locked(h, b, n);
-        if (q) {
-            if (n > d.n) /* the new bytes get the alloc pattern */
-                fill((uintptr_t)q + d.n, (uintptr_t)q + n, ALLOC_WORD);
-            if (file) {
-                d.file = file;
-                d.line = line;
-                d.tag = tag;
-            }
-            trailer_write(h, block_from_payload(q), n, d.seq, d.file, d.line, d.tag);
-        }
-        after_op(h);
-        heap_event(h, q ? HK_EVENT_REALLOC : HK_EVENT_FAIL, q, p, n, 0);
-    }
-    hk__unlock(&h->lock, lk_saved);
-    return q;
-}
-
-size_t hk__dbg_usable_size(const hk_heap_t *h, const void *p)
-{
-    if (!p)
-        return 0;
-    if (!heap_handle_ok(h)) {
-        hk__report(HK_EINVAL, p, "hk_heap_usable_size: not a heap");
-        return 0;
-    }
-    uintptr_t lk_saved = hk__lock(&h->lock);
-    hk_dbg_block_t d;
-    size_t n = live_block(h, p, &d) ? d.n : 0;
-    hk__unlock(&h->lock, lk_saved);
-    return n;
-}
-
-int hk__dbg_validate(const hk_heap_t *h)
-{
-    if (!heap_handle_ok(h)) {
-        hk__report(HK_EINVAL, h, "hk_heap_validate: not a heap (NULL or a bad handle)");
-        return HK_EINVAL;
-    }
-    uintptr_t lk_saved = hk__lock(&h->lock);
-    const void *where = h;
-    hk_alloc_info_t site;
     bool has_site = false;
-    const char *why = hk__heap_check(h, &where);
-    if (!why)
-        why = debug_walk(h, true, &where, &site, &has_site);
-    hk__unlock(&h->lock, lk_saved);
-    if (why) {
-        hk__dbg_report_at(HK_ECORRUPT, where, why, has_site ? &site : NULL);
-        return HK_ECORRUPT;
-    }
-    return HK_OK;
+    const char *why = debug_walk(h, true, where, ob, &has_site);
+    if (!has_site)
+        ob->ptr = NULL;
+    return why;
 }
 
-/* ---- the site-taking entry points ------------------------------------------ */
-void *hk_heap_alloc_at(hk_heap_t *h, size_t size, const char *file, unsigned line, uint32_t tag)
+void hk__obs_report(int code, const void *where, const char *why, const hk_obs_t *ob)
 {
-    return hk__dbg_alloc(h, size, file, line, tag);
+    hk__dbg_report_at(code, where, why, ob && ob->ptr ? ob : NULL);
 }
 
-void *hk_heap_calloc_at(hk_heap_t *h, size_t n, size_t size, const char *file, unsigned line,
-                        uint32_t tag)
-{
-    return hk__dbg_calloc(h, n, size, file, line, tag);
-}
-
-void *hk_heap_realloc_at(hk_heap_t *h, void *p, size_t size, const char *file, unsigned line,
-                         uint32_t tag)
-{
-    return hk__dbg_realloc(h, p, size, file, line, tag);
-}
-
-void *hk_heap_aligned_alloc_at(hk_heap_t *h, size_t align, size_t size, const char *file,
-                               unsigned line, uint32_t tag)
-{
-    return hk__dbg_aligned_alloc(h, align, size, file, line, tag);
-}
-
-#else /* HK_DEBUG == 0: the site is not recorded */
-
-void *hk_heap_alloc_at(hk_heap_t *h, size_t size, const char *file, unsigned line, uint32_t tag)
-{
-    (void)file, (void)line, (void)tag;
-    return hk_heap_alloc(h, size);
-}
-
-void *hk_heap_calloc_at(hk_heap_t *h, size_t n, size_t size, const char *file, unsigned line,
-                        uint32_t tag)
-{
-    (void)file, (void)line, (void)tag;
-    return hk_heap_calloc(h, n, size);
-}
-
-void *hk_heap_realloc_at(hk_heap_t *h, void *p, size_t size, const char *file, unsigned line,
-                         uint32_t tag)
-{
-    (void)file, (void)line, (void)tag;
-    return hk_heap_realloc(h, p, size);
-}
-
-void *hk_heap_aligned_alloc_at(hk_heap_t *h, size_t align, size_t size, const char *file,
-                               unsigned line, uint32_t tag)
-{
-    (void)file, (void)line, (void)tag;
-    return hk_heap_aligned_alloc(h, align, size);
-}
+#else /* HK_DEBUG == 0: no observer; the site is not recorded */
 
 const hk_alloc_info_t *hk_debug_error_site(void)
 {

@@ -6,7 +6,7 @@
 #ifndef HK_DEBUG_IMPL_H
 #define HK_DEBUG_IMPL_H
 
-#include "heap/index.h"
+#include "heap/index.h" /* and the observer interface, heap/observe.h */
 #include "heapkit/debug.h"
 
 #if HK_DEBUG >= 1

@@ -46,7 +46,7 @@
  * below the next header) stores it and the SLACK flag says so. When slack is
  * zero the flag is clear and the caller owns every byte. At HK_DEBUG >= 1
  * the debug trailer sits in the slack, right after the caller's bytes, and
- * the slack byte is always present (see debug/dbg_layout.h).
+ * the slack byte is always present (see heap/trailer.h).
  *
  * End marker: each region ends with a header of size 0 that is never free;
  * its PREV_FREE bit tracks the region's last block. Walks stop at it and
@@ -66,7 +66,7 @@
 #include <stdint.h>
 
 #include "common/hk_internal.h"
-#include "debug/dbg_layout.h"
+#include "heap/trailer.h"
 
 typedef struct hk_block hk_block_t;
 struct hk_block {
@@ -233,7 +233,7 @@ HK_INLINE void block_make_end(hk_block_t *e, bool prev_free)
 }
 
 /* Block size that serves a request of n bytes (n <= HK_MAX_REQUEST); at
- * HK_DEBUG >= 1 it includes the debug trailer (debug/dbg_layout.h). */
+ * HK_DEBUG >= 1 it includes the debug trailer (heap/trailer.h). */
 HK_INLINE size_t block_size_for(size_t n)
 {
     size_t s = (n + HK_W + HK_DBG_EXTRA + HK_G - 1) & ~(HK_G - 1);

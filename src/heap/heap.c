@@ -152,7 +152,7 @@ void hk__heap_flush(hk_heap_t *h)
  * Each call is one path: the gate (one compare: a heap, no lock, no event
  * hook) sends the plain case straight through; everything else takes the
  * out-of-line path that checks the handle, locks and tells the observer. */
-static HK_NOINLINE void *alloc_slow(hk_heap_t *h, size_t size)
+static HK_NOINLINE void *alloc_slow(hk_heap_t *h, size_t size HK_SITE_PARAM)
 {
     if (HK_UNLIKELY(!heap_handle_ok(h))) {
         hk__report(HK_EINVAL, h, HK_MSG("hk_heap_alloc: not a heap", "not a heap"));
@@ -160,8 +160,10 @@ static HK_NOINLINE void *alloc_slow(hk_heap_t *h, size_t size)
     }
     uintptr_t lk_saved = hk__lock(&h->lock);
     void *p = heap_alloc_locked(h, size);
-    if (HK_UNLIKELY(h->bad != NULL))
+    if (HK_UNLIKELY(h->bad != NULL || HK_DBG_ALLOC_FAILED(h, p)))
         p = alloc_after_damage(h, p, size);
+    HK_DBG_HANDED_OUT(h, p, size, site);
+    HK_DBG_AFTER_OP(h);
     heap_event(h, p ? HK_EVENT_ALLOC : HK_EVENT_FAIL, p, NULL, size, 0);
     hk__unlock(&h->lock, lk_saved);
     return p;
@@ -171,12 +173,11 @@ static HK_NOINLINE void *alloc_slow(hk_heap_t *h, size_t size)
  * tail call: the common case then needs no register saves at all. */
 void *hk_heap_alloc(hk_heap_t *h, size_t size)
 {
-    HK_DBG_ROUTE(return hk__dbg_alloc(h, size, NULL, 0, 0);)
-#if defined(__OPTIMIZE_SIZE__) /* one path, no copy of it for speed */
-    return alloc_slow(h, size);
+#if defined(__OPTIMIZE_SIZE__) || HK_OBSERVED /* one path: no fast copy, none past the observer */
+    return alloc_slow(h, size HK_NO_SITE);
 #else
     if (HK_UNLIKELY(!h || h->gate != HK_HEAP_MAGIC))
-        return alloc_slow(h, size);
+        return alloc_slow(h, size HK_NO_SITE);
 #endif
 #if HK_QUICK_CLASSES
     if (HK_UNLIKELY(size > HK_QUICK_MAX - HK_W))
@@ -202,9 +203,8 @@ void *hk_heap_alloc(hk_heap_t *h, size_t size)
 #endif
 }
 
-void *hk_heap_calloc(hk_heap_t *h, size_t n, size_t size)
+HK_SITED_BODY void *calloc_call(hk_heap_t *h, size_t n, size_t size HK_SITE_PARAM)
 {
-    HK_DBG_ROUTE(return hk__dbg_calloc(h, n, size, NULL, 0, 0);)
     if (HK_UNLIKELY(!heap_handle_ok(h))) {
         hk__report(HK_EINVAL, h, HK_MSG("hk_heap_calloc: not a heap", "not a heap"));
         return NULL;
@@ -217,13 +217,20 @@ void *hk_heap_calloc(hk_heap_t *h, size_t n, size_t size)
         h->failed_allocs++;
     else
         p = hk__heap_alloc(h, n * size);
-    if (HK_UNLIKELY(h->bad != NULL))
+    if (HK_UNLIKELY(h->bad != NULL || (!wraps && HK_DBG_ALLOC_FAILED(h, p))))
         p = alloc_after_damage(h, p, n * size);
+    HK_DBG_HANDED_OUT(h, p, n * size, site);
+    HK_DBG_AFTER_OP(h);
     heap_event(h, p ? HK_EVENT_ALLOC : HK_EVENT_FAIL, p, NULL, wraps ? SIZE_MAX : n * size, 0);
     hk__unlock(&h->lock, lk_saved);
     if (p)
         hk__memset(p, 0, n * size);
     return p;
+}
+
+void *hk_heap_calloc(hk_heap_t *h, size_t n, size_t size)
+{
+    return calloc_call(h, n, size HK_NO_SITE);
 }
 
 static HK_NOINLINE void free_slow(hk_heap_t *h, void *p)
@@ -233,14 +240,15 @@ static HK_NOINLINE void free_slow(hk_heap_t *h, void *p)
         return;
     }
     uintptr_t lk_saved = hk__lock(&h->lock);
-    hk_block_t *b = heap_checked_block(h, p);
-    if (HK_LIKELY(b != NULL)) {
+    hk_block_t *b = HK_DBG_PTR_OK(h, p) ? heap_checked_block(h, p) : NULL;
+    if (HK_LIKELY(b != NULL) && HK_DBG_FREEING(h, b)) {
 #if HK_EVENTS
         size_t was = h->event ? block_requested(b) : 0;
 #endif
         heap_free_block(h, b);
         if (HK_UNLIKELY(h->bad != NULL))
             hk__heap_recover(h);
+        HK_DBG_AFTER_OP(h);
         heap_event(h, HK_EVENT_FREE, p, NULL, was, 0);
     }
     hk__unlock(&h->lock, lk_saved);
@@ -265,8 +273,7 @@ void hk_heap_free(hk_heap_t *h, void *p)
 {
     if (!p)
         return;
-    HK_DBG_ROUTE(hk__dbg_free(h, p); return;)
-#if defined(__OPTIMIZE_SIZE__) /* one path, no copy of it for speed */
+#if defined(__OPTIMIZE_SIZE__) || HK_OBSERVED /* one path: no fast copy, none past the observer */
     free_slow(h, p);
     return;
 #else
@@ -312,3 +319,18 @@ void hk_heap_free(hk_heap_t *h, void *p)
     free_checked(h, p);
 #endif
 }
+
+/* ---- the site-taking calls: the same paths, the site for the observer ----
+ * (at HK_DEBUG 0, where no site is kept, they are the plain calls: heap_site.c) */
+#if HK_OBSERVED
+void *hk_heap_alloc_at(hk_heap_t *h, size_t size, const char *file, unsigned line, uint32_t tag)
+{
+    return alloc_slow(h, size HK_SITE(file, line, tag));
+}
+
+void *hk_heap_calloc_at(hk_heap_t *h, size_t n, size_t size, const char *file, unsigned line,
+                        uint32_t tag)
+{
+    return calloc_call(h, n, size HK_SITE(file, line, tag));
+}
+#endif

@@ -128,14 +128,13 @@ size_t hk_heap_usable_size(const hk_heap_t *h, const void *p)
 {
     if (!p)
         return 0;
-    HK_DBG_ROUTE(return hk__dbg_usable_size(h, p);)
     if (!heap_handle_ok(h)) {
         hk__report(HK_EINVAL, p, "hk_heap_usable_size: not a heap");
         return 0;
     }
     uintptr_t lk_saved = hk__lock(&h->lock);
-    const hk_block_t *b = hk__heap_checked_block(h, p);
-    size_t n = b ? block_requested(b) : 0;
+    const hk_block_t *b = HK_DBG_PTR_OK(h, p) ? hk__heap_checked_block(h, p) : NULL;
+    size_t n = b && HK_DBG_LIVE(h, b) ? block_requested(b) : 0;
     hk__unlock(&h->lock, lk_saved);
     return n;
 }
@@ -326,7 +325,6 @@ static const char *check_locked(const hk_heap_t *h, const void **where_out)
 
 int hk_heap_validate(const hk_heap_t *h)
 {
-    HK_DBG_ROUTE(return hk__dbg_validate(h);)
     if (!heap_handle_ok(h)) {
         hk__report(HK_EINVAL, h, "hk_heap_validate: not a heap (NULL or a bad handle)");
         return HK_EINVAL;
@@ -335,22 +333,25 @@ int hk_heap_validate(const hk_heap_t *h)
     hk_heap_t *mh = (hk_heap_t *)(uintptr_t)h;
     hk__heap_flush(mh); /* the parked blocks rejoin the index */
     const void *where = h;
+    HK_OBS_STATE(ob);
     const char *why = mh->bad ? mh->bad_why : check_locked(h, &where);
     if (mh->bad) { /* damage met while flushing: reported and repaired */
         hk__heap_recover(mh);
         hk__unlock(&h->lock, lk_saved);
         return HK_ECORRUPT;
     }
+    if (!why) /* the observer's own walk: its marks on every block */
+        why = HK_DBG_VALIDATE(h, &where, &ob);
     hk__unlock(&h->lock, lk_saved);
     if (why) {
-        hk__report(HK_ECORRUPT, where, why);
+        HK_DBG_REPORT(HK_ECORRUPT, where, why, &ob);
         return HK_ECORRUPT;
     }
     return HK_OK;
 }
 
-#if HK_DEBUG >= 1
-/* For the debug layer (src/debug/), which holds the lock itself. */
+#if HK_OBSERVED
+/* For the observer (heap/observe.h), which runs with the lock held. */
 const char *hk__heap_check(const hk_heap_t *h, const void **where)
 {
     return check_locked(h, where);

@@ -145,14 +145,6 @@ void hk__heap_free_block(hk_heap_t *h, hk_block_t *b);
 void hk__heap_carve(hk_heap_t *h, hk_block_t *b, size_t bsize, size_t need, size_t n,
                     size_t was_used);
 
-#if HK_DEBUG >= 1
-/* For the debug layer, with the lock held: realloc and aligned allocation
- * (heap_resize.c), the validator (NULL, or the reason and *where). */
-void *hk__heap_realloc_locked(hk_heap_t *h, hk_block_t *b, size_t n);
-void *hk__heap_aligned_locked(hk_heap_t *h, size_t align, size_t n);
-const char *hk__heap_check(const hk_heap_t *h, const void **where);
-#endif
-
 /* Tells the event hook, if one is set, what an operation did. */
 #if HK_EVENTS
 HK_INLINE void heap_event(const hk_heap_t *h, hk_event_kind_t kind, const void *ptr,

@@ -18,7 +18,7 @@
 #ifndef HK_HEAP_OPS_H
 #define HK_HEAP_OPS_H
 
-#include "debug/dbg_hooks.h"
+#include "heap/observe.h"
 #include "heap/index.h"
 
 #if defined(__OPTIMIZE_SIZE__)

@@ -64,11 +64,10 @@ carve:
     return block_payload(at);
 }
 
-void *hk_heap_realloc(hk_heap_t *h, void *p, size_t size)
+HK_SITED_BODY void *realloc_call(hk_heap_t *h, void *p, size_t size HK_SITE_PARAM)
 {
-    HK_DBG_ROUTE(return hk__dbg_realloc(h, p, size, NULL, 0, 0);)
     if (!p)
-        return hk_heap_alloc(h, size);
+        return HK_ALLOC_SITE(h, size);
     if (size == 0) {
         hk_heap_free(h, p);
         return NULL;
@@ -79,18 +78,26 @@ void *hk_heap_realloc(hk_heap_t *h, void *p, size_t size)
     }
     uintptr_t lk_saved = hk__lock(&h->lock);
     void *q = NULL;
-    hk_block_t *b = hk__heap_checked_block(h, p);
-    if (b) {
+    HK_OBS_STATE(ob);
+    hk_block_t *b = HK_DBG_PTR_OK(h, p) ? hk__heap_checked_block(h, p) : NULL;
+    if (b && HK_DBG_RESIZING(h, b, &ob)) {
         if (size > HK_MAX_REQUEST)
             h->failed_allocs++;
         else
             q = realloc_locked(h, b, size);
+        HK_DBG_REALLOCATED(h, q, size, &ob, site);
         if (HK_UNLIKELY(h->bad != NULL))
             hk__heap_recover(h);
+        HK_DBG_AFTER_OP(h);
         heap_event(h, q ? HK_EVENT_REALLOC : HK_EVENT_FAIL, q, p, size, 0);
     }
     hk__unlock(&h->lock, lk_saved);
     return q;
+}
+
+void *hk_heap_realloc(hk_heap_t *h, void *p, size_t size)
+{
+    return realloc_call(h, p, size HK_NO_SITE);
 }
 
 static void *aligned_locked(hk_heap_t *h, size_t align, size_t n)
@@ -129,9 +136,8 @@ static void *aligned_locked(hk_heap_t *h, size_t align, size_t n)
     return block_payload(b);
 }
 
-void *hk_heap_aligned_alloc(hk_heap_t *h, size_t align, size_t size)
+HK_SITED_BODY void *aligned_call(hk_heap_t *h, size_t align, size_t size HK_SITE_PARAM)
 {
-    HK_DBG_ROUTE(return hk__dbg_aligned_alloc(h, align, size, NULL, 0, 0);)
     if (HK_UNLIKELY(!heap_handle_ok(h))) {
         hk__report(HK_EINVAL, h, HK_MSG("hk_heap_aligned_alloc: not a heap", "not a heap"));
         return NULL;
@@ -139,12 +145,13 @@ void *hk_heap_aligned_alloc(hk_heap_t *h, size_t align, size_t size)
     if (!hk__is_pow2(align)) {
         uintptr_t lk_saved = hk__lock(&h->lock);
         h->failed_allocs++;
+        HK_DBG_AFTER_OP(h);
         heap_event(h, HK_EVENT_FAIL, NULL, NULL, size, align);
         hk__unlock(&h->lock, lk_saved);
         return NULL;
     }
     if (align <= HK_G)
-        return hk_heap_alloc(h, size);
+        return HK_ALLOC_SITE(h, size);
     uintptr_t lk_saved = hk__lock(&h->lock);
     void *p = size > HK_MAX_REQUEST ? NULL : aligned_locked(h, align, size);
     if (HK_UNLIKELY(h->bad != NULL)) {
@@ -156,20 +163,30 @@ void *hk_heap_aligned_alloc(hk_heap_t *h, size_t align, size_t size)
     }
     if (!p)
         h->failed_allocs++;
+    HK_DBG_HANDED_OUT(h, p, size, site);
+    HK_DBG_AFTER_OP(h);
     heap_event(h, p ? HK_EVENT_ALLOC : HK_EVENT_FAIL, p, NULL, size, align);
     hk__unlock(&h->lock, lk_saved);
     return p;
 }
 
-#if HK_DEBUG >= 1
-/* ---- for the debug layer (src/debug/), which holds the lock itself ------- */
-void *hk__heap_realloc_locked(hk_heap_t *h, hk_block_t *b, size_t n)
+void *hk_heap_aligned_alloc(hk_heap_t *h, size_t align, size_t size)
 {
-    return realloc_locked(h, b, n);
+    return aligned_call(h, align, size HK_NO_SITE);
 }
 
-void *hk__heap_aligned_locked(hk_heap_t *h, size_t align, size_t n)
+/* ---- the site-taking calls: the same paths, the site for the observer ----
+ * (at HK_DEBUG 0, where no site is kept, they are the plain calls: heap_site.c) */
+#if HK_OBSERVED
+void *hk_heap_realloc_at(hk_heap_t *h, void *p, size_t size, const char *file, unsigned line,
+                         uint32_t tag)
 {
-    return aligned_locked(h, align, n);
+    return realloc_call(h, p, size HK_SITE(file, line, tag));
+}
+
+void *hk_heap_aligned_alloc_at(hk_heap_t *h, size_t align, size_t size, const char *file,
+                               unsigned line, uint32_t tag)
+{
+    return aligned_call(h, align, size HK_SITE(file, line, tag));
 }
 #endif

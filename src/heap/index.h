@@ -12,7 +12,7 @@
 #ifndef HK_HEAP_INDEX_H
 #define HK_HEAP_INDEX_H
 
-#include "debug/dbg_hooks.h"
+#include "heap/observe.h"
 #include "heap/fit_tlsf.h"
 #include "heap/heap_impl.h"
 
