@@ -211,9 +211,10 @@ void *hk_chain_realloc(hk_chain_t *chain, void *p, size_t size, uint32_t caps, i
         goto out;
     }
     hk_chain_entry_t *e = &chain->e[i];
+    uint64_t errs = hk_error_count();
     size_t old = hk_heap_usable_size(e->heap, p);
-    if (old == 0)
-        goto out; /* not a live block: reported by the heap */
+    if (old == 0 && hk_error_count() != errs)
+        goto out; /* not a live block: reported by the heap (0 alone is a 0-byte block) */
     if (entry_fits(e, caps, min_priority) && (q = hk_heap_realloc(e->heap, p, size)) != NULL) {
         if (q != p) { /* moved inside its heap: one allocation and one free */
             e->served++;

@@ -82,6 +82,8 @@ void hk_stress_init(hk_stress_t *s, const hk_stress_ops_t *ops, const hk_stress_
         s->cfg.max_live = HK_STRESS_MAX_LIVE;
     if (s->cfg.nphases == 0 || s->cfg.nphases > 4)
         s->cfg.nphases = 1;
+    if (s->cfg.size_max < s->cfg.size_min)
+        s->cfg.size_max = s->cfg.size_min;
     if (s->cfg.align == 0)
         s->cfg.align = 1;
     hk_rng_seed(&s->rng, cfg->seed);
@@ -139,7 +141,7 @@ static size_t pick_size(hk_stress_t *s)
         return s->ops->pick_size(s);
     if (s->cfg.small_pct && rnd(s, 100) < s->cfg.small_pct)
         return rnd(s, s->cfg.small_max + 1u);
-    return rnd(s, s->cfg.size_max + 1u);
+    return s->cfg.size_min + rnd(s, s->cfg.size_max - s->cfg.size_min + 1u);
 }
 
 /* The checks every new or moved object gets: alignment, bounds, usable. */

@@ -117,7 +117,8 @@ typedef struct {
     unsigned char calloc_pct, aligned_pct, realloc_new_pct;
     unsigned char random_pct;  /* HK_STRESS_FIFO: victims anywhere in the queue */
     unsigned char small_pct;   /* default sizes: small_pct% in [0, small_max], */
-    size_t small_max, size_max; /* the rest in [0, size_max]                   */
+    size_t small_max;          /* the rest in [size_min, size_max] (fixed when */
+    size_t size_min, size_max; /* the two are equal)                           */
     unsigned align_log2_max;   /* aligned allocations: up to 1 << this          */
     size_t align;              /* every object is aligned to this (0: 1)        */
     const void *lo, *hi;       /* hi non-NULL: every object inside [lo, hi)     */
