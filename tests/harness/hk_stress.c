@@ -172,6 +172,7 @@ static void op_alloc(hk_stress_t *s, bool room)
     unsigned r = a + (ops->realloc ? s->cfg.realloc_new_pct : 0u);
     bool plain = false, zeroed = false;
     unsigned char *p;
+    s->aux_next = 0;
     if (k < c) {
         size_t m = 1u + rnd(s, 8);
         n /= m;
@@ -218,7 +219,7 @@ static void op_alloc(hk_stress_t *s, bool room)
     o->p = p;
     o->n = n;
     o->id = s->next_id++;
-    o->aux = 0;
+    o->aux = s->aux_next;
     hk_stress_pat_fill(p, o->id, n);
     s->live++;
     s->live_bytes += n;
@@ -338,6 +339,8 @@ void hk_stress_check_stats(hk_stress_t *s)
         HK_CHECK_EQ(st.frees, s->frees);
         HK_CHECK_EQ(st.failed_allocs, s->failed);
     }
+    if (s->ops->check_stats)
+        s->ops->check_stats(s, &st);
 }
 
 void hk_stress_validate(hk_stress_t *s)

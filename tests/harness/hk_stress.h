@@ -82,6 +82,8 @@ typedef struct {
     void (*touch)(hk_stress_t *s, hk_stress_obj_t *o);
     /* The test's own invariant check, run with every validation. */
     void (*check)(hk_stress_t *s);
+    /* The test's own check of the statistics, run with the rig's. */
+    void (*check_stats)(hk_stress_t *s, const hk_stats_t *st);
 } hk_stress_ops_t;
 
 /* cfg.flags: what the allocator promises beyond the generic checks. */
@@ -147,6 +149,8 @@ struct hk_stress {
     unsigned long nulls;    /* allocations and reallocs that returned NULL */
     size_t max_used, min_free; /* the extremes of stats.used / .free seen */
     unsigned long failing_ops; /* operations that failed a check */
+    uint32_t aux_next;      /* an allocating callback may set it: the new
+                             * object's aux (0 otherwise) */
 };
 
 /* Prepares a run; the table is cleared. cfg is copied. */
