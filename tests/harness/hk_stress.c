@@ -62,7 +62,7 @@ static void pat_check(hk_stress_t *s, const hk_stress_obj_t *o, const unsigned c
 {
     size_t bad = hk_stress_pat_bad(p, o->id, n);
     HK_CHECK(bad == 0 && "object contents intact");
-    if (bad)
+    if (bad && !hk_test_quiet)
         hk_test_printf("  stress %s: object %u at %p (%zu bytes) %s: byte %zu is 0x%x, want 0x%x\n",
                        s->cfg.name, (unsigned)o->id, (const void *)p, o->n, when, bad - 1,
                        (unsigned)p[bad - 1], (unsigned)pat_byte(o->id, bad - 1));
@@ -353,7 +353,10 @@ void hk_stress_validate(hk_stress_t *s)
 
 static void report(hk_stress_t *s, const char *when)
 {
-    s->failing_ops++;
+    if (s->failing_ops++ == 0)
+        s->first_failing_op = s->op;
+    if (hk_test_quiet)
+        return;
     hk_test_printf("  stress %s: seed %llu, op %lu of %lu %s (live %u)\n", s->cfg.name,
                    (unsigned long long)s->cfg.seed, s->op, s->cfg.ops, when, s->live);
 }

@@ -149,6 +149,7 @@ struct hk_stress {
     unsigned long nulls;    /* allocations and reallocs that returned NULL */
     size_t max_used, min_free; /* the extremes of stats.used / .free seen */
     unsigned long failing_ops; /* operations that failed a check */
+    unsigned long first_failing_op;
     uint32_t aux_next;      /* an allocating callback may set it: the new
                              * object's aux (0 otherwise) */
 };
