@@ -396,6 +396,11 @@ static void test_model(void)
     hk_stress_drain(&s);
     hk_chain_get_stats(&c, 0, &st);
     HK_CHECK_EQ(st.used_blocks, 0);
+    /* empty again: each heap is one free block, the smallest is the SRAM */
+    hk_stats_t sram;
+    hk_chain_heap_stats(&c, 0, &sram);
+    HK_CHECK(sram.smallest_free > 0);
+    HK_CHECK_EQ(st.smallest_free, sram.smallest_free);
     HK_CHECK_EQ(hk_chain_validate(&c), HK_OK);
     HK_CHECK_EQ(hk_test_errors.count, 0);
 }

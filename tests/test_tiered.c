@@ -401,6 +401,9 @@ static void model_run(const hk_tiered_config_t *base, size_t heap_bytes, size_t 
     hk_heap_t *h;
     hk_tiered_t *t = make(base, heap_bytes, &h);
     HK_REQUIRE(t != NULL);
+    hk_stats_t st;
+    hk_tiered_get_stats(t, &st); /* every class has free blocks: the smallest is one */
+    HK_CHECK_EQ(st.smallest_free, base->classes[0].size);
     /* fill and drain waves; a quarter of the sizes small (0..32) */
     hk_stress_config_t cfg = {
         .name = "tiered", .seed = seed, .ops = 20000ul / HK_TEST_SCALE_DIV, .max_live = SLOTS,
@@ -413,7 +416,6 @@ static void model_run(const hk_tiered_config_t *base, size_t heap_bytes, size_t 
     hk_stress_t s;
     hk_stress_init(&s, &tiered_ops, &cfg, t);
     hk_stress_run(&s);
-    hk_stats_t st;
     hk_tiered_get_stats(t, &st);
     HK_CHECK_EQ(st.allocs, s.allocs);
     HK_CHECK_EQ(st.frees, s.frees);

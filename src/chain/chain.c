@@ -27,6 +27,7 @@
  * lie outside every range.
  */
 #include "common/hk_internal.h"
+#include "common/hk_stats.h"
 #include "heapkit/chain.h"
 
 static uintptr_t chain_lock(const hk_chain_t *c)
@@ -295,16 +296,7 @@ void hk_chain_get_stats(hk_chain_t *chain, uint32_t caps, hk_stats_t *out)
             continue;
         hk_stats_t s;
         hk_heap_get_stats(chain->e[i].heap, &s);
-        out->total += s.total;
-        out->used += s.used;
-        out->free += s.free;
-        if (s.largest_free > out->largest_free)
-            out->largest_free = s.largest_free;
-        out->free_blocks += s.free_blocks;
-        out->used_blocks += s.used_blocks;
-        out->peak_used += s.peak_used;
-        out->min_ever_free += s.min_ever_free;
-        out->requested += s.requested;
+        hk__stats_add(out, &s);
         served += chain->e[i].served;
     }
     if (caps == 0) {

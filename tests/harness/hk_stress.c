@@ -326,6 +326,7 @@ void hk_stress_check_stats(hk_stress_t *s)
     else
         HK_CHECK(st.peak_used >= s->max_used);
     HK_CHECK(st.min_ever_free <= s->min_free);
+    HK_CHECK(st.smallest_free <= st.largest_free);
     if (f & HK_STRESS_BLOCKS)
         HK_CHECK_EQ(st.used_blocks, s->live);
     if (f & HK_STRESS_REQUESTED)
