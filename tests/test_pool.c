@@ -402,6 +402,7 @@ static void model_run(size_t block, size_t align, bool bitmap, uint64_t seed)
     hk_pool_get_stats(&p, &st);
     HK_CHECK_EQ(st.used_blocks, s.live);
     HK_CHECK_EQ(st.free_blocks, cap - s.live);
+    HK_CHECK_EQ(st.smallest_free, s.live < cap ? stride : 0); /* one block size */
     HK_CHECK_EQ(st.peak_used, s.peak_live * stride);
     HK_CHECK_EQ(st.allocs, s.allocs);
     HK_CHECK_EQ(st.frees, s.frees);
