@@ -195,6 +195,26 @@ static void test_realloc_calloc(void)
         zero &= z[i] == 0;
     HK_CHECK(zero);
     hk_tiered_free(t, z);
+    /* class 0 full: a 0-byte request goes to the heap, where its block has
+     * usable size 0 -- a live block all the same, which realloc grows */
+    void *zs[64];
+    size_t nz = 0;
+    unsigned char *hz = NULL;
+    while (nz < 64 && !hz) {
+        void *b = hk_tiered_alloc(t, 0);
+        HK_REQUIRE(b != NULL);
+        if (hk_tiered_owns(t, b))
+            zs[nz++] = b;
+        else
+            hz = b;
+    }
+    HK_REQUIRE(hz != NULL);
+    HK_CHECK_EQ(hk_tiered_usable_size(t, hz), 0);
+    unsigned char *hz2 = hk_tiered_realloc(t, hz, 40);
+    HK_CHECK(hz2 != NULL);
+    hk_tiered_free(t, hz2 ? hz2 : hz);
+    while (nz)
+        hk_tiered_free(t, zs[--nz]);
     HK_CHECK(hk_tiered_calloc(t, SIZE_MAX / 2, 3) == NULL);
     hk_stats_t s;
     hk_tiered_get_stats(t, &s);

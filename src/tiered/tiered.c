@@ -326,9 +326,10 @@ void *hk_tiered_realloc(hk_tiered_t *t, void *p, size_t size)
     uintptr_t lk_saved = hk__lock(&t->lock);
     void *q = NULL;
     bool in_class = (unsigned char *)p >= t->lo && (unsigned char *)p < t->hi;
+    uint64_t errs = hk_error_count();
     size_t old = tiered_usable_locked(t, p);
-    if (old == 0) {
-        q = NULL; /* reported */
+    if (old == 0 && hk_error_count() != errs) {
+        q = NULL; /* reported (0 alone is a 0-byte block of the heap) */
     } else if (!in_class && size > t->max_small) {
         q = hk_heap_realloc(t->fallback, p, size); /* large stays large */
         if (!q) {
