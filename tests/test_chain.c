@@ -5,6 +5,7 @@
  */
 #include "heapkit/chain.h"
 #include "heapkit/heap.h"
+#include "hk_stress.h"
 #include "hk_test.h"
 
 #define SRAM_CAPS (HK_CAP_FAST | HK_CAP_INTERNAL | HK_CAP_DMA)
@@ -153,6 +154,12 @@ static void test_realloc_and_aligned(void)
     HK_CHECK_EQ(s0.frees, s1.frees);
     hk_chain_free(&c, nb);
     HK_CHECK(hk_chain_realloc(&c, r, 0, 0, 0) == NULL);
+    /* a 0-byte block (usable size 0) is a live block: it grows */
+    unsigned char *z = hk_chain_alloc(&c, 0, 0, 0);
+    HK_REQUIRE(z != NULL);
+    unsigned char *z2 = hk_chain_realloc(&c, z, 32, 0, 0);
+    HK_CHECK(z2 != NULL);
+    hk_chain_free(&c, z2 ? z2 : z);
     unsigned char *al = hk_chain_aligned_alloc(&c, 256, 10, HK_CAP_DMA, 0);
     HK_REQUIRE(al != NULL);
     HK_CHECK(((uintptr_t)al & 255u) == 0);
@@ -283,70 +290,117 @@ static void test_validate_catches_corruption(void)
     HK_CHECK_EQ(hk_chain_validate(&c), HK_OK);
 }
 
-/* ---- randomized model ------------------------------------------------ */
+/* ---- randomized model (the stress rig, harness/hk_stress.h) ---------- */
 #define SLOTS 300
+
+/* Each request asks for random capabilities and a minimum priority (the
+ * EXEC requests never fit); whatever is returned must come from a heap that
+ * has them. */
+static const uint32_t want[] = { 0, HK_CAP_DMA, HK_CAP_EXTERNAL, HK_CAP_FAST, HK_CAP_INTERNAL,
+                                 HK_CAP_DMA | HK_CAP_EXTERNAL, HK_CAP_EXEC };
+
+typedef struct {
+    uint32_t caps;
+    int minp;
+} chain_req_t;
+
+static chain_req_t pick_req(hk_stress_t *s)
+{
+    chain_req_t q;
+    q.caps = want[hk_rng_below(&s->rng, sizeof want / sizeof want[0])];
+    q.minp = (int)hk_rng_below(&s->rng, 12) - 1;
+    return q;
+}
+
+static void *placed(hk_stress_t *s, void *p, chain_req_t q)
+{
+    hk_chain_t *c = s->ctx;
+    if (p) {
+        int o = hk_chain_owner(c, p);
+        HK_CHECK(o >= 0);
+        if (o >= 0) {
+            HK_CHECK((hk_chain_caps(c, (size_t)o) & q.caps) == q.caps);
+            HK_CHECK(c->e[o].priority >= q.minp);
+        }
+    }
+    return p;
+}
+
+static void *m_alloc(hk_stress_t *s, size_t *n)
+{
+    chain_req_t q = pick_req(s);
+    return placed(s, hk_chain_alloc(s->ctx, *n, q.caps, q.minp), q);
+}
+
+static void *m_aligned(hk_stress_t *s, size_t align, size_t n)
+{
+    chain_req_t q = pick_req(s);
+    return placed(s, hk_chain_aligned_alloc(s->ctx, align, n, q.caps, q.minp), q);
+}
+
+static void *m_realloc(hk_stress_t *s, void *p, size_t n)
+{
+    chain_req_t q = pick_req(s);
+    return placed(s, hk_chain_realloc(s->ctx, p, n, q.caps, q.minp), q);
+}
+
+static void m_free(hk_stress_t *s, hk_stress_obj_t *o)
+{
+    hk_chain_free(s->ctx, o->p);
+}
+
+static size_t m_usable(hk_stress_t *s, const void *p)
+{
+    int o = hk_chain_owner(s->ctx, p);
+    return o < 0 ? 0 : hk_heap_usable_size(hk_chain_heap(s->ctx, (size_t)o), p);
+}
+
+static int m_validate(hk_stress_t *s)
+{
+    return hk_chain_validate(s->ctx);
+}
+
+static void m_stats(hk_stress_t *s, hk_stats_t *out)
+{
+    hk_chain_get_stats(s->ctx, 0, out);
+}
+
+static const hk_stress_ops_t chain_ops = {
+    .alloc = m_alloc, .free = m_free, .realloc = m_realloc, .aligned = m_aligned,
+    .usable = m_usable, .validate = m_validate, .stats = m_stats,
+};
 
 static void test_model(void)
 {
     hk_test_capture_errors();
-    static unsigned char *live[SLOTS];
-    static size_t size[SLOTS];
-    static unsigned char tag[SLOTS];
-    static const uint32_t want[] = { 0, HK_CAP_DMA, HK_CAP_EXTERNAL, HK_CAP_FAST, HK_CAP_INTERNAL,
-                                     HK_CAP_DMA | HK_CAP_EXTERNAL, HK_CAP_EXEC };
     hk_chain_t c;
     size_t unit;
     make_soc(&c, &unit);
-    size_t n = 0;
-    uint64_t allocs = 0, failed = 0, frees = 0;
-    hk_rng_t r;
-    hk_rng_seed(&r, 41);
-    unsigned long ops = 15000ul / HK_TEST_SCALE_DIV;
-    for (unsigned long op = 0; op < ops; op++) {
-        bool fill_phase = ((op / 800u) & 1u) == 0;
-        if (n < SLOTS && hk_rng_below(&r, 100) < (fill_phase ? 70u : 30u)) {
-            uint32_t caps = want[hk_rng_below(&r, sizeof want / sizeof want[0])];
-            int minp = (int)hk_rng_below(&r, 12) - 1;
-            size_t sz = (size_t)hk_rng_below(&r, unit / 8);
-            unsigned char *p = hk_chain_alloc(&c, sz, caps, minp);
-            if (!p) {
-                failed++;
-                continue;
-            }
-            allocs++;
-            int o = hk_chain_owner(&c, p);
-            HK_REQUIRE(o >= 0);
-            HK_CHECK((hk_chain_caps(&c, (size_t)o) & caps) == caps);
-            HK_CHECK(c.e[o].priority >= minp);
-            tag[n] = (unsigned char)hk_rng_next(&r);
-            hk_test_memset(p, tag[n], sz);
-            size[n] = sz;
-            live[n++] = p;
-        } else if (n) {
-            size_t i = (size_t)hk_rng_below(&r, n);
-            if (size[i])
-                HK_CHECK(live[i][0] == tag[i] && live[i][size[i] - 1] == tag[i]);
-            hk_chain_free(&c, live[i]);
-            frees++;
-            n--;
-            live[i] = live[n];
-            size[i] = size[n];
-            tag[i] = tag[n];
-        }
-        if (op % 97 == 0)
-            HK_CHECK_EQ(hk_chain_validate(&c), HK_OK);
-    }
-    hk_stats_t s;
-    hk_chain_get_stats(&c, 0, &s);
-    HK_CHECK_EQ(s.allocs, allocs);
-    HK_CHECK_EQ(s.failed_allocs, failed);
-    HK_CHECK_EQ(s.frees, frees);
-    HK_CHECK_EQ(s.used_blocks, n);
-    HK_CHECK(failed > 0); /* the EXEC requests never fit */
-    while (n)
-        hk_chain_free(&c, live[--n]);
-    hk_chain_get_stats(&c, 0, &s);
-    HK_CHECK_EQ(s.used_blocks, 0);
+    hk_stress_config_t cfg = {
+        .name = "chain", .seed = 41, .ops = 15000ul / HK_TEST_SCALE_DIV, .max_live = SLOTS,
+        .phase_len = 800, .nphases = 2, .phase_pct = { 70, 30 },
+        .realloc_pct = 20, .aligned_pct = 10, .realloc_new_pct = 5, .align_log2_max = 7,
+        .size_max = unit / 8 - 1, .align = HK_ALIGN, .validate_every = 97, .stats_every = 97,
+        .flags = HK_STRESS_BLOCKS | HK_STRESS_COUNTS,
+    };
+    hk_stress_t s;
+    hk_stress_init(&s, &chain_ops, &cfg, &c);
+    hk_stress_run(&s);
+    hk_stats_t st;
+    hk_chain_get_stats(&c, 0, &st);
+    HK_CHECK_EQ(st.allocs, s.allocs);
+    HK_CHECK_EQ(st.failed_allocs, s.failed);
+    HK_CHECK_EQ(st.frees, s.frees);
+    HK_CHECK_EQ(st.used_blocks, s.live);
+    HK_CHECK(s.failed > 0); /* the EXEC requests never fit */
+    hk_stress_drain(&s);
+    hk_chain_get_stats(&c, 0, &st);
+    HK_CHECK_EQ(st.used_blocks, 0);
+    /* empty again: each heap is one free block, the smallest is the SRAM */
+    hk_stats_t sram;
+    hk_chain_heap_stats(&c, 0, &sram);
+    HK_CHECK(sram.smallest_free > 0);
+    HK_CHECK_EQ(st.smallest_free, sram.smallest_free);
     HK_CHECK_EQ(hk_chain_validate(&c), HK_OK);
     HK_CHECK_EQ(hk_test_errors.count, 0);
 }

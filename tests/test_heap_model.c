@@ -2,19 +2,20 @@
 /*
  * test_heap_model.c - the randomized model test: for every policy, a long
  * fixed-seed run of alloc / calloc / aligned / realloc / free with small,
- * power-law and large sizes, against a model of what must be live.
+ * power-law and large sizes, through the stress rig (harness/hk_stress.h).
  *
  * Every block is filled with a pattern derived from its id and checked before
- * free and after realloc; usable sizes and alignment are checked on every
- * allocation; the statistics are compared with the model after every
- * operation; a failed allocation must be one the statistics said could not
- * succeed (largest_free smaller than the request); the heap is validated
- * after every operation in the debug build (HK_TEST_VALIDATE_ALL) and every
- * few hundred otherwise. At the end everything is freed and each region must
- * be one free block again.
+ * free and realloc and after realloc; usable sizes (exact) and alignment are
+ * checked on every allocation; the statistics are compared with the rig's
+ * shadow every 16 operations (live blocks, requested bytes, used + free =
+ * total, the marks); a failed allocation must be one
+ * the statistics said could not succeed (largest_free smaller than the
+ * request); the heap is validated after every operation in the debug build
+ * (HK_TEST_VALIDATE_ALL) and every few hundred otherwise. At the end
+ * everything is freed and each region must be one free block again.
  */
-#include "heap/block.h"
 #include "heap_test_util.h"
+#include "hk_stress.h"
 
 #ifndef HK_MODEL_OPS
 #define HK_MODEL_OPS (1000000u / HK_TEST_SCALE_DIV)
@@ -27,15 +28,60 @@
 #define SLOTS 384u
 
 typedef struct {
-    unsigned char *p;
-    size_t n;
-    uint32_t id;
-} slot_t;
+    hk_heap_t *h;
+    size_t arena;
+} heap_ctx_t;
 
-static slot_t slots[SLOTS];
-
-static size_t pick_size(hk_rng_t *r, size_t arena)
+static hk_heap_t *heap_of(hk_stress_t *s)
 {
+    return ((heap_ctx_t *)s->ctx)->h;
+}
+
+static void *m_alloc(hk_stress_t *s, size_t *n)
+{
+    return hk_heap_alloc(heap_of(s), *n);
+}
+
+static void m_free(hk_stress_t *s, hk_stress_obj_t *o)
+{
+    hk_heap_free(heap_of(s), o->p);
+}
+
+static void *m_realloc(hk_stress_t *s, void *p, size_t n)
+{
+    return hk_heap_realloc(heap_of(s), p, n);
+}
+
+static void *m_calloc(hk_stress_t *s, size_t m, size_t n)
+{
+    return hk_heap_calloc(heap_of(s), m, n);
+}
+
+static void *m_aligned(hk_stress_t *s, size_t align, size_t n)
+{
+    return hk_heap_aligned_alloc(heap_of(s), align, n);
+}
+
+static size_t m_usable(hk_stress_t *s, const void *p)
+{
+    return hk_heap_usable_size(heap_of(s), p);
+}
+
+static int m_validate(hk_stress_t *s)
+{
+    return hk_heap_validate(heap_of(s));
+}
+
+static void m_stats(hk_stress_t *s, hk_stats_t *out)
+{
+    hk_heap_get_stats(heap_of(s), out);
+}
+
+/* small, power-law and (rarely) large sizes */
+static size_t m_pick_size(hk_stress_t *s)
+{
+    size_t arena = ((heap_ctx_t *)s->ctx)->arena;
+    hk_rng_t *r = &s->rng;
     unsigned k = (unsigned)hk_rng_below(r, 100);
     if (k < 55)
         return (size_t)hk_rng_below(r, 129);
@@ -48,118 +94,38 @@ static size_t pick_size(hk_rng_t *r, size_t arena)
     return (size_t)hk_rng_below(r, arena / 24 + 1);
 }
 
-static int model_run(hk_fit_t fit, uint64_t seed, unsigned ops)
+static const hk_stress_ops_t heap_ops = {
+    .alloc = m_alloc, .free = m_free, .realloc = m_realloc, .calloc = m_calloc,
+    .aligned = m_aligned, .usable = m_usable, .validate = m_validate, .stats = m_stats,
+    .pick_size = m_pick_size,
+};
+
+static int model_run(hk_fit_t fit, uint64_t seed, unsigned long ops)
 {
     size_t sz;
     unsigned char *mem = hk_test_arena(&sz);
     hk_heap_config_t c = test_cfg(fit);
-    hk_heap_t *h = hk_heap_init(mem, sz, &c);
-    if (!h)
+    heap_ctx_t ctx = { hk_heap_init(mem, sz, &c), sz };
+    if (!ctx.h)
         return 0;
-    hk_rng_t r;
-    hk_rng_seed(&r, seed);
-    hk_test_memset(slots, 0, sizeof slots);
-    size_t live = 0, requested = 0;
-    uint32_t next_id = 1;
-    unsigned long fails = hk_test_failures;
-    unsigned nulls = 0;
-
-    for (unsigned op = 0; op < ops && hk_test_failures - fails < 5; op++) {
-        slot_t *s = &slots[hk_rng_below(&r, SLOTS)];
-        unsigned k = (unsigned)hk_rng_below(&r, 100);
-        if (!s->p) {
-            size_t n = pick_size(&r, sz);
-            unsigned char *p;
-            size_t align = HK_ALIGN;
-            if (k < 70) {
-                p = hk_heap_alloc(h, n);
-                if (!p) {
-                    hk_stats_t st = stats_of(h);
-                    HK_CHECK(st.largest_free < n); /* failed only if it had to */
-                } else if (op % 16 == 0) {
-                    /* it fitted, so it was within what stats promise now+n */
-                    HK_CHECK(stats_of(h).used_blocks == live + 1);
-                }
-            } else if (k < 80) {
-                size_t m = 1 + (size_t)hk_rng_below(&r, 8);
-                n = n / m;
-                p = hk_heap_calloc(h, m, n);
-                n *= m;
-                if (p) {
-                    int zero = 1;
-                    for (size_t i = 0; i < n; i++)
-                        zero &= p[i] == 0;
-                    HK_CHECK(zero);
-                }
-            } else if (k < 90) {
-                align = (size_t)1 << hk_rng_below(&r, 13);
-                p = hk_heap_aligned_alloc(h, align, n);
-            } else {
-                p = hk_heap_realloc(h, NULL, n);
-            }
-            if (p) {
-                HK_CHECK_EQ((uintptr_t)p % (align > HK_ALIGN ? align : HK_ALIGN), 0);
-                HK_CHECK_EQ(hk_heap_usable_size(h, p), n);
-                s->p = p;
-                s->n = n;
-                s->id = next_id++;
-                pat_fill(p, s->id, n);
-                live++;
-                requested += n;
-            } else {
-                nulls++;
-            }
-        } else if (k < 55) {
-            HK_CHECK(pat_ok(s->p, s->id, s->n));
-            hk_heap_free(h, s->p);
-            live--;
-            requested -= s->n;
-            s->p = NULL;
-        } else {
-            size_t n = k < 85 ? pick_size(&r, sz) : s->n + (size_t)hk_rng_below(&r, 64);
-            unsigned char *q = hk_heap_realloc(h, s->p, n);
-            if (n == 0) {
-                HK_CHECK(q == NULL); /* realloc(p, 0) frees */
-                live--;
-                requested -= s->n;
-                s->p = NULL;
-            } else if (!q) {
-                HK_CHECK(pat_ok(s->p, s->id, s->n)); /* untouched on failure */
-                HK_CHECK_EQ(hk_heap_usable_size(h, s->p), s->n);
-                nulls++;
-            } else {
-                size_t keep = n < s->n ? n : s->n;
-                HK_CHECK(pat_ok(q, s->id, keep));
-                HK_CHECK_EQ((uintptr_t)q % HK_ALIGN, 0);
-                HK_CHECK_EQ(hk_heap_usable_size(h, q), n);
-                requested = requested - s->n + n;
-                s->p = q;
-                s->n = n;
-                pat_fill(q, s->id, n);
-            }
-        }
-        if (op % VALIDATE_EVERY == 0)
-            HK_CHECK_EQ(hk_heap_validate(h), 0);
-        if (op % 64 == 0) {
-            hk_stats_t st = stats_of(h);
-            HK_CHECK_EQ(st.used_blocks, live);
-            HK_CHECK_EQ(st.requested, requested);
-            HK_CHECK_EQ(st.used + st.free, st.total);
-            HK_CHECK(st.peak_used >= st.used && st.min_ever_free <= st.free);
-        }
-    }
-    HK_CHECK(nulls < ops / 4); /* the mix is meant to fit mostly */
-    for (unsigned i = 0; i < SLOTS; i++) {
-        if (slots[i].p) {
-            HK_CHECK(pat_ok(slots[i].p, slots[i].id, slots[i].n));
-            hk_heap_free(h, slots[i].p);
-        }
-    }
-    hk_stats_t st = stats_of(h);
+    hk_stress_config_t cfg = {
+        .name = "heap_model", .seed = seed, .ops = ops, .max_live = SLOTS,
+        .realloc_pct = 45, .calloc_pct = 10, .aligned_pct = 10, .realloc_new_pct = 10,
+        .align_log2_max = 12, .align = HK_ALIGN,
+        .validate_every = VALIDATE_EVERY, .stats_every = 16,
+        .flags = HK_STRESS_USABLE_EXACT | HK_STRESS_BLOCKS | HK_STRESS_REQUESTED |
+                 HK_STRESS_EMPTY_ZERO | HK_STRESS_FAIL_NO_ROOM,
+    };
+    hk_stress_t s;
+    hk_stress_init(&s, &heap_ops, &cfg, &ctx);
+    hk_stress_run(&s);
+    HK_CHECK(s.nulls < ops / 4); /* the mix is meant to fit mostly */
+    hk_stress_drain(&s);
+    hk_stats_t st = stats_of(ctx.h);
     HK_CHECK_EQ(st.used, 0);
     HK_CHECK_EQ(st.requested, 0);
     HK_CHECK_EQ(st.free_blocks, 1);
-    HK_CHECK_EQ(hk_heap_validate(h), 0);
+    HK_CHECK_EQ(hk_heap_validate(ctx.h), 0);
     return 1;
 }
 

@@ -6,6 +6,7 @@
  * physical memory anywhere in the 64-bit space (above 4 GiB too) and only
  * need the arena for the metadata.
  */
+#include "hk_stress.h"
 #include "hk_test.h"
 #include "heapkit/pages.h"
 #include "pages/pages_internal.h"
@@ -573,6 +574,97 @@ static unsigned mark(uint8_t *owner, uint64_t f, const hk_mem_range_t *map, hk_p
     return clash;
 }
 
+/* The rig's objects are frame ranges: p is the physical address as a
+ * pointer (never dereferenced: the shadow covers 0 bytes), aux holds the
+ * frame count << 8 | the kind (0x80: a run or a claim) | the order. */
+typedef struct {
+    hk_pages_t *p;
+    uint64_t f;
+    const hk_mem_range_t *map;
+    uint8_t *owner;
+} pages_ctx_t;
+
+#define PG_RUN 0x80u
+
+static void *m_alloc(hk_stress_t *s, size_t *nbytes)
+{
+    pages_ctx_t *x = s->ctx;
+    hk_rng_t *r = &s->rng;
+    const hk_mem_range_t *map = x->map;
+    uint64_t f = x->f;
+    unsigned what = (unsigned)hk_rng_below(r, 3);
+    hk_paddr_t a;
+    uint32_t n;
+    uint8_t order = 0;
+    *nbytes = 0;
+    if (what == 0) {
+        order = (uint8_t)hk_rng_below(r, 6);
+        n = 1u << order;
+        a = hk_pages_alloc(x->p, order);
+        if (a != HK_PADDR_NONE)
+            HK_CHECK_EQ((a >> 12) % n, 0); /* aligned to its size */
+    } else if (what == 1) {
+        n = 1u + (uint32_t)hk_rng_below(r, 40);
+        a = hk_pages_alloc_run(x->p, n);
+    } else {
+        n = 1u + (uint32_t)hk_rng_below(r, 20);
+        unsigned half = (unsigned)hk_rng_below(r, 2);
+        uint64_t at = hk_rng_below(r, f / 2u - n);
+        a = map[half].base + at * 4096u;
+        int rc = hk_pages_claim(x->p, a, n);
+        /* refused iff some frame of the range is taken */
+        unsigned taken = 0;
+        for (uint32_t i = 0; i < n; i++)
+            taken += x->owner[half * (f / 2u) + at + i];
+        HK_CHECK_EQ(rc == HK_EBUSY, taken != 0);
+        HK_CHECK(rc == 0 || rc == HK_EBUSY);
+        if (rc != 0)
+            a = HK_PADDR_NONE;
+    }
+    if (a == HK_PADDR_NONE)
+        return NULL;
+    HK_CHECK_EQ(mark(x->owner, f, map, a, n, 1), 0); /* overlaps no live allocation */
+    s->aux_next = n << 8 | (what ? PG_RUN : 0u) | order;
+    return (void *)(uintptr_t)a;
+}
+
+static void m_free(hk_stress_t *s, hk_stress_obj_t *o)
+{
+    pages_ctx_t *x = s->ctx;
+    hk_paddr_t a = (hk_paddr_t)(uintptr_t)o->p;
+    uint32_t n = o->aux >> 8;
+    if (o->aux & PG_RUN)
+        hk_pages_free_run(x->p, a, n);
+    else
+        hk_pages_free(x->p, a, (unsigned)(o->aux & 0x7fu));
+    mark(x->owner, x->f, x->map, a, n, 0);
+}
+
+static int m_validate(hk_stress_t *s)
+{
+    return hk_pages_validate(((pages_ctx_t *)s->ctx)->p);
+}
+
+static void m_stats(hk_stress_t *s, hk_stats_t *out)
+{
+    hk_pages_get_stats(((pages_ctx_t *)s->ctx)->p, out);
+}
+
+/* the owner map agrees with the allocator on a sampled frame */
+static void m_check(hk_stress_t *s)
+{
+    pages_ctx_t *x = s->ctx;
+    uint64_t f = x->f;
+    uint64_t k = hk_rng_below(&s->rng, f);
+    hk_paddr_t sa = k < f / 2u ? x->map[0].base + k * 4096u : x->map[1].base + (k - f / 2u) * 4096u;
+    HK_CHECK_EQ(hk_pages_is_free(x->p, sa), x->owner[k] == 0);
+}
+
+static const hk_stress_ops_t pages_ops = {
+    .alloc = m_alloc, .free = m_free, .validate = m_validate, .stats = m_stats,
+    .check = m_check,
+};
+
 static void test_random(void)
 {
     uint64_t f = test_frames();
@@ -584,82 +676,22 @@ static void test_random(void)
     hk_test_capture_errors();
     hk_pages_t *p = make(map, 2, NULL, 0, 0);
     HK_REQUIRE(p != NULL);
-    static uint8_t owner[4096]; /* per frame: 0 free, else 1 + slot */
+    static uint8_t owner[4096]; /* per frame: 0 free, else 1 */
     hk_test_memset(owner, 0, sizeof owner);
-    struct { hk_paddr_t a; uint32_t n; uint8_t kind; uint8_t order; } live[RMAX];
-    unsigned nlive = 0;
     size_t bi0[HK_PAGES_ORDERS], bi[HK_PAGES_ORDERS];
     hk_pages_buddyinfo(p, bi0);
-    hk_rng_t r;
-    hk_rng_seed(&r, 0x5eed8);
-    unsigned ops = 3000u / HK_TEST_SCALE_DIV;
-    unsigned bad = 0;
-    for (unsigned op = 0; op < ops; op++) {
-        unsigned what = (unsigned)hk_rng_below(&r, 3);
-        if (nlive && (nlive == RMAX || hk_rng_below(&r, 100) < 45)) {
-            unsigned i = (unsigned)hk_rng_below(&r, nlive);
-            if (live[i].kind == 0)
-                hk_pages_free(p, live[i].a, live[i].order);
-            else
-                hk_pages_free_run(p, live[i].a, live[i].n);
-            mark(owner, f, map, live[i].a, live[i].n, 0);
-            live[i] = live[--nlive];
-        } else {
-            hk_paddr_t a;
-            uint32_t n;
-            uint8_t order = 0;
-            if (what == 0) {
-                order = (uint8_t)hk_rng_below(&r, 6);
-                n = 1u << order;
-                a = hk_pages_alloc(p, order);
-                if (a != HK_PADDR_NONE && (a >> 12) % n)
-                    bad++; /* not aligned to its size */
-            } else if (what == 1) {
-                n = 1u + (uint32_t)hk_rng_below(&r, 40);
-                a = hk_pages_alloc_run(p, n);
-            } else {
-                n = 1u + (uint32_t)hk_rng_below(&r, 20);
-                unsigned half = (unsigned)hk_rng_below(&r, 2);
-                uint64_t at = hk_rng_below(&r, f / 2u - n);
-                a = map[half].base + at * 4096u;
-                int rc = hk_pages_claim(p, a, n);
-                /* refused iff some frame of the range is taken */
-                unsigned taken = 0;
-                for (uint32_t i = 0; i < n; i++)
-                    taken += owner[half * (f / 2u) + at + i];
-                if ((rc == HK_EBUSY) != (taken != 0) || (rc != 0 && rc != HK_EBUSY))
-                    bad++;
-                if (rc != 0)
-                    a = HK_PADDR_NONE;
-            }
-            if (a != HK_PADDR_NONE) {
-                if (mark(owner, f, map, a, n, 1))
-                    bad++; /* overlaps a live allocation */
-                live[nlive].a = a;
-                live[nlive].n = n;
-                live[nlive].kind = what == 0 ? 0 : 1;
-                live[nlive].order = order;
-                nlive++;
-            }
-        }
-        if (hk_pages_validate(p) != 0) {
-            bad++;
-            break;
-        }
-        /* the owner map agrees with the allocator on a sampled frame */
-        uint64_t s = hk_rng_below(&r, f);
-        hk_paddr_t sa = s < f / 2u ? map[0].base + s * 4096u : map[1].base + (s - f / 2u) * 4096u;
-        if (hk_pages_is_free(p, sa) == (owner[s] != 0))
-            bad++;
-    }
-    HK_CHECK_EQ(bad, 0);
-    while (nlive) {
-        nlive--;
-        if (live[nlive].kind == 0)
-            hk_pages_free(p, live[nlive].a, live[nlive].order);
-        else
-            hk_pages_free_run(p, live[nlive].a, live[nlive].n);
-    }
+    pages_ctx_t x = { p, f, map, owner };
+    /* allocate blocks, runs and claims, free in random order, validate
+     * after every operation */
+    hk_stress_config_t cfg = {
+        .name = "pages", .seed = 0x5eed8, .ops = 3000u / HK_TEST_SCALE_DIV, .max_live = RMAX,
+        .phase_len = 1, .nphases = 1, .phase_pct = { 55 }, .align = 4096,
+        .validate_every = 1, .stats_every = 1,
+    };
+    hk_stress_t s;
+    hk_stress_init(&s, &pages_ops, &cfg, &x);
+    hk_stress_run(&s);
+    hk_stress_drain(&s);
     HK_CHECK_EQ(hk_pages_validate(p), 0);
     HK_CHECK_EQ(hk_pages_free_frames(p), hk_pages_total_frames(p));
     hk_pages_buddyinfo(p, bi);

@@ -3,6 +3,7 @@
  * test_pool.c - hk_pool: unit, misuse, corruption and randomized model tests.
  */
 #include "heapkit/pool.h"
+#include "hk_stress.h"
 #include "hk_test.h"
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -333,13 +334,45 @@ static void test_validate_catches_corruption(void)
     HK_CHECK_EQ(hk_pool_validate(&p), HK_OK);
 }
 
-/* ---- randomized model ------------------------------------------------- */
+/* ---- randomized model (the stress rig, harness/hk_stress.h) ---------- */
 #define MODEL_SLOTS 512
+
+static hk_pool_t *pool_of(hk_stress_t *s)
+{
+    return s->ctx;
+}
+
+static void *m_alloc(hk_stress_t *s, size_t *n)
+{
+    hk_pool_t *p = pool_of(s);
+    unsigned char *b = hk_pool_alloc(p);
+    *n = p->block_size;
+    if (b)
+        HK_CHECK(hk_pool_owns(p, b));
+    return b;
+}
+
+static void m_free(hk_stress_t *s, hk_stress_obj_t *o)
+{
+    hk_pool_free(pool_of(s), o->p);
+}
+
+static int m_validate(hk_stress_t *s)
+{
+    return hk_pool_validate(pool_of(s));
+}
+
+static void m_stats(hk_stress_t *s, hk_stats_t *out)
+{
+    hk_pool_get_stats(pool_of(s), out);
+}
+
+static const hk_stress_ops_t pool_ops = {
+    .alloc = m_alloc, .free = m_free, .validate = m_validate, .stats = m_stats,
+};
 
 static void model_run(size_t block, size_t align, bool bitmap, uint64_t seed)
 {
-    static void *live[MODEL_SLOTS];
-    static unsigned char tag[MODEL_SLOTS];
     static uint32_t bm[HK_POOL_BITMAP_WORDS(MODEL_SLOTS)];
     size_t asz;
     unsigned char *mem = hk_test_arena(&asz);
@@ -348,57 +381,34 @@ static void model_run(size_t block, size_t align, bool bitmap, uint64_t seed)
     size_t bytes = stride * (300 / HK_TEST_SCALE_DIV + 10) + 3; /* the waves reach full */
     if (bytes > asz - 1)
         bytes = asz - 1;
-    hk_pool_config_t cfg = { NULL, bm, sizeof bm / sizeof bm[0] };
-    HK_REQUIRE(hk_pool_init(&p, mem + 1, bytes, block, align, bitmap ? &cfg : NULL) == HK_OK);
+    hk_pool_config_t pcfg = { NULL, bm, sizeof bm / sizeof bm[0] };
+    HK_REQUIRE(hk_pool_init(&p, mem + 1, bytes, block, align, bitmap ? &pcfg : NULL) == HK_OK);
     size_t cap = hk_pool_count(&p);
-    HK_REQUIRE(cap <= MODEL_SLOTS);
-    size_t n = 0, peak = 0;
-    uint64_t allocs = 0, frees = 0, failed = 0;
-    hk_rng_t r;
-    hk_rng_seed(&r, seed);
-    unsigned long ops = 20000ul / HK_TEST_SCALE_DIV;
-    for (unsigned long op = 0; op < ops; op++) {
-        /* bias toward filling, then toward draining, in waves */
-        bool fill_phase = ((op / 700u) & 1u) == 0;
-        bool do_alloc = hk_rng_below(&r, 100) < (fill_phase ? 70u : 30u);
-        if (do_alloc) {
-            unsigned char *b = hk_pool_alloc(&p);
-            if (n == cap) {
-                HK_CHECK(b == NULL);
-                failed++;
-                continue;
-            }
-            HK_REQUIRE(b != NULL);
-            HK_CHECK(((uintptr_t)b & (align - 1)) == 0);
-            HK_CHECK(hk_pool_owns(&p, b));
-            tag[n] = (unsigned char)hk_rng_next(&r);
-            fill(b, block, tag[n]);
-            live[n++] = b;
-            allocs++;
-            if (n > peak)
-                peak = n;
-        } else if (n) {
-            size_t i = (size_t)hk_rng_below(&r, n);
-            HK_CHECK(all_equal(live[i], block, tag[i]));
-            hk_pool_free(&p, live[i]);
-            live[i] = live[--n];
-            tag[i] = tag[n];
-            frees++;
-        }
-        if (op % 97 == 0)
-            HK_CHECK_EQ(hk_pool_validate(&p), HK_OK);
-    }
-    hk_stats_t s;
-    hk_pool_get_stats(&p, &s);
-    HK_CHECK_EQ(s.used_blocks, n);
-    HK_CHECK_EQ(s.free_blocks, cap - n);
-    HK_CHECK_EQ(s.peak_used, peak * stride);
-    HK_CHECK_EQ(s.allocs, allocs);
-    HK_CHECK_EQ(s.frees, frees);
-    HK_CHECK_EQ(s.failed_allocs, failed);
-    HK_CHECK(failed > 0); /* the waves did reach full */
-    while (n)
-        hk_pool_free(&p, live[--n]);
+    HK_REQUIRE(cap <= MODEL_SLOTS && cap <= HK_STRESS_MAX_LIVE);
+    /* bias toward filling, then toward draining, in waves; at capacity an
+     * allocation is still tried and must fail */
+    hk_stress_config_t cfg = {
+        .name = "pool", .seed = seed, .ops = 20000ul / HK_TEST_SCALE_DIV,
+        .max_live = (unsigned)cap, .phase_len = 700, .nphases = 2, .phase_pct = { 70, 30 },
+        .size_min = block, .size_max = block, .align = align, .used_unit = stride,
+        .validate_every = 97, .stats_every = 97,
+        .flags = HK_STRESS_FULL_AT_MAX | HK_STRESS_BLOCKS | HK_STRESS_COUNTS |
+                 HK_STRESS_EMPTY_ZERO,
+    };
+    hk_stress_t s;
+    hk_stress_init(&s, &pool_ops, &cfg, &p);
+    hk_stress_run(&s);
+    hk_stats_t st;
+    hk_pool_get_stats(&p, &st);
+    HK_CHECK_EQ(st.used_blocks, s.live);
+    HK_CHECK_EQ(st.free_blocks, cap - s.live);
+    HK_CHECK_EQ(st.smallest_free, s.live < cap ? stride : 0); /* one block size */
+    HK_CHECK_EQ(st.peak_used, s.peak_live * stride);
+    HK_CHECK_EQ(st.allocs, s.allocs);
+    HK_CHECK_EQ(st.frees, s.frees);
+    HK_CHECK_EQ(st.failed_allocs, s.failed);
+    HK_CHECK(s.failed > 0); /* the waves did reach full */
+    hk_stress_drain(&s);
     HK_CHECK_EQ(hk_pool_validate(&p), HK_OK);
     HK_CHECK_EQ(hk_test_errors.count, 0);
 }

@@ -4,6 +4,7 @@
  * misuse, corruption, and a producer/consumer model test.
  */
 #include "heapkit/ring.h"
+#include "hk_stress.h"
 #include "hk_test.h"
 
 #define G (2 * sizeof(size_t)) /* the default granule */
@@ -421,116 +422,116 @@ static void test_validate_catches_corruption(void)
     HK_CHECK_EQ(s.used, 2 * G); /* the head did not move by the bad length */
 }
 
-/* ---- producer/consumer model ---------------------------------------- */
+/* ---- producer/consumer model (the stress rig, harness/hk_stress.h) --- */
 #define QMAX 256
-
-typedef struct {
-    unsigned char *p[QMAX];
-    size_t size[QMAX];
-    unsigned char tag[QMAX];
-    bool freed[QMAX];
-    size_t head, n; /* FIFO of records, oldest at head */
-} model_t;
 
 static size_t rec_bytes(size_t n, size_t g)
 {
     return g + ((n ? n : 1) + g - 1) / g * g;
 }
 
+typedef struct {
+    hk_ring_t r;
+    size_t g, cap;
+    size_t live_bytes; /* the records' bytes, headers and padding included */
+} ring_ctx_t;
+
+/* Reserve, then commit: a quarter of the records are allocated larger and
+ * shrunk to their size. An allocation fits iff largest_free says so. */
+static void *m_alloc(hk_stress_t *s, size_t *n)
+{
+    ring_ctx_t *x = s->ctx;
+    size_t sz = *n;
+    size_t before = largest(&x->r);
+    size_t extra = hk_rng_below(&s->rng, 4) == 0 ? (size_t)hk_rng_below(&s->rng, 64) : 0;
+    unsigned char *p = hk_ring_alloc(&x->r, sz + extra);
+    HK_CHECK_EQ(p != NULL, (sz + extra ? sz + extra : 1) <= before);
+    if (!p)
+        return NULL;
+    if (extra)
+        HK_CHECK_EQ(hk_ring_shrink(&x->r, p, sz), HK_OK);
+    *n = sz ? sz : 1; /* size 0 is a record of 1 byte */
+    x->live_bytes += rec_bytes(sz, x->g);
+    return p;
+}
+
+/* The consumer: the oldest record must be the ring's front. */
+static void m_free(hk_stress_t *s, hk_stress_obj_t *o)
+{
+    ring_ctx_t *x = s->ctx;
+    if (o == hk_stress_oldest(s)) {
+        size_t fsz = 0;
+        HK_CHECK(hk_ring_front(&x->r, &fsz) == o->p);
+        HK_CHECK_EQ(fsz, o->n);
+    }
+    HK_CHECK_EQ(hk_ring_usable_size(&x->r, o->p), o->n);
+    hk_ring_free(&x->r, o->p);
+    x->live_bytes -= rec_bytes(o->n, x->g);
+}
+
+static size_t m_usable(hk_stress_t *s, const void *p)
+{
+    return hk_ring_usable_size(&((ring_ctx_t *)s->ctx)->r, p);
+}
+
+static int m_validate(hk_stress_t *s)
+{
+    return hk_ring_validate(&((ring_ctx_t *)s->ctx)->r);
+}
+
+static void m_stats(hk_stress_t *s, hk_stats_t *out)
+{
+    hk_ring_get_stats(&((ring_ctx_t *)s->ctx)->r, out);
+}
+
+static void m_check(hk_stress_t *s)
+{
+    check_largest_exact(&((ring_ctx_t *)s->ctx)->r);
+}
+
+static void m_check_stats(hk_stress_t *s, const hk_stats_t *st)
+{
+    ring_ctx_t *x = s->ctx;
+    HK_CHECK(st->used >= x->live_bytes);
+    HK_CHECK_EQ(st->total, x->cap);
+}
+
+static const hk_stress_ops_t ring_ops = {
+    .alloc = m_alloc, .free = m_free, .usable = m_usable, .validate = m_validate,
+    .stats = m_stats, .check = m_check, .check_stats = m_check_stats,
+};
+
 static void model_run(size_t align, size_t bytes, size_t maxsz, unsigned ooo_pct, uint64_t seed)
 {
-    static model_t m;
+    static ring_ctx_t x;
     size_t asz;
     unsigned char *mem = hk_test_arena(&asz);
     if (bytes > asz - 8)
         bytes = asz - 8;
-    hk_ring_t r;
-    HK_REQUIRE(hk_ring_init(&r, mem + 8, bytes, align, NULL) == HK_OK);
-    size_t g = align > G ? align : G;
-    hk_stats_t s;
-    hk_ring_get_stats(&r, &s);
-    size_t cap = s.total;
-    m.head = m.n = 0;
-    size_t live_req = 0, live_bytes = 0, failures = 0;
-    hk_rng_t rng;
-    hk_rng_seed(&rng, seed);
-    unsigned long ops = 30000ul / HK_TEST_SCALE_DIV;
-    for (unsigned long op = 0; op < ops; op++) {
-        unsigned phase = (unsigned)((op / 500u) % 3u); /* produce-heavy, balanced, drain */
-        unsigned pct = phase == 0 ? 70u : phase == 1 ? 50u : 25u;
-        if (hk_rng_below(&rng, 100) < pct && m.n < QMAX) {
-            size_t sz = (size_t)hk_rng_below(&rng, maxsz + 1);
-            size_t before = largest(&r);
-            size_t extra = hk_rng_below(&rng, 4) == 0 ? (size_t)hk_rng_below(&rng, 64) : 0;
-            unsigned char *p = hk_ring_alloc(&r, sz + extra);
-            /* fits iff largest_free says so */
-            HK_CHECK_EQ(p != NULL, (sz + extra ? sz + extra : 1) <= before);
-            if (!p) {
-                failures++;
-                continue;
-            }
-            if (extra)
-                HK_CHECK_EQ(hk_ring_shrink(&r, p, sz), HK_OK); /* reserve, then commit */
-            HK_CHECK(((uintptr_t)p & (g - 1)) == 0);
-            HK_CHECK(p >= mem + 8 && p + sz <= mem + 8 + bytes);
-            size_t i = (m.head + m.n++) % QMAX;
-            m.p[i] = p;
-            m.size[i] = sz ? sz : 1; /* size 0 is a record of 1 byte */
-            m.tag[i] = (unsigned char)hk_rng_next(&rng);
-            m.freed[i] = false;
-            hk_test_memset(p, m.tag[i], m.size[i]);
-            live_req += m.size[i];
-            live_bytes += rec_bytes(sz, g);
-        } else if (m.n) {
-            /* consumer: usually the oldest live record, sometimes a random one */
-            size_t k = 0;
-            if (hk_rng_below(&rng, 100) < ooo_pct)
-                k = (size_t)hk_rng_below(&rng, m.n);
-            size_t i = (m.head + k) % QMAX;
-            if (m.freed[i])
-                continue;
-            if (k == 0) {
-                size_t fsz = 0;
-                HK_CHECK(hk_ring_front(&r, &fsz) == m.p[i]);
-                HK_CHECK_EQ(fsz, m.size[i]);
-            }
-            HK_CHECK_EQ(hk_ring_usable_size(&r, m.p[i]), m.size[i]);
-            for (size_t j = 0; j < m.size[i]; j++)
-                if (m.p[i][j] != m.tag[i]) {
-                    HK_CHECK(m.p[i][j] == m.tag[i]);
-                    break;
-                }
-            hk_ring_free(&r, m.p[i]);
-            m.freed[i] = true;
-            live_req -= m.size[i];
-            live_bytes -= rec_bytes(m.size[i], g);
-            while (m.n && m.freed[m.head]) {
-                m.head = (m.head + 1) % QMAX;
-                m.n--;
-            }
-        }
-        hk_ring_get_stats(&r, &s);
-        HK_CHECK_EQ(s.requested, live_req);
-        HK_CHECK(s.used >= live_bytes);
-        HK_CHECK_EQ(s.used + s.free, cap);
-        if (m.n == 0)
-            HK_CHECK_EQ(s.used, 0);
-        if (op % 61 == 0) {
-            HK_CHECK_EQ(hk_ring_validate(&r), HK_OK);
-            check_largest_exact(&r);
-        }
-    }
-    HK_CHECK(failures > 0); /* the produce-heavy phases filled the ring */
+    HK_REQUIRE(hk_ring_init(&x.r, mem + 8, bytes, align, NULL) == HK_OK);
+    x.g = align > G ? align : G;
+    hk_stats_t st;
+    hk_ring_get_stats(&x.r, &st);
+    x.cap = st.total;
+    x.live_bytes = 0;
+    /* produce-heavy, balanced and draining phases; the consumer takes the
+     * oldest record, or (ooo_pct%) any live one */
+    hk_stress_config_t cfg = {
+        .name = "ring", .seed = seed, .ops = 30000ul / HK_TEST_SCALE_DIV, .max_live = QMAX,
+        .phase_len = 500, .nphases = 3, .phase_pct = { 70, 50, 25 },
+        .random_pct = (unsigned char)ooo_pct, .size_max = maxsz, .align = x.g,
+        .lo = mem + 8, .hi = mem + 8 + bytes, .validate_every = 61, .stats_every = 1,
+        .flags = HK_STRESS_FIFO | HK_STRESS_USABLE_EXACT | HK_STRESS_REQUESTED |
+                 HK_STRESS_EMPTY_ZERO,
+    };
+    hk_stress_t s;
+    hk_stress_init(&s, &ring_ops, &cfg, &x);
+    hk_stress_run(&s);
+    HK_CHECK(s.failed > 0); /* the produce-heavy phases filled the ring */
     HK_CHECK_EQ(hk_test_errors.count, 0);
-    while (m.n) {
-        size_t i = m.head;
-        if (!m.freed[i])
-            hk_ring_free(&r, m.p[i]);
-        m.head = (m.head + 1) % QMAX;
-        m.n--;
-    }
-    HK_CHECK_EQ(used(&r), 0);
-    HK_CHECK_EQ(hk_ring_validate(&r), HK_OK);
+    hk_stress_drain(&s);
+    HK_CHECK_EQ(used(&x.r), 0);
+    HK_CHECK_EQ(hk_ring_validate(&x.r), HK_OK);
 }
 
 static void test_model(void)

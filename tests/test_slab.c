@@ -5,6 +5,7 @@
  */
 #include "heapkit/heap.h"
 #include "heapkit/slab.h"
+#include "hk_stress.h"
 #include "hk_test.h"
 
 /* A heap over (at most) `bytes` of the test arena. */
@@ -305,74 +306,82 @@ static void test_validate_catches_corruption(void)
     HK_CHECK_EQ(hk_slab_validate(&c), HK_OK);
 }
 
-/* ---- randomized model ------------------------------------------------ */
+/* ---- randomized model (the stress rig, harness/hk_stress.h) ---------- */
 #define SLOTS 400
+
+typedef struct {
+    hk_slab_cache_t c;
+    size_t max_empty;
+} slab_ctx_t;
+
+static void *m_alloc(hk_stress_t *s, size_t *n)
+{
+    slab_ctx_t *x = s->ctx;
+    *n = x->c.obj_size;
+    return hk_slab_alloc(&x->c);
+}
+
+static void m_free(hk_stress_t *s, hk_stress_obj_t *o)
+{
+    hk_slab_free(&((slab_ctx_t *)s->ctx)->c, o->p);
+}
+
+static int m_validate(hk_stress_t *s)
+{
+    return hk_slab_validate(&((slab_ctx_t *)s->ctx)->c);
+}
+
+static void m_stats(hk_stress_t *s, hk_stats_t *out)
+{
+    hk_slab_get_stats(&((slab_ctx_t *)s->ctx)->c, out);
+}
+
+/* with every validation: no slab lost (only max_empty empty ones kept) */
+static void m_check(hk_stress_t *s)
+{
+    slab_ctx_t *x = s->ctx;
+    hk_stats_t st;
+    hk_slab_get_stats(&x->c, &st);
+    HK_CHECK(st.total / x->c.slab_size <= s->live + x->max_empty);
+}
+
+static const hk_stress_ops_t slab_ops = {
+    .alloc = m_alloc, .free = m_free, .validate = m_validate, .stats = m_stats,
+    .check = m_check,
+};
 
 static void model_run(size_t obj, size_t slab_size, size_t max_empty, size_t heap_bytes, uint64_t seed)
 {
-    static unsigned char *live[SLOTS];
-    static unsigned char tag[SLOTS];
     hk_heap_t *h = arena_heap(heap_bytes);
     HK_REQUIRE(h != NULL);
-    hk_slab_config_t cfg = { obj, 0, slab_size, max_empty, NULL };
-    hk_slab_cache_t c;
-    HK_REQUIRE(hk_slab_init(&c, h, &cfg) == HK_OK);
-    size_t n = 0, peak = 0, top_used = 0;
-    uint64_t allocs = 0, frees = 0, failed = 0;
-    hk_rng_t r;
-    hk_rng_seed(&r, seed);
-    unsigned long ops = 20000ul / HK_TEST_SCALE_DIV;
-    for (unsigned long op = 0; op < ops; op++) {
-        bool fill_phase = ((op / 900u) & 1u) == 0;
-        if (n < SLOTS && hk_rng_below(&r, 100) < (fill_phase ? 70u : 30u)) {
-            unsigned char *p = hk_slab_alloc(&c);
-            if (!p) {
-                failed++;
-                continue;
-            }
-            allocs++;
-            tag[n] = (unsigned char)hk_rng_next(&r);
-            hk_test_memset(p, tag[n], obj);
-            live[n++] = p;
-            if (n > peak)
-                peak = n;
-        } else if (n) {
-            size_t i = (size_t)hk_rng_below(&r, n);
-            HK_CHECK(live[i][0] == tag[i] && live[i][obj - 1] == tag[i]);
-            hk_slab_free(&c, live[i]);
-            frees++;
-            n--;
-            live[i] = live[n];
-            tag[i] = tag[n];
-        }
-        {
-            hk_stats_t st;
-            hk_slab_get_stats(&c, &st);
-            if (st.used > top_used)
-                top_used = st.used;
-            HK_CHECK(st.peak_used >= st.used);
-        }
-        if (op % 89 == 0) {
-            HK_CHECK_EQ(hk_slab_validate(&c), HK_OK);
-            hk_stats_t s;
-            hk_slab_get_stats(&c, &s);
-            HK_CHECK_EQ(s.used_blocks, n);
-            HK_CHECK(s.total / c.slab_size <= n + max_empty); /* no slab lost */
-        }
-    }
-    hk_stats_t s;
-    hk_slab_get_stats(&c, &s);
-    HK_CHECK_EQ(s.allocs, allocs);
-    HK_CHECK_EQ(s.frees, frees);
-    HK_CHECK_EQ(s.failed_allocs, failed);
-    HK_CHECK_EQ(s.peak_used, top_used);
-    HK_CHECK(s.peak_used >= peak * c.stride);
-    while (n)
-        hk_slab_free(&c, live[--n]);
-    HK_CHECK_EQ(hk_slab_validate(&c), HK_OK);
-    hk_slab_get_stats(&c, &s);
-    HK_CHECK(s.total <= max_empty * c.slab_size); /* the rest given back */
-    HK_CHECK_EQ(hk_slab_destroy(&c), HK_OK);
+    hk_slab_config_t scfg = { obj, 0, slab_size, max_empty, NULL };
+    static slab_ctx_t x;
+    x.max_empty = max_empty;
+    HK_REQUIRE(hk_slab_init(&x.c, h, &scfg) == HK_OK);
+    hk_slab_cache_t *c = &x.c;
+    /* fill and drain waves; the statistics after every operation (so the
+     * peak is exactly the highest `used` seen) */
+    hk_stress_config_t cfg = {
+        .name = "slab", .seed = seed, .ops = 20000ul / HK_TEST_SCALE_DIV, .max_live = SLOTS,
+        .phase_len = 900, .nphases = 2, .phase_pct = { 70, 30 },
+        .size_min = obj, .size_max = obj, .validate_every = 89, .stats_every = 1,
+        .flags = HK_STRESS_BLOCKS | HK_STRESS_COUNTS | HK_STRESS_PEAK_EXACT,
+    };
+    hk_stress_t s;
+    hk_stress_init(&s, &slab_ops, &cfg, &x);
+    hk_stress_run(&s);
+    hk_stats_t st;
+    hk_slab_get_stats(c, &st);
+    HK_CHECK_EQ(st.allocs, s.allocs);
+    HK_CHECK_EQ(st.frees, s.frees);
+    HK_CHECK_EQ(st.failed_allocs, s.failed);
+    HK_CHECK_EQ(st.peak_used, s.max_used);
+    HK_CHECK(st.peak_used >= s.peak_live * c->stride);
+    hk_stress_drain(&s);
+    HK_CHECK_EQ(hk_slab_validate(c), HK_OK);
+    hk_slab_get_stats(c, &st);
+    HK_CHECK(st.total <= max_empty * c->slab_size); /* the rest given back */
+    HK_CHECK_EQ(hk_slab_destroy(c), HK_OK);
     HK_CHECK_EQ(heap_used_blocks(h), 0);
     HK_CHECK_EQ(hk_heap_validate(h), HK_OK);
     HK_CHECK_EQ(hk_test_errors.count, 0);

@@ -4,6 +4,7 @@
  * and a randomized model test.
  */
 #include "heapkit/stack.h"
+#include "hk_stress.h"
 #include "hk_test.h"
 
 /* Simulates a thread that used `depth` bytes below the top. */
@@ -254,64 +255,91 @@ static void test_validate_catches_corruption(void)
     HK_CHECK_EQ(hk_stack_validate(&sp), HK_OK);
 }
 
-/* ---- randomized model ------------------------------------------------- */
+/* ---- randomized model (the stress rig, harness/hk_stress.h) ---------- */
 #define MAXSTACKS 64
+
+/* The objects are stacks: acquire, "run" (touch: use a random depth) and
+ * release, a third of the operations each. The rig's shadow covers no bytes
+ * (a thread's stack contents are its own); aux is the deepest use so far. */
+typedef struct {
+    hk_stack_pool_t sp;
+    size_t deepest;
+} stack_ctx_t;
+
+static void *m_alloc(hk_stress_t *s, size_t *n)
+{
+    stack_ctx_t *x = s->ctx;
+    void *st = hk_stack_acquire(&x->sp);
+    *n = 0;
+    if (st)
+        HK_CHECK_EQ(hk_stack_high_water(&x->sp, st), 0);
+    return st;
+}
+
+static void m_touch(hk_stress_t *s, hk_stress_obj_t *o)
+{
+    stack_ctx_t *x = s->ctx;
+    size_t d = (size_t)hk_rng_below(&s->rng, 513);
+    use_stack(&x->sp, o->p, d, 0);
+    if (d > o->aux)
+        o->aux = (uint32_t)d;
+    size_t expect = (o->aux + 3u) & ~(size_t)3u;
+    HK_CHECK_EQ(hk_stack_high_water(&x->sp, o->p), expect);
+    if (expect > x->deepest)
+        x->deepest = expect;
+}
+
+static void m_free(hk_stress_t *s, hk_stress_obj_t *o)
+{
+    stack_ctx_t *x = s->ctx;
+    HK_CHECK_EQ(hk_stack_check(&x->sp, o->p), HK_OK);
+    hk_stack_release(&x->sp, o->p);
+}
+
+static int m_validate(hk_stress_t *s)
+{
+    return hk_stack_validate(&((stack_ctx_t *)s->ctx)->sp);
+}
+
+static void m_stats(hk_stress_t *s, hk_stats_t *out)
+{
+    hk_stack_get_stats(&((stack_ctx_t *)s->ctx)->sp, out);
+}
+
+static const hk_stress_ops_t stack_ops = {
+    .alloc = m_alloc, .free = m_free, .touch = m_touch, .validate = m_validate,
+    .stats = m_stats,
+};
 
 static void test_model(void)
 {
     hk_test_capture_errors();
     size_t asz;
     unsigned char *mem = hk_test_arena(&asz);
-    hk_stack_config_t cfg = { 512, 32, 32, 0, NULL };
-    hk_stack_pool_t sp;
+    hk_stack_config_t scfg = { 512, 32, 32, 0, NULL };
+    static stack_ctx_t x;
     size_t bytes = asz / 2 < 40 * 544 ? asz / 2 : 40 * 544;
-    HK_REQUIRE(hk_stack_pool_init(&sp, mem, bytes, &cfg) == HK_OK);
+    HK_REQUIRE(hk_stack_pool_init(&x.sp, mem, bytes, &scfg) == HK_OK);
+    x.deepest = 0;
     hk_stats_t st;
-    hk_stack_get_stats(&sp, &st);
+    hk_stack_get_stats(&x.sp, &st);
     size_t cap = st.free_blocks;
     HK_REQUIRE(cap >= 4 && cap <= MAXSTACKS);
-    void *live[MAXSTACKS];
-    size_t deep[MAXSTACKS];
-    size_t n = 0, deepest = 0;
-    hk_rng_t r;
-    hk_rng_seed(&r, 77);
-    unsigned long ops = 4000ul / HK_TEST_SCALE_DIV;
-    for (unsigned long op = 0; op < ops; op++) {
-        unsigned what = (unsigned)hk_rng_below(&r, 3);
-        if (what == 0) {
-            void *s = hk_stack_acquire(&sp);
-            HK_CHECK_EQ(s != NULL, n < cap);
-            if (s) {
-                HK_CHECK_EQ(hk_stack_high_water(&sp, s), 0);
-                live[n] = s;
-                deep[n++] = 0;
-            }
-        } else if (what == 1 && n) {
-            size_t i = (size_t)hk_rng_below(&r, n);
-            size_t d = (size_t)hk_rng_below(&r, 513);
-            use_stack(&sp, live[i], d, 0);
-            if (d > deep[i])
-                deep[i] = d;
-            size_t expect = (deep[i] + 3u) & ~(size_t)3u;
-            HK_CHECK_EQ(hk_stack_high_water(&sp, live[i]), expect);
-            if (expect > deepest)
-                deepest = expect;
-        } else if (n) {
-            size_t i = (size_t)hk_rng_below(&r, n);
-            HK_CHECK_EQ(hk_stack_check(&sp, live[i]), HK_OK);
-            hk_stack_release(&sp, live[i]);
-            live[i] = live[--n];
-            deep[i] = deep[n];
-        }
-        if (op % 37 == 0)
-            HK_CHECK_EQ(hk_stack_validate(&sp), HK_OK);
-    }
-    HK_CHECK_EQ(hk_stack_deepest(&sp), deepest);
-    hk_stack_get_stats(&sp, &st);
-    HK_CHECK_EQ(st.used_blocks, n);
-    while (n)
-        hk_stack_release(&sp, live[--n]);
-    HK_CHECK_EQ(hk_stack_validate(&sp), HK_OK);
+    /* acquire a third of the time (and when all are out it must fail) */
+    hk_stress_config_t cfg = {
+        .name = "stack", .seed = 77, .ops = 4000ul / HK_TEST_SCALE_DIV, .max_live = (unsigned)cap,
+        .phase_len = 1, .nphases = 1, .phase_pct = { 33 }, .touch_pct = 50, .align = 8,
+        .used_unit = hk_stack_block_size(&x.sp), .validate_every = 37, .stats_every = 37,
+        .flags = HK_STRESS_FULL_AT_MAX | HK_STRESS_BLOCKS | HK_STRESS_COUNTS,
+    };
+    hk_stress_t s;
+    hk_stress_init(&s, &stack_ops, &cfg, &x);
+    hk_stress_run(&s);
+    HK_CHECK_EQ(hk_stack_deepest(&x.sp), x.deepest);
+    hk_stack_get_stats(&x.sp, &st);
+    HK_CHECK_EQ(st.used_blocks, s.live);
+    hk_stress_drain(&s);
+    HK_CHECK_EQ(hk_stack_validate(&x.sp), HK_OK);
     HK_CHECK_EQ(hk_test_errors.count, 0);
 }
 

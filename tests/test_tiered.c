@@ -5,6 +5,7 @@
  */
 #include "heapkit/heap.h"
 #include "heapkit/tiered.h"
+#include "hk_stress.h"
 #include "hk_test.h"
 #include "tiered/tiered_impl.h"
 
@@ -194,6 +195,26 @@ static void test_realloc_calloc(void)
         zero &= z[i] == 0;
     HK_CHECK(zero);
     hk_tiered_free(t, z);
+    /* class 0 full: a 0-byte request goes to the heap, where its block has
+     * usable size 0 -- a live block all the same, which realloc grows */
+    void *zs[64];
+    size_t nz = 0;
+    unsigned char *hz = NULL;
+    while (nz < 64 && !hz) {
+        void *b = hk_tiered_alloc(t, 0);
+        HK_REQUIRE(b != NULL);
+        if (hk_tiered_owns(t, b))
+            zs[nz++] = b;
+        else
+            hz = b;
+    }
+    HK_REQUIRE(hz != NULL);
+    HK_CHECK_EQ(hk_tiered_usable_size(t, hz), 0);
+    unsigned char *hz2 = hk_tiered_realloc(t, hz, 40);
+    HK_CHECK(hz2 != NULL);
+    hk_tiered_free(t, hz2 ? hz2 : hz);
+    while (nz)
+        hk_tiered_free(t, zs[--nz]);
     HK_CHECK(hk_tiered_calloc(t, SIZE_MAX / 2, 3) == NULL);
     hk_stats_t s;
     hk_tiered_get_stats(t, &s);
@@ -352,69 +373,79 @@ static void test_validate_catches_corruption(void)
     HK_CHECK_EQ(hk_test_errors.count, n + 3);
 }
 
-/* ---- randomized model ------------------------------------------------ */
+/* ---- randomized model (the stress rig, harness/hk_stress.h) ---------- */
 #define SLOTS 256
+
+static void *m_alloc(hk_stress_t *s, size_t *n)
+{
+    return hk_tiered_alloc(s->ctx, *n);
+}
+
+static void m_free(hk_stress_t *s, hk_stress_obj_t *o)
+{
+    hk_tiered_free(s->ctx, o->p);
+}
+
+static void *m_realloc(hk_stress_t *s, void *p, size_t n)
+{
+    return hk_tiered_realloc(s->ctx, p, n);
+}
+
+static void *m_calloc(hk_stress_t *s, size_t m, size_t n)
+{
+    return hk_tiered_calloc(s->ctx, m, n);
+}
+
+static size_t m_usable(hk_stress_t *s, const void *p)
+{
+    return hk_tiered_usable_size(s->ctx, p);
+}
+
+static int m_validate(hk_stress_t *s)
+{
+    return hk_tiered_validate(s->ctx);
+}
+
+static void m_stats(hk_stress_t *s, hk_stats_t *out)
+{
+    hk_tiered_get_stats(s->ctx, out);
+}
+
+static const hk_stress_ops_t tiered_ops = {
+    .alloc = m_alloc, .free = m_free, .realloc = m_realloc, .calloc = m_calloc,
+    .usable = m_usable, .validate = m_validate, .stats = m_stats,
+};
 
 static void model_run(const hk_tiered_config_t *base, size_t heap_bytes, size_t maxsz, uint64_t seed)
 {
-    static unsigned char *live[SLOTS];
-    static size_t size[SLOTS];
-    static unsigned char tag[SLOTS];
     hk_heap_t *h;
     hk_tiered_t *t = make(base, heap_bytes, &h);
     HK_REQUIRE(t != NULL);
-    size_t n = 0;
-    uint64_t allocs = 0, frees = 0, failed = 0;
-    hk_rng_t r;
-    hk_rng_seed(&r, seed);
-    unsigned long ops = 20000ul / HK_TEST_SCALE_DIV;
-    for (unsigned long op = 0; op < ops; op++) {
-        bool fill_phase = ((op / 1000u) & 1u) == 0;
-        if (n < SLOTS && hk_rng_below(&r, 100) < (fill_phase ? 65u : 35u)) {
-            size_t sz = (size_t)hk_rng_below(&r, maxsz + 1);
-            if (hk_rng_below(&r, 4) == 0)
-                sz = (size_t)hk_rng_below(&r, 33);
-            unsigned char *p = hk_tiered_alloc(t, sz);
-            if (!p) {
-                failed++;
-                continue;
-            }
-            allocs++;
-            HK_CHECK(hk_tiered_usable_size(t, p) >= sz);
-            HK_CHECK(((uintptr_t)p & (sizeof(void *) - 1)) == 0);
-            tag[n] = (unsigned char)hk_rng_next(&r);
-            hk_test_memset(p, tag[n], sz);
-            size[n] = sz;
-            live[n++] = p;
-        } else if (n) {
-            size_t i = (size_t)hk_rng_below(&r, n);
-            for (size_t j = 0; j < size[i]; j++)
-                if (live[i][j] != tag[i]) {
-                    HK_CHECK(live[i][j] == tag[i]);
-                    break;
-                }
-            hk_tiered_free(t, live[i]);
-            frees++;
-            n--;
-            live[i] = live[n];
-            size[i] = size[n];
-            tag[i] = tag[n];
-        }
-        if (op % 101 == 0)
-            HK_CHECK_EQ(hk_tiered_validate(t), HK_OK);
-    }
-    hk_stats_t s;
-    hk_tiered_get_stats(t, &s);
-    HK_CHECK_EQ(s.allocs, allocs);
-    HK_CHECK_EQ(s.frees, frees);
-    HK_CHECK_EQ(s.failed_allocs, failed);
-    HK_CHECK_EQ(s.used_blocks, n);
-    HK_CHECK_EQ(s.used + s.free, s.total);
-    HK_CHECK(failed > 0);
-    while (n)
-        hk_tiered_free(t, live[--n]);
-    hk_tiered_get_stats(t, &s);
-    HK_CHECK_EQ(s.used_blocks, 0);
+    hk_stats_t st;
+    hk_tiered_get_stats(t, &st); /* every class has free blocks: the smallest is one */
+    HK_CHECK_EQ(st.smallest_free, base->classes[0].size);
+    /* fill and drain waves; a quarter of the sizes small (0..32) */
+    hk_stress_config_t cfg = {
+        .name = "tiered", .seed = seed, .ops = 20000ul / HK_TEST_SCALE_DIV, .max_live = SLOTS,
+        .phase_len = 1000, .nphases = 2, .phase_pct = { 65, 35 },
+        .realloc_pct = 20, .calloc_pct = 10, .realloc_new_pct = 5,
+        .small_pct = 25, .small_max = 32, .size_max = maxsz, .align = sizeof(void *),
+        .validate_every = 101, .stats_every = 101,
+        .flags = HK_STRESS_BLOCKS | HK_STRESS_COUNTS,
+    };
+    hk_stress_t s;
+    hk_stress_init(&s, &tiered_ops, &cfg, t);
+    hk_stress_run(&s);
+    hk_tiered_get_stats(t, &st);
+    HK_CHECK_EQ(st.allocs, s.allocs);
+    HK_CHECK_EQ(st.frees, s.frees);
+    HK_CHECK_EQ(st.failed_allocs, s.failed);
+    HK_CHECK_EQ(st.used_blocks, s.live);
+    HK_CHECK_EQ(st.used + st.free, st.total);
+    HK_CHECK(s.failed > 0);
+    hk_stress_drain(&s);
+    hk_tiered_get_stats(t, &st);
+    HK_CHECK_EQ(st.used_blocks, 0);
     HK_CHECK_EQ(hk_tiered_validate(t), HK_OK);
     HK_CHECK_EQ(hk_test_errors.count, 0);
 }

@@ -124,7 +124,7 @@ void hk_chain_heap_stats(hk_chain_t *chain, size_t i, hk_stats_t *out);
 
 /* Aggregated statistics over every heap that has all of caps (0: every
  * heap): sizes and block counts are sums, largest_free the largest of any
- * one heap; peak_used and min_ever_free are sums of the per-heap figures (a
+ * one heap, smallest_free the smallest non-zero one; peak_used and min_ever_free are sums of the per-heap figures (a
  * bound: the heaps need not have peaked together); allocs, frees and
  * failed_allocs count this chain's calls (with caps 0) or the `served`
  * allocations of the matching heaps (allocs only, otherwise). O(heaps). */

@@ -124,8 +124,9 @@ void hk_tiered_class_stats(hk_tiered_t *t, size_t i, hk_stats_t *out);
 
 /* Aggregated statistics: the sums over the class pools plus the fallback
  * heap's (all of it, including blocks others allocated there); largest_free
- * is the larger of the heap's and the biggest class with a free block;
- * allocs, frees and failed_allocs count this allocator's calls. O(classes)
+ * is the larger of the heap's and the biggest class with a free block,
+ * smallest_free the smaller of the heap's and the smallest such class;
+ * peak_used and min_ever_free are sums of the parts' (bounds); allocs, frees and failed_allocs count this allocator's calls. O(classes)
  * plus the heap's get_stats. */
 void hk_tiered_get_stats(hk_tiered_t *t, hk_stats_t *out);
 

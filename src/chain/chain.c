@@ -27,6 +27,7 @@
  * lie outside every range.
  */
 #include "common/hk_internal.h"
+#include "common/hk_stats.h"
 #include "heapkit/chain.h"
 
 static uintptr_t chain_lock(const hk_chain_t *c)
@@ -211,9 +212,10 @@ void *hk_chain_realloc(hk_chain_t *chain, void *p, size_t size, uint32_t caps, i
         goto out;
     }
     hk_chain_entry_t *e = &chain->e[i];
+    uint64_t errs = hk_error_count();
     size_t old = hk_heap_usable_size(e->heap, p);
-    if (old == 0)
-        goto out; /* not a live block: reported by the heap */
+    if (old == 0 && hk_error_count() != errs)
+        goto out; /* not a live block: reported by the heap (0 alone is a 0-byte block) */
     if (entry_fits(e, caps, min_priority) && (q = hk_heap_realloc(e->heap, p, size)) != NULL) {
         if (q != p) { /* moved inside its heap: one allocation and one free */
             e->served++;
@@ -294,16 +296,7 @@ void hk_chain_get_stats(hk_chain_t *chain, uint32_t caps, hk_stats_t *out)
             continue;
         hk_stats_t s;
         hk_heap_get_stats(chain->e[i].heap, &s);
-        out->total += s.total;
-        out->used += s.used;
-        out->free += s.free;
-        if (s.largest_free > out->largest_free)
-            out->largest_free = s.largest_free;
-        out->free_blocks += s.free_blocks;
-        out->used_blocks += s.used_blocks;
-        out->peak_used += s.peak_used;
-        out->min_ever_free += s.min_ever_free;
-        out->requested += s.requested;
+        hk__stats_add(out, &s);
         served += chain->e[i].served;
     }
     if (caps == 0) {

@@ -110,4 +110,27 @@ HK_INLINE void hk__usage_fill(const hk__usage_t *u, hk_stats_t *out)
     out->min_ever_free = u->min_free;
 }
 
+/* Adds one part's statistics into *sum, for allocators made of others (a
+ * tiered allocator's class pools and fallback heap, a chain's heaps): the
+ * sizes and counts add up; largest_free is the largest part's, smallest_free
+ * the smallest non-zero one's. The parts' marks add up too, which makes
+ * peak_used an upper and min_ever_free a lower bound of the whole's (the
+ * parts need not peak together). The call counters are the caller's own.
+ * Start from a zeroed *sum. */
+HK_INLINE void hk__stats_add(hk_stats_t *sum, const hk_stats_t *part)
+{
+    sum->total += part->total;
+    sum->used += part->used;
+    sum->free += part->free;
+    if (part->largest_free > sum->largest_free)
+        sum->largest_free = part->largest_free;
+    if (part->smallest_free && (!sum->smallest_free || part->smallest_free < sum->smallest_free))
+        sum->smallest_free = part->smallest_free;
+    sum->free_blocks += part->free_blocks;
+    sum->used_blocks += part->used_blocks;
+    sum->peak_used += part->peak_used;
+    sum->min_ever_free += part->min_ever_free;
+    sum->requested += part->requested;
+}
+
 #endif /* HK_STATS_H */

@@ -179,7 +179,7 @@ void hk_pool_get_stats(const hk_pool_t *pool, hk_stats_t *out)
     uintptr_t lk_saved = pool_lock(pool);
     size_t used = pool_usage_c(pool)->used / pool->stride, nfree = pool->count - used;
     hk__usage_fill(pool_usage_c(pool), out);
-    out->largest_free = nfree ? pool->stride : 0;
+    out->largest_free = out->smallest_free = nfree ? pool->stride : 0; /* one block size */
     out->free_blocks = nfree;
     out->used_blocks = used;
     out->requested = used * pool->block_size;

@@ -39,6 +39,7 @@
  * load, pop, unlock.
  */
 #include "common/hk_internal.h"
+#include "common/hk_stats.h"
 #include "heapkit/tiered.h"
 #include "pool/pool_impl.h"
 #include "tiered/tiered_impl.h"
@@ -325,9 +326,10 @@ void *hk_tiered_realloc(hk_tiered_t *t, void *p, size_t size)
     uintptr_t lk_saved = hk__lock(&t->lock);
     void *q = NULL;
     bool in_class = (unsigned char *)p >= t->lo && (unsigned char *)p < t->hi;
+    uint64_t errs = hk_error_count();
     size_t old = tiered_usable_locked(t, p);
-    if (old == 0) {
-        q = NULL; /* reported */
+    if (old == 0 && hk_error_count() != errs) {
+        q = NULL; /* reported (0 alone is a 0-byte block of the heap) */
     } else if (!in_class && size > t->max_small) {
         q = hk_heap_realloc(t->fallback, p, size); /* large stays large */
         if (!q) {
@@ -372,20 +374,6 @@ void hk_tiered_class_stats(hk_tiered_t *t, size_t i, hk_stats_t *out)
     hk__unlock(&t->lock, lk_saved);
 }
 
-static void stats_add(hk_stats_t *a, const hk_stats_t *b)
-{
-    a->total += b->total;
-    a->used += b->used;
-    a->free += b->free;
-    if (b->largest_free > a->largest_free)
-        a->largest_free = b->largest_free;
-    a->free_blocks += b->free_blocks;
-    a->used_blocks += b->used_blocks;
-    a->peak_used += b->peak_used;
-    a->min_ever_free += b->min_ever_free;
-    a->requested += b->requested;
-}
-
 void hk_tiered_get_stats(hk_tiered_t *t, hk_stats_t *out)
 {
     if (!out)
@@ -397,12 +385,12 @@ void hk_tiered_get_stats(hk_tiered_t *t, hk_stats_t *out)
     hk_stats_t s;
     for (size_t i = 0; i < t->nclasses; i++) {
         hk_pool_get_stats(&t->pools[i], &s);
-        s.largest_free = s.free_blocks ? t->pools[i].block_size : 0;
-        stats_add(out, &s);
+        s.largest_free = s.smallest_free = s.free_blocks ? t->pools[i].block_size : 0;
+        hk__stats_add(out, &s);
     }
     if (t->fallback) {
         hk_heap_get_stats(t->fallback, &s);
-        stats_add(out, &s);
+        hk__stats_add(out, &s);
     }
     out->allocs = t->allocs;
     out->frees = t->frees;

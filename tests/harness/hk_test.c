@@ -101,9 +101,13 @@ out:
 }
 
 /* ---- checks ---------------------------------------------------------- */
+int hk_test_quiet;
+
 void hk_test_fail(const char *file, int line, const char *expr)
 {
     hk_test_failures++;
+    if (hk_test_quiet)
+        return;
     hk_test_printf("FAIL %s:%d: [%s] %s\n", file, line, current_test, expr);
     if (hk_test_errors.last_reason)
         hk_test_printf("     last reported error: %d %s at %p\n", hk_test_errors.last_code,
@@ -114,11 +118,25 @@ void hk_test_fail_eq(const char *file, int line, const char *expr,
                      unsigned long long a, unsigned long long b)
 {
     hk_test_failures++;
+    if (hk_test_quiet)
+        return;
     hk_test_printf("FAIL %s:%d: [%s] %s (%llu != %llu)\n", file, line, current_test, expr,
                    a, b);
     if (hk_test_errors.last_reason)
         hk_test_printf("     last reported error: %d %s at %p\n", hk_test_errors.last_code,
                        hk_test_errors.last_reason, hk_test_errors.last_ptr);
+}
+
+unsigned long hk_test_count_failures(void (*fn)(void *ctx), void *ctx)
+{
+    unsigned long before = hk_test_failures;
+    int quiet = hk_test_quiet;
+    hk_test_quiet = 1;
+    fn(ctx);
+    hk_test_quiet = quiet;
+    unsigned long n = hk_test_failures - before;
+    hk_test_failures = before;
+    return n;
 }
 
 void hk_test_skip(const char *why)

@@ -42,6 +42,13 @@ void hk_test_fail_eq(const char *file, int line, const char *expr,
 #define HK_RUN(fn) hk_test_run(#fn, fn)
 void hk_test_run(const char *name, void (*fn)(void));
 
+/* Runs fn(ctx) with its failed checks neither printed nor counted as
+ * failures of the run, and returns how many checks failed inside: for the
+ * tests of test tools (a rig must notice a broken allocator). */
+unsigned long hk_test_count_failures(void (*fn)(void *ctx), void *ctx);
+/* Non-zero while hk_test_count_failures runs: tools print nothing then. */
+extern int hk_test_quiet;
+
 /* Marks the current test as skipped on this platform, with the reason. */
 void hk_test_skip(const char *why);
 
