@@ -30,10 +30,14 @@ command -v valgrind >/dev/null || { echo "bench/heap: needs valgrind"; exit 77; 
 [ -d "$traces" ] || { echo "bench/heap: no traces at $traces"; exit 77; }
 
 echo "== build (gcc -O2 -DNDEBUG)"
-gcc -std=c11 -O2 -DNDEBUG -I include -I src -I tools/trace src/heap/*.c src/common/*.c \
-    src/debug/*.c tools/trace/hk_trace.c bench/heap/heapbench.c -o "$out/heapbench"
+# .rep.xz traces are read through liblzma (tools/trace)
+lz="-DHK_TRACE_LZMA=1"
+lzlib="-llzma"
+gcc -std=c11 -O2 -DNDEBUG $lz -I include -I src -I tools/trace src/heap/*.c src/common/*.c \
+    src/debug/*.c tools/trace/hk_trace.c bench/heap/heapbench.c -o "$out/heapbench" $lzlib
 hb=$out/heapbench
 # the MCU figures: 32-bit, HK_ALIGN 8, as on a Cortex-M
+# (the MCU trace is plain text: no liblzma needed for the 32-bit build)
 gcc -m32 -std=c11 -O2 -DNDEBUG -DHK_ALIGN=8 -I include -I src -I tools/trace src/heap/*.c \
     src/common/*.c src/debug/*.c tools/trace/hk_trace.c bench/heap/heapbench.c \
     -o "$out/heapbench32" 2>/dev/null || cp "$hb" "$out/heapbench32"

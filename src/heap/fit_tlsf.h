@@ -195,15 +195,17 @@ HK_SHARED hk_block_t *tlsf_find(const hk_heap_t *h, size_t need, unsigned *idx)
     if (fl) {
         /* Not an exact class: look at a few blocks of the request's own
          * class (all of the top class), then go strictly above. */
-        unsigned bound = i == (unsigned)h->fl_count * HK_SL_COUNT - 1u ? UINT_MAX
-                                                                       : HK_TLSF_SCAN;
+        size_t bound = i == (unsigned)h->fl_count * HK_SL_COUNT - 1u ? h->free_blocks
+                                                                     : HK_TLSF_SCAN;
         hk_block_t *b = h->heads[i];
-        for (unsigned k = 0; b && k < bound; k++, b = b->next_free) {
-            if (!heap_take_ok(h, b)) {
-                b = NULL;
+        /* The blocks passed over are only read, so an address check
+         * bounds them; the one taken gets the full check. */
+        for (size_t k = 0; b && k < bound; k++, b = b->next_free) {
+            if (HK_UNLIKELY(!heap_addr_ok(h, b)))
                 break;
-            }
             if (block_size(b) >= need) {
+                if (HK_UNLIKELY(!heap_take_ok(h, b)))
+                    break;
                 *idx = i;
                 return b;
             }

@@ -113,6 +113,18 @@ static HK_NOINLINE void *alloc_from_index(hk_heap_t *h, size_t n)
     return p;
 }
 
+#if HK_QUICK_CLASSES
+/* The plain allocation of n bytes (a block of `need`) when the front has
+ * no block of that size: straight to the index. */
+static HK_NOINLINE void *alloc_index(hk_heap_t *h, size_t n, size_t need)
+{
+    void *p = heap_alloc_index(h, n, need);
+    if (HK_UNLIKELY(h->bad != NULL))
+        p = alloc_after_damage(h, p, n);
+    return p;
+}
+#endif
+
 /* ---- the small-object front: flush -------------------------------------- */
 void hk__heap_flush(hk_heap_t *h)
 {
@@ -181,7 +193,7 @@ void *hk_heap_alloc(hk_heap_t *h, size_t size)
     hk_block_t **top = &h->quick[need >> HK_LOG2_G];
     hk_block_t *b = *top;
     if (HK_UNLIKELY(!b || need > h->quick_max))
-        return alloc_from_index(h, size);
+        return alloc_index(h, size, need);
     hk_block_t *n = b->next_free;
     if (n && HK_UNLIKELY(!(heap_addr_fast(h, n) &&
                            (n->head & ~HK_BF_PREV_FREE) == block_parked_head(need))))
@@ -251,12 +263,34 @@ static HK_NOINLINE void free_checked(hk_heap_t *h, void *p)
         heap_free_block(h, b); /* any damage met is repaired inside */
 }
 
-/* The front's free, tail calls elsewhere (see hk_heap_alloc). Parking
- * touches no neighbour, so the fast case is a block with no free neighbour
- * (aligned inside the heap, live, of a front size, ending inside the heap,
- * its right neighbour used or parked and not claiming it free); a block
- * next to a free one takes the full checks of both first (free_checked),
- * and is parked after them all the same. */
+/* A free that passed hk_heap_free's bounds checks (b inside the heap's one
+ * region, aligned, live, of a sane size that ends inside the region, its
+ * right neighbour not claiming it free) but that the front does not take
+ * at once: a free neighbour, a size or a fill the front does not park, or
+ * a full LIFO. The neighbours are checked before anything believes them;
+ * then b merges with its free neighbours and goes to the index, or, next
+ * to used blocks only, is parked after all (a full LIFO aside). */
+static HK_NOINLINE void free_unparked(hk_heap_t *h, hk_block_t *b, size_t head, size_t size)
+{
+    if (HK_UNLIKELY(!heap_neighbours_ok(h, b, head, size, h->lo)))
+        return; /* reported: the block stays allocated */
+    heap_account_free(h, b, size);
+#if HK_QUICK_CLASSES
+    if (quick_push(h, b, head, size))
+        return;
+#endif
+    heap_release(h, b, size);
+    if (HK_UNLIKELY(h->bad != NULL))
+        hk__heap_recover(h);
+}
+
+/* The plain free, tail calls elsewhere (see hk_heap_alloc). The fast case
+ * is a block inside the heap's one region, aligned, live, of a sane size
+ * ending inside the region, whose right neighbour does not claim it free:
+ * parked at once when it has no free neighbour and the front takes its
+ * size (parking touches no neighbour); otherwise free_unparked checks the
+ * free neighbours before the merge. Anything else (several regions, a bad
+ * pointer) takes the full checks (free_checked). */
 void hk_heap_free(hk_heap_t *h, void *p)
 {
     if (!p)
@@ -270,8 +304,6 @@ void hk_heap_free(hk_heap_t *h, void *p)
         free_slow(h, p);
         return;
     }
-#endif
-#if HK_QUICK_CLASSES
     uintptr_t ba = (uintptr_t)p - HK_W;
     if (HK_UNLIKELY(((uintptr_t)p & (HK_G - 1)) || ba - h->lo >= h->span)) {
         free_checked(h, p);
@@ -280,31 +312,36 @@ void hk_heap_free(hk_heap_t *h, void *p)
     hk_block_t *b = block_at(ba);
     size_t head = b->head, size = head & ~HK_BF_MASK;
     size_t nhead;
-    if (HK_UNLIKELY(size > h->quick_max || h->usage.used >= h->park_limit ||
-                    size < HK_MIN_BLOCK || (head & (HK_BF_FREE | HK_BF_PREV_FREE | (HK_G - 1 - HK_BF_MASK))) ||
+    if (HK_UNLIKELY(size < HK_MIN_BLOCK || (head & (HK_BF_FREE | (HK_G - 1 - HK_BF_MASK))) ||
                     size > h->hi - ba ||
-                    ((nhead = block_at(ba + size)->head) & HK_BF_PREV_FREE) ||
+                    ((nhead = block_at(ba + size)->head) & HK_BF_PREV_FREE))) {
+        free_checked(h, p); /* reports the cause */
+        return;
+    }
+#if HK_QUICK_CLASSES
+    if (HK_UNLIKELY(size > h->quick_max || h->usage.used >= h->park_limit ||
+                    (head & HK_BF_PREV_FREE) ||
                     ((nhead & HK_BF_FREE) &&
                      (!(nhead & HK_BF_SLACK) || /* free, or parked with a sane size */
                       (nhead & ~HK_BF_MASK) - HK_MIN_BLOCK > h->quick_max - HK_MIN_BLOCK)))) {
-        free_checked(h, p);
+        free_unparked(h, b, head, size);
         return;
     }
     hk_block_t **top = &h->quick[size >> HK_LOG2_G];
     hk_block_t *t = *top;
     size_t depth = t ? (size_t)(uintptr_t)t->prev_free + 1 : 0;
     if (HK_UNLIKELY(depth >= HK_QUICK_DEPTH)) {
-        free_checked(h, p);
+        free_unparked(h, b, head, size);
         return;
     }
-    h->requested -= size - HK_W - block_slack(b);
-    hk__usage_give(&h->usage, size);
-    h->frees++;
+    heap_account_free(h, b, size);
     b->next_free = t;
     b->prev_free = (hk_block_t *)(uintptr_t)depth;
     block_park(b, head);
     *top = b;
 #else
-    free_checked(h, p);
+    (void)nhead;
+    free_unparked(h, b, head, size);
+#endif
 #endif
 }

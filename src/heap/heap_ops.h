@@ -197,13 +197,40 @@ HK_HOT void *heap_alloc_locked(hk_heap_t *h, size_t n)
     return p ? p : heap_alloc_index(h, n, need);
 }
 
+/* The neighbour half of the checks of a caller's block b (header `head`,
+ * `size` bytes, already known to be live, aligned and to end inside
+ * [lo, end)): its right neighbour does not claim a free left neighbour and,
+ * if free, is a sane free block (guard.h), or, if parked, has a front
+ * size; and (if b claims a free left neighbour) that neighbour's footer and
+ * header agree. So neither merge of a free can follow a damaged size.
+ * Returns b, or reports and returns NULL. */
+HK_HOT hk_block_t *heap_neighbours_ok(const hk_heap_t *h, hk_block_t *b, size_t head,
+                                      size_t size, uintptr_t lo)
+{
+    uintptr_t ba = (uintptr_t)b;
+    hk_block_t *next = block_at(ba + size);
+    size_t nhead = next->head;
+    if (HK_UNLIKELY(nhead & (HK_BF_PREV_FREE | HK_BF_FREE))) {
+        if (nhead & HK_BF_PREV_FREE)
+            return hk__heap_bad_block(h, block_payload(b));
+        if (block_is_free(next) ? !heap_free_ok(h, next)
+                                : (block_size(next) > h->quick_max ||
+                                   block_size(next) < HK_MIN_BLOCK))
+            return hk__heap_bad_neighbour(h, block_payload(b)); /* not free, not parked */
+    }
+    if (head & HK_BF_PREV_FREE) {
+        size_t pf = block_prev_footer(b); /* at ba - W: inside our own memory */
+        if (HK_UNLIKELY(pf < HK_MIN_BLOCK || pf > ba - lo || (pf & (HK_G - 1)) ||
+                        block_prev(b)->head != (pf | HK_BF_FREE)))
+            return hk__heap_bad_block(h, block_payload(b));
+    }
+    return b;
+}
+
 /* The cheap, always-on checks of a caller's pointer. Each failure names the
  * likely cause. A block passes when: it is G-aligned inside a region, its
- * size is sane and ends inside the region, it is marked used, its right
- * neighbour does not claim a free left neighbour and, if free, is a sane
- * free block (guard.h), and (if it claims a free left neighbour) that
- * neighbour's footer and header agree. So neither merge of a free can
- * follow a damaged size. */
+ * size is sane and ends inside the region, it is marked used, and its
+ * neighbours pass heap_neighbours_ok. */
 HK_HOT hk_block_t *heap_checked_block(const hk_heap_t *h, const void *p)
 {
     uintptr_t ba = (uintptr_t)p - HK_W, lo = h->lo, end = h->hi;
@@ -219,23 +246,7 @@ HK_HOT hk_block_t *heap_checked_block(const hk_heap_t *h, const void *p)
     if (HK_UNLIKELY(size < HK_MIN_BLOCK || size > end - ba || (size & (HK_G - 1)) ||
                     block_is_dead(head)))
         return hk__heap_bad_block(h, p);
-    hk_block_t *next = block_at(ba + size);
-    size_t nhead = next->head;
-    if (HK_UNLIKELY(nhead & (HK_BF_PREV_FREE | HK_BF_FREE))) {
-        if (nhead & HK_BF_PREV_FREE)
-            return hk__heap_bad_block(h, p);
-        if (block_is_free(next) ? !heap_free_ok(h, next)
-                                : (block_size(next) > h->quick_max ||
-                                   block_size(next) < HK_MIN_BLOCK))
-            return hk__heap_bad_neighbour(h, p); /* not free, not a parked block */
-    }
-    if (head & HK_BF_PREV_FREE) {
-        size_t pf = block_prev_footer(b); /* at ba - W: inside our own memory */
-        if (HK_UNLIKELY(pf < HK_MIN_BLOCK || pf > ba - lo || (pf & (HK_G - 1)) ||
-                        block_prev(b)->head != (pf | HK_BF_FREE)))
-            return hk__heap_bad_block(h, p);
-    }
-    return b;
+    return heap_neighbours_ok(h, b, head, size, lo);
 }
 
 /* TLSF free: merges with free neighbours, keeping list positions where the
@@ -312,14 +323,20 @@ HK_HOT void heap_release(hk_heap_t *h, hk_block_t *b, size_t size)
 /* heap.c: heap_release out of line, then any damage it met repaired. */
 void hk__heap_release(hk_heap_t *h, hk_block_t *b, size_t size);
 
+/* The statistics of a caller's free of the used block b of `size` bytes. */
+HK_HOT void heap_account_free(hk_heap_t *h, const hk_block_t *b, size_t size)
+{
+    h->requested -= size - HK_W - block_slack(b);
+    hk__usage_give(&h->usage, size);
+    h->frees++;
+}
+
 /* A caller's free of the checked used block b: parked in the front, or
  * given back to the block layer. */
 HK_HOT void heap_free_block(hk_heap_t *h, hk_block_t *b)
 {
     size_t head = b->head, size = head & ~HK_BF_MASK;
-    h->requested -= size - HK_W - block_slack(b);
-    hk__usage_give(&h->usage, size);
-    h->frees++;
+    heap_account_free(h, b, size);
 #if HK_QUICK_CLASSES
     if (quick_push(h, b, head, size))
         return;
