@@ -265,20 +265,15 @@ static HK_NOINLINE void free_checked(hk_heap_t *h, void *p)
 
 /* A free that passed hk_heap_free's bounds checks (b inside the heap's one
  * region, aligned, live, of a sane size that ends inside the region, its
- * right neighbour not claiming it free) but that the front does not take
- * at once: a free neighbour, a size or a fill the front does not park, or
- * a full LIFO. The neighbours are checked before anything believes them;
- * then b merges with its free neighbours and goes to the index, or, next
- * to used blocks only, is parked after all (a full LIFO aside). */
+ * right neighbour not claiming it free) and that the front does not take:
+ * a size or a fill it does not park, or a full LIFO. The neighbours are
+ * checked before the merge believes them; then b merges with its free
+ * neighbours and goes to the index. */
 static HK_NOINLINE void free_unparked(hk_heap_t *h, hk_block_t *b, size_t head, size_t size)
 {
     if (HK_UNLIKELY(!heap_neighbours_ok(h, b, head, size, h->lo)))
         return; /* reported: the block stays allocated */
     heap_account_free(h, b, size);
-#if HK_QUICK_CLASSES
-    if (quick_push(h, b, head, size))
-        return;
-#endif
     heap_release(h, b, size);
     if (HK_UNLIKELY(h->bad != NULL))
         hk__heap_recover(h);
@@ -286,11 +281,13 @@ static HK_NOINLINE void free_unparked(hk_heap_t *h, hk_block_t *b, size_t head, 
 
 /* The plain free, tail calls elsewhere (see hk_heap_alloc). The fast case
  * is a block inside the heap's one region, aligned, live, of a sane size
- * ending inside the region, whose right neighbour does not claim it free:
- * parked at once when it has no free neighbour and the front takes its
- * size (parking touches no neighbour); otherwise free_unparked checks the
- * free neighbours before the merge. Anything else (several regions, a bad
- * pointer) takes the full checks (free_checked). */
+ * ending inside the region, whose right neighbour does not claim it free,
+ * of a size the front takes: it is parked at once. Parking touches no
+ * neighbour, so it believes none: a parked block's neighbours are checked
+ * when it leaves the front (hk__heap_flush takes the full checks of a
+ * caller's free). A block the front does not take goes to free_unparked,
+ * which checks its free neighbours before the merge. Anything else
+ * (several regions, a bad pointer) takes the full checks (free_checked). */
 void hk_heap_free(hk_heap_t *h, void *p)
 {
     if (!p)
@@ -311,19 +308,13 @@ void hk_heap_free(hk_heap_t *h, void *p)
     }
     hk_block_t *b = block_at(ba);
     size_t head = b->head, size = head & ~HK_BF_MASK;
-    size_t nhead;
     if (HK_UNLIKELY(size < HK_MIN_BLOCK || (head & (HK_BF_FREE | (HK_G - 1 - HK_BF_MASK))) ||
-                    size > h->hi - ba ||
-                    ((nhead = block_at(ba + size)->head) & HK_BF_PREV_FREE))) {
+                    size > h->hi - ba || block_prev_is_free(block_at(ba + size)))) {
         free_checked(h, p); /* reports the cause */
         return;
     }
 #if HK_QUICK_CLASSES
-    if (HK_UNLIKELY(size > h->quick_max || h->usage.used >= h->park_limit ||
-                    (head & HK_BF_PREV_FREE) ||
-                    ((nhead & HK_BF_FREE) &&
-                     (!(nhead & HK_BF_SLACK) || /* free, or parked with a sane size */
-                      (nhead & ~HK_BF_MASK) - HK_MIN_BLOCK > h->quick_max - HK_MIN_BLOCK)))) {
+    if (HK_UNLIKELY(size > h->quick_max || h->usage.used >= h->park_limit)) {
         free_unparked(h, b, head, size);
         return;
     }
@@ -340,7 +331,6 @@ void hk_heap_free(hk_heap_t *h, void *p)
     block_park(b, head);
     *top = b;
 #else
-    (void)nhead;
     free_unparked(h, b, head, size);
 #endif
 #endif
