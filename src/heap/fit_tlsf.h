@@ -93,6 +93,9 @@ HK_SHARED void tlsf_insert_at(hk_heap_t *h, hk_block_t *b, unsigned idx)
 {
     unsigned fl = idx >> HK_TLSF_SLI, sl = idx & (HK_SL_COUNT - 1);
     hk_block_t *head = h->heads[idx];
+    HK_ASSERT(idx < (unsigned)h->fl_count * HK_SL_COUNT);
+    /* class/bitmap agreement: a list has a head iff its bit is set */
+    HK_ASSERT(!head == !(h->sl_bitmap[fl] & (1u << sl)));
     if (head && !heap_next_ok(h, NULL, head))
         head = NULL; /* a damaged head is not written through (guard.h) */
     b->next_free = head;
@@ -167,6 +170,7 @@ HK_SHARED void tlsf_unlink(hk_heap_t *h, hk_block_t *b, unsigned idx)
         h->heads[idx] = next;
         if (!next) {
             unsigned fl = idx >> HK_TLSF_SLI, sl = idx & (HK_SL_COUNT - 1);
+            HK_ASSERT((h->sl_bitmap[fl] & (1u << sl)) && (h->fl_bitmap & ((size_t)1 << fl)));
             h->sl_bitmap[fl] = (hk_slmap_t)(h->sl_bitmap[fl] & ~(1u << sl));
             if (!h->sl_bitmap[fl])
                 h->fl_bitmap &= ~((size_t)1 << fl);
@@ -222,9 +226,15 @@ HK_SHARED hk_block_t *tlsf_find(const hk_heap_t *h, size_t need, unsigned *idx)
     }
     i = fl * HK_SL_COUNT + hk__ffs32(slmap);
     *idx = i;
-    if (!heap_take_ok(h, h->heads[i]))
+    hk_block_t *b = h->heads[i];
+    HK_ASSERT(b != NULL); /* class/bitmap agreement */
+    if (!heap_take_ok(h, b))
         return NULL;
-    return h->heads[i];
+    if (HK_UNLIKELY(block_size(b) < need)) { /* a header rewritten with a sane smaller size */
+        hk__heap_flag(h, b, HK_WHY_FREE_BLOCK);
+        return NULL;
+    }
+    return b;
 }
 #endif
 

@@ -83,7 +83,7 @@ hk_block_t *hk__heap_bad_block(const hk_heap_t *h, const void *p)
         size_t size = block_size(b);
         if (size < HK_MIN_BLOCK || (size & (HK_G - 1)) || size > end - ba) {
             why = "bad block size: interior pointer, or header overwritten?";
-        } else if (block_is_dead(b->head)) { /* free, or parked in the front */
+        } else if (head_is_dead(block_head(b))) { /* free, or parked in the front */
             code = HK_EDOUBLEFREE;
             why = "block is already free: double free?";
         } else if (block_prev_is_free(block_at(ba + size))) {
@@ -139,12 +139,12 @@ void hk__heap_flush(hk_heap_t *h)
                 n = NULL;
             }
             /* as careful as a caller's free: a damaged parked block stays put */
-            if ((b->head & ~HK_BF_PREV_FREE) == block_parked_head((size_t)i << HK_LOG2_G)) {
+            if (block_is_parked_of(b, (size_t)i << HK_LOG2_G)) {
                 block_unpark(b);
                 if (heap_checked_block(h, block_payload(b)))
                     heap_release(h, b, block_size(b));
                 else
-                    block_park(b, b->head);
+                    block_park(b, block_head(b));
             } else {
                 hk__heap_flag(h, b, HK_WHY_FREE_BLOCK);
             }
@@ -196,7 +196,7 @@ void *hk_heap_alloc(hk_heap_t *h, size_t size)
         return alloc_index(h, size, need);
     hk_block_t *n = b->next_free;
     if (n && HK_UNLIKELY(!(heap_addr_fast(h, n) &&
-                           (n->head & ~HK_BF_PREV_FREE) == block_parked_head(need))))
+                           block_is_parked_of(n, need))))
         return alloc_from_index(h, size); /* the full path meets and repairs it */
     *top = n;
     block_unpark(b);
@@ -307,8 +307,8 @@ void hk_heap_free(hk_heap_t *h, void *p)
         return;
     }
     hk_block_t *b = block_at(ba);
-    size_t head = b->head, size = head & ~HK_BF_MASK;
-    if (HK_UNLIKELY(size < HK_MIN_BLOCK || (head & (HK_BF_FREE | (HK_G - 1 - HK_BF_MASK))) ||
+    size_t head = block_head(b), size = head_size(head);
+    if (HK_UNLIKELY(size < HK_MIN_BLOCK || !head_is_live_clean(head) ||
                     size > h->hi - ba || block_prev_is_free(block_at(ba + size)))) {
         free_checked(h, p); /* reports the cause */
         return;
