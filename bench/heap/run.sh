@@ -16,7 +16,8 @@
 #   mcu     failed allocations on bench/heap/mcu-queues.rep in a 32 KiB heap
 #           (heapbench --fails), TLSF against first fit
 # HK_BENCH_FIT=first|best measures another policy; HK_BENCH_SKIP_WORST=1
-# leaves the worst-case step out; HK_BENCH_BEFORE=DIR adds a column with the
+# leaves the worst-case step out; HK_BENCH_WORST_PREFIX=N measures the worst
+# case on the first N ops of each trace only (marked in the report); HK_BENCH_BEFORE=DIR adds a column with the
 # figures of an earlier run's output directory (build/heapbench of it).
 set -eu
 cd "$(dirname "$0")/../.."
@@ -66,7 +67,8 @@ if [ "${HK_BENCH_SKIP_WORST:-0}" != 1 ]; then
         nice -n 10 valgrind --tool=callgrind -q --collect-atstart=no --toggle-collect='hb_*' \
             --dump-after=hb_malloc --dump-after=hb_free --dump-after=hb_realloc \
             --dump-after=hb_calloc --callgrind-out-file="$d/cg.out" \
-            "$hb" --fit "$fit" --worst "$d" "$t" >"$out/worst.$n.txt" &
+            "$hb" --fit "$fit" ${HK_BENCH_WORST_PREFIX:+--prefix "$HK_BENCH_WORST_PREFIX"} \
+            --worst "$d" "$t" >"$out/worst.$n.txt" &
         pids="$pids $!"
         # two at a time on two cores
         if [ "$(echo $pids | wc -w)" -ge 2 ]; then wait $pids; pids=""; fi

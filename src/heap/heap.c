@@ -190,9 +190,11 @@ void *hk_heap_alloc(hk_heap_t *h, size_t size)
     if (HK_UNLIKELY(size > HK_QUICK_MAX - HK_W))
         return alloc_from_index(h, size);
     size_t need = block_size_for(size);
+    /* no need to test need against quick_max: the front parks no size
+     * above it, so those LIFOs are empty */
     hk_block_t **top = &h->quick[need >> HK_LOG2_G];
     hk_block_t *b = *top;
-    if (HK_UNLIKELY(!b || need > h->quick_max))
+    if (HK_UNLIKELY(!b))
         return alloc_index(h, size, need);
     hk_block_t *n = b->next_free;
     if (n && HK_UNLIKELY(!(heap_addr_fast(h, n) &&

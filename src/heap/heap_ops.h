@@ -107,7 +107,10 @@ HK_HOT void tlsf_carve_fresh(hk_heap_t *h, hk_block_t *b, unsigned idx, size_t n
  * to the block layer (hk__heap_flush) before an allocation would fail and
  * before statistics, walks and validation, so largest_free stays exact and
  * the validator proves the same invariants. A popped link is checked like
- * any free-list link (guard.h) before it becomes the new top. */
+ * any free-list link (guard.h) before it becomes the new top. Parking
+ * writes only the block's own first words, so it believes no neighbour and
+ * checks none; a parked block's neighbours are checked when it leaves the
+ * front (the flush takes the full checks of a caller's free). */
 #if HK_QUICK_CLASSES
 HK_INLINE hk_block_t *quick_pop(hk_heap_t *h, size_t need)
 {
