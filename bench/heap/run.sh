@@ -17,8 +17,10 @@
 #           (heapbench --fails), TLSF against first fit
 # HK_BENCH_FIT=first|best measures another policy; HK_BENCH_SKIP_WORST=1
 # leaves the worst-case step out; HK_BENCH_WORST_PREFIX=N measures the worst
-# case on the first N ops of each trace only (marked in the report); HK_BENCH_BEFORE=DIR adds a column with the
-# figures of an earlier run's output directory (build/heapbench of it).
+# case on the first N ops of each trace only (marked in the report);
+# HK_BENCH_BEFORE=DIR adds a column with the figures of an earlier run's
+# output directory (build/heapbench of it), HK_BENCH_BEFORE_NOTE says what
+# that run was.
 set -eu
 cd "$(dirname "$0")/../.."
 root=$PWD
