@@ -256,6 +256,7 @@ static HK_NOINLINE void free_slow(hk_heap_t *h, void *p)
     hk__unlock(&h->lock, lk_saved);
 }
 
+#if !defined(__OPTIMIZE_SIZE__) /* -Os: every free takes free_slow */
 /* Every free that the front cannot take at once: the full checks, then
  * the front or the block layer. */
 static HK_NOINLINE void free_checked(hk_heap_t *h, void *p)
@@ -280,6 +281,8 @@ static HK_NOINLINE void free_unparked(hk_heap_t *h, hk_block_t *b, size_t head, 
     if (HK_UNLIKELY(h->bad != NULL))
         hk__heap_recover(h);
 }
+
+#endif
 
 /* The plain free, tail calls elsewhere (see hk_heap_alloc). The fast case
  * is a block inside the heap's one region, aligned, live, of a sane size
