@@ -123,9 +123,52 @@ static void test_write_after_free_small(void)
     HK_CHECK_EQ(stats_of(h).used, 0);
 }
 
+/* An overflow from a small block into its free right neighbour's header,
+ * then a free of the small block: parking it would touch no neighbour, so
+ * the front may take it without looking; the damaged neighbour must still
+ * be reported before anything believes it (at the free, or when the front
+ * gives the block back, here in hk_heap_validate), and the heap must stay
+ * usable with validate telling the truth. */
+static void test_parked_next_to_damaged_free(void)
+{
+    hk_heap_t *h = front_heap();
+    HK_REQUIRE(h != NULL);
+    void *g0 = hk_heap_alloc(h, 24);
+    void *a = hk_heap_alloc(h, 56);
+    void *c = hk_heap_alloc(h, 4000); /* above every front size: really freed */
+    void *g1 = hk_heap_alloc(h, 24);
+    HK_REQUIRE(g0 && a && c && g1);
+    const hk_block_t *ab = block_from_payload(a);
+    unsigned char *end = (unsigned char *)(uintptr_t)ab + block_size(ab);
+    HK_REQUIRE(end == (unsigned char *)c - HK_W); /* a's right neighbour is c */
+    hk_heap_free(h, c);
+    hk_test_capture_errors();
+    hk_test_memset(end, 0x41, 12); /* c's header and the start of its link */
+    hk_heap_free(h, a);
+    HK_CHECK_EQ(hk_heap_validate(h), HK_ECORRUPT);
+    HK_CHECK(hk_test_errors.count >= 1);
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_ECORRUPT);
+    /* still usable: no fault, no wild write (the memory behind the damaged
+     * header is left out of the index, so an allocation may fail) */
+    for (unsigned r = 0; r < 4; r++) {
+        void *x = hk_heap_alloc(h, 56), *y = hk_heap_alloc(h, 300);
+        if (x)
+            hk_test_memset(x, 0x5A, 56);
+        if (y)
+            hk_test_memset(y, 0x5A, 300);
+        hk_heap_free(h, x);
+        hk_heap_free(h, y);
+    }
+    HK_CHECK_EQ(hk_heap_usable_size(h, g0), 24); /* g1 sits behind the damage */
+    HK_CHECK_EQ(hk_heap_validate(h), HK_ECORRUPT); /* the damage is not hidden */
+    hk_heap_free(h, g0);
+    hk_heap_free(h, g1);
+}
+
 HK_SUITE(heap_front)
 {
     HK_RUN(test_reuse_and_double_free);
     HK_RUN(test_flush_before_failing);
     HK_RUN(test_write_after_free_small);
+    HK_RUN(test_parked_next_to_damaged_free);
 }

@@ -159,7 +159,8 @@ lines += ["", "## How these were measured", "",
           "by a 32-bit build with HK_ALIGN 8 (`heapbench --fails ARENA`), failed allocations "
           "counted and the replay continued. Control structure: hk_heap_overhead(32768, NULL).",
           "- Code size: `make size` (docs/size.md).",
-          "- The before columns: the heap as it was before the small-object front and the "
-          "level-0 guards, measured with the same driver (its instruction runs with an arena of "
-          "four times the peak plus 64 MiB; that heap's counts hardly depend on the arena)."]
+          "- The before columns: " + os.environ.get(
+              "HK_BENCH_BEFORE_NOTE",
+              "the figures of an earlier run (HK_BENCH_BEFORE=DIR), measured with the same "
+              "driver; a column left empty was not measured in that run.")]
 print("\n".join(lines))

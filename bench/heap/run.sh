@@ -16,8 +16,11 @@
 #   mcu     failed allocations on bench/heap/mcu-queues.rep in a 32 KiB heap
 #           (heapbench --fails), TLSF against first fit
 # HK_BENCH_FIT=first|best measures another policy; HK_BENCH_SKIP_WORST=1
-# leaves the worst-case step out; HK_BENCH_BEFORE=DIR adds a column with the
-# figures of an earlier run's output directory (build/heapbench of it).
+# leaves the worst-case step out; HK_BENCH_WORST_PREFIX=N measures the worst
+# case on the first N ops of each trace only (marked in the report);
+# HK_BENCH_BEFORE=DIR adds a column with the figures of an earlier run's
+# output directory (build/heapbench of it), HK_BENCH_BEFORE_NOTE says what
+# that run was.
 set -eu
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -30,10 +33,14 @@ command -v valgrind >/dev/null || { echo "bench/heap: needs valgrind"; exit 77; 
 [ -d "$traces" ] || { echo "bench/heap: no traces at $traces"; exit 77; }
 
 echo "== build (gcc -O2 -DNDEBUG)"
-gcc -std=c11 -O2 -DNDEBUG -I include -I src -I tools/trace src/heap/*.c src/common/*.c \
-    src/debug/*.c tools/trace/hk_trace.c bench/heap/heapbench.c -o "$out/heapbench"
+# .rep.xz traces are read through liblzma (tools/trace)
+lz="-DHK_TRACE_LZMA=1"
+lzlib="-llzma"
+gcc -std=c11 -O2 -DNDEBUG $lz -I include -I src -I tools/trace src/heap/*.c src/common/*.c \
+    src/debug/*.c tools/trace/hk_trace.c bench/heap/heapbench.c -o "$out/heapbench" $lzlib
 hb=$out/heapbench
 # the MCU figures: 32-bit, HK_ALIGN 8, as on a Cortex-M
+# (the MCU trace is plain text: no liblzma needed for the 32-bit build)
 gcc -m32 -std=c11 -O2 -DNDEBUG -DHK_ALIGN=8 -I include -I src -I tools/trace src/heap/*.c \
     src/common/*.c src/debug/*.c tools/trace/hk_trace.c bench/heap/heapbench.c \
     -o "$out/heapbench32" 2>/dev/null || cp "$hb" "$out/heapbench32"
@@ -62,7 +69,8 @@ if [ "${HK_BENCH_SKIP_WORST:-0}" != 1 ]; then
         nice -n 10 valgrind --tool=callgrind -q --collect-atstart=no --toggle-collect='hb_*' \
             --dump-after=hb_malloc --dump-after=hb_free --dump-after=hb_realloc \
             --dump-after=hb_calloc --callgrind-out-file="$d/cg.out" \
-            "$hb" --fit "$fit" --worst "$d" "$t" >"$out/worst.$n.txt" &
+            "$hb" --fit "$fit" ${HK_BENCH_WORST_PREFIX:+--prefix "$HK_BENCH_WORST_PREFIX"} \
+            --worst "$d" "$t" >"$out/worst.$n.txt" &
         pids="$pids $!"
         # two at a time on two cores
         if [ "$(echo $pids | wc -w)" -ge 2 ]; then wait $pids; pids=""; fi

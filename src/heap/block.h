@@ -192,6 +192,7 @@ HK_INLINE void block_clear_prev_free(hk_block_t *b)
  * next block's PREV_FREE; callers do. */
 HK_INLINE void block_make_free(hk_block_t *b, size_t size)
 {
+    HK_ASSERT(size >= HK_MIN_BLOCK && !(size & (HK_G - 1)));
     b->head = size | HK_BF_FREE;
     *(size_t *)(void *)((uintptr_t)b + size - HK_W) = size;
 }
@@ -203,6 +204,7 @@ HK_INLINE void block_make_used(hk_block_t *b, size_t size, size_t req)
 {
     size_t slack = size - HK_W - req;
     size_t keep = b->head & HK_BF_PREV_FREE;
+    HK_ASSERT(req + HK_W <= size && slack < 256 && !(size & (HK_G - 1)));
     if (slack) {
         b->head = size | keep | HK_BF_SLACK;
         *(unsigned char *)((uintptr_t)b + size - 1) = (unsigned char)slack;
@@ -238,6 +240,63 @@ HK_INLINE size_t block_size_for(size_t n)
 {
     size_t s = (n + HK_W + HK_DBG_EXTRA + HK_G - 1) & ~(HK_G - 1);
     return s < HK_MIN_BLOCK ? HK_MIN_BLOCK : s;
+}
+
+/* ---- header words --------------------------------------------------------
+ * The hot paths load a header once and test the loaded word: these name
+ * what each test means, so that no file but this one spells a flag bit. */
+HK_INLINE size_t block_head(const hk_block_t *b)
+{
+    return b->head;
+}
+
+HK_INLINE size_t head_size(size_t head)
+{
+    return head & ~HK_BF_MASK;
+}
+
+HK_INLINE bool head_prev_free(size_t head)
+{
+    return (head & HK_BF_PREV_FREE) != 0;
+}
+
+/* Free or parked (FREE set, whatever SLACK says). */
+HK_INLINE bool head_is_dead(size_t head)
+{
+    return (head & HK_BF_FREE) != 0;
+}
+
+/* A live header whose size has no bits below the granule: what a caller's
+ * block must look like before its size is believed. */
+HK_INLINE bool head_is_live_clean(size_t head)
+{
+    return !(head & (HK_BF_FREE | ((HK_G - 1) & ~HK_BF_MASK)));
+}
+
+/* The header of a free block (FREE without SLACK), the PREV_FREE bit aside. */
+HK_INLINE size_t head_free_of(size_t size)
+{
+    return size | HK_BF_FREE;
+}
+
+/* Is b parked, with exactly `size` bytes (its PREV_FREE aside)? */
+HK_INLINE bool block_is_parked_of(const hk_block_t *b, size_t size)
+{
+    return (b->head & ~HK_BF_PREV_FREE) == (size | HK_BF_FREE | HK_BF_SLACK);
+}
+
+/* A header that says "parked" (FREE and SLACK): its size is a front size? */
+HK_INLINE bool head_is_parked(size_t head)
+{
+    return (head & (HK_BF_FREE | HK_BF_SLACK)) == (HK_BF_FREE | HK_BF_SLACK);
+}
+
+/* b, used or parked, becomes free to the block layer (FREE without SLACK,
+ * PREV_FREE kept) before it merges: FREE stays visible if b merges away,
+ * so a double free is caught. */
+HK_INLINE void block_mark_released(hk_block_t *b)
+{
+    b->head = (b->head & ~HK_BF_SLACK) | HK_BF_FREE;
 }
 
 #endif /* HK_HEAP_BLOCK_H */

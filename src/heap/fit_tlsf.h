@@ -93,6 +93,9 @@ HK_SHARED void tlsf_insert_at(hk_heap_t *h, hk_block_t *b, unsigned idx)
 {
     unsigned fl = idx >> HK_TLSF_SLI, sl = idx & (HK_SL_COUNT - 1);
     hk_block_t *head = h->heads[idx];
+    HK_ASSERT(idx < (unsigned)h->fl_count * HK_SL_COUNT);
+    /* class/bitmap agreement: a list has a head iff its bit is set */
+    HK_ASSERT(!head == !(h->sl_bitmap[fl] & (1u << sl)));
     if (head && !heap_next_ok(h, NULL, head))
         head = NULL; /* a damaged head is not written through (guard.h) */
     b->next_free = head;
@@ -167,6 +170,7 @@ HK_SHARED void tlsf_unlink(hk_heap_t *h, hk_block_t *b, unsigned idx)
         h->heads[idx] = next;
         if (!next) {
             unsigned fl = idx >> HK_TLSF_SLI, sl = idx & (HK_SL_COUNT - 1);
+            HK_ASSERT((h->sl_bitmap[fl] & (1u << sl)) && (h->fl_bitmap & ((size_t)1 << fl)));
             h->sl_bitmap[fl] = (hk_slmap_t)(h->sl_bitmap[fl] & ~(1u << sl));
             if (!h->sl_bitmap[fl])
                 h->fl_bitmap &= ~((size_t)1 << fl);
@@ -195,15 +199,17 @@ HK_SHARED hk_block_t *tlsf_find(const hk_heap_t *h, size_t need, unsigned *idx)
     if (fl) {
         /* Not an exact class: look at a few blocks of the request's own
          * class (all of the top class), then go strictly above. */
-        unsigned bound = i == (unsigned)h->fl_count * HK_SL_COUNT - 1u ? UINT_MAX
-                                                                       : HK_TLSF_SCAN;
+        size_t bound = i == (unsigned)h->fl_count * HK_SL_COUNT - 1u ? h->free_blocks
+                                                                     : HK_TLSF_SCAN;
         hk_block_t *b = h->heads[i];
-        for (unsigned k = 0; b && k < bound; k++, b = b->next_free) {
-            if (!heap_take_ok(h, b)) {
-                b = NULL;
+        /* The blocks passed over are only read, so an address check
+         * bounds them; the one taken gets the full check. */
+        for (size_t k = 0; b && k < bound; k++, b = b->next_free) {
+            if (HK_UNLIKELY(!heap_addr_ok(h, b)))
                 break;
-            }
             if (block_size(b) >= need) {
+                if (HK_UNLIKELY(!heap_take_ok(h, b)))
+                    break;
                 *idx = i;
                 return b;
             }
@@ -220,9 +226,15 @@ HK_SHARED hk_block_t *tlsf_find(const hk_heap_t *h, size_t need, unsigned *idx)
     }
     i = fl * HK_SL_COUNT + hk__ffs32(slmap);
     *idx = i;
-    if (!heap_take_ok(h, h->heads[i]))
+    hk_block_t *b = h->heads[i];
+    HK_ASSERT(b != NULL); /* class/bitmap agreement */
+    if (!heap_take_ok(h, b))
         return NULL;
-    return h->heads[i];
+    if (HK_UNLIKELY(block_size(b) < need)) { /* a header rewritten with a sane smaller size */
+        hk__heap_flag(h, b, HK_WHY_FREE_BLOCK);
+        return NULL;
+    }
+    return b;
 }
 #endif
 

@@ -75,10 +75,10 @@ HK_SHARED_DECL(bool heap_free_ok(const hk_heap_t *h, const hk_block_t *b));
 #if HK_SHARED_HERE
 HK_SHARED bool heap_free_ok(const hk_heap_t *h, const hk_block_t *b)
 {
-    size_t head = b->head, size = head & ~HK_BF_MASK;
+    size_t size = block_size(b);
     uintptr_t a = (uintptr_t)b;
-    if (HK_LIKELY((head & (HK_BF_FREE | HK_BF_SLACK)) == HK_BF_FREE && size >= HK_MIN_BLOCK &&
-                  !(size & (HK_G - 1)) && size <= h->hi - a && h->span &&
+    if (HK_LIKELY(block_is_free(b) && size >= HK_MIN_BLOCK && !(size & (HK_G - 1)) &&
+                  size <= h->hi - a && h->span &&
                   *(const size_t *)(const void *)(a + size - HK_W) == size))
         return true;
     return h->span == 0 && hk__heap_free_ok_slow(h, b);

@@ -87,7 +87,7 @@ hk_block_t *hk__heap_bad_block(const hk_heap_t *h, const void *p)
         size_t size = block_size(b);
         if (size < HK_MIN_BLOCK || (size & (HK_G - 1)) || size > end - ba) {
             why = HK_MSG("bad block size: interior pointer, or header overwritten?", "bad pointer");
-        } else if (block_is_dead(b->head)) { /* free, or parked in the front */
+        } else if (head_is_dead(block_head(b))) { /* free, or parked in the front */
             code = HK_EDOUBLEFREE;
             why = HK_MSG("block is already free: double free?", "double free");
         } else if (block_prev_is_free(block_at(ba + size))) {
@@ -117,6 +117,18 @@ static HK_NOINLINE void *alloc_from_index(hk_heap_t *h, size_t n)
     return p;
 }
 
+#if HK_QUICK_CLASSES
+/* The plain allocation of n bytes (a block of `need`) when the front has
+ * no block of that size: straight to the index. */
+static HK_NOINLINE void *alloc_index(hk_heap_t *h, size_t n, size_t need)
+{
+    void *p = heap_alloc_index(h, n, need);
+    if (HK_UNLIKELY(h->bad != NULL))
+        p = alloc_after_damage(h, p, n);
+    return p;
+}
+#endif
+
 /* ---- the small-object front: flush -------------------------------------- */
 void hk__heap_flush(hk_heap_t *h)
 {
@@ -131,12 +143,12 @@ void hk__heap_flush(hk_heap_t *h)
                 n = NULL;
             }
             /* as careful as a caller's free: a damaged parked block stays put */
-            if ((b->head & ~HK_BF_PREV_FREE) == block_parked_head((size_t)i << HK_LOG2_G)) {
+            if (block_is_parked_of(b, (size_t)i << HK_LOG2_G)) {
                 block_unpark(b);
                 if (heap_checked_block(h, block_payload(b)))
                     heap_release(h, b, block_size(b));
                 else
-                    block_park(b, b->head);
+                    block_park(b, block_head(b));
             } else {
                 hk__heap_flag(h, b, HK_WHY_FREE_BLOCK);
             }
@@ -183,13 +195,15 @@ void *hk_heap_alloc(hk_heap_t *h, size_t size)
     if (HK_UNLIKELY(size > HK_QUICK_MAX - HK_W))
         return alloc_from_index(h, size);
     size_t need = block_size_for(size);
+    /* no need to test need against quick_max: the front parks no size
+     * above it, so those LIFOs are empty */
     hk_block_t **top = &h->quick[need >> HK_LOG2_G];
     hk_block_t *b = *top;
-    if (HK_UNLIKELY(!b || need > h->quick_max))
-        return alloc_from_index(h, size);
+    if (HK_UNLIKELY(!b))
+        return alloc_index(h, size, need);
     hk_block_t *n = b->next_free;
     if (n && HK_UNLIKELY(!(heap_addr_fast(h, n) &&
-                           (n->head & ~HK_BF_PREV_FREE) == block_parked_head(need))))
+                           block_is_parked_of(n, need))))
         return alloc_from_index(h, size); /* the full path meets and repairs it */
     *top = n;
     block_unpark(b);
@@ -254,6 +268,7 @@ static HK_NOINLINE void free_slow(hk_heap_t *h, void *p)
     hk__unlock(&h->lock, lk_saved);
 }
 
+#if !defined(__OPTIMIZE_SIZE__) /* -Os: every free takes free_slow */
 /* Every free that the front cannot take at once: the full checks, then
  * the front or the block layer. */
 static HK_NOINLINE void free_checked(hk_heap_t *h, void *p)
@@ -263,12 +278,33 @@ static HK_NOINLINE void free_checked(hk_heap_t *h, void *p)
         heap_free_block(h, b); /* any damage met is repaired inside */
 }
 
-/* The front's free, tail calls elsewhere (see hk_heap_alloc). Parking
- * touches no neighbour, so the fast case is a block with no free neighbour
- * (aligned inside the heap, live, of a front size, ending inside the heap,
- * its right neighbour used or parked and not claiming it free); a block
- * next to a free one takes the full checks of both first (free_checked),
- * and is parked after them all the same. */
+/* A free that passed hk_heap_free's bounds checks (b inside the heap's one
+ * region, aligned, live, of a sane size that ends inside the region, its
+ * right neighbour not claiming it free) and that the front does not take:
+ * a size or a fill it does not park, or a full LIFO. The neighbours are
+ * checked before the merge believes them; then b merges with its free
+ * neighbours and goes to the index. */
+static HK_NOINLINE void free_unparked(hk_heap_t *h, hk_block_t *b, size_t head, size_t size)
+{
+    if (HK_UNLIKELY(!heap_neighbours_ok(h, b, head, size, h->lo)))
+        return; /* reported: the block stays allocated */
+    heap_account_free(h, b, size);
+    heap_release(h, b, size);
+    if (HK_UNLIKELY(h->bad != NULL))
+        hk__heap_recover(h);
+}
+
+#endif
+
+/* The plain free, tail calls elsewhere (see hk_heap_alloc). The fast case
+ * is a block inside the heap's one region, aligned, live, of a sane size
+ * ending inside the region, whose right neighbour does not claim it free,
+ * of a size the front takes: it is parked at once. Parking touches no
+ * neighbour, so it believes none: a parked block's neighbours are checked
+ * when it leaves the front (hk__heap_flush takes the full checks of a
+ * caller's free). A block the front does not take goes to free_unparked,
+ * which checks its free neighbours before the merge. Anything else
+ * (several regions, a bad pointer) takes the full checks (free_checked). */
 void hk_heap_free(hk_heap_t *h, void *p)
 {
     if (!p)
@@ -281,42 +317,38 @@ void hk_heap_free(hk_heap_t *h, void *p)
         free_slow(h, p);
         return;
     }
-#endif
-#if HK_QUICK_CLASSES
     uintptr_t ba = (uintptr_t)p - HK_W;
     if (HK_UNLIKELY(((uintptr_t)p & (HK_G - 1)) || ba - h->lo >= h->span)) {
         free_checked(h, p);
         return;
     }
     hk_block_t *b = block_at(ba);
-    size_t head = b->head, size = head & ~HK_BF_MASK;
-    size_t nhead;
-    if (HK_UNLIKELY(size > h->quick_max || h->usage.used >= h->park_limit ||
-                    size < HK_MIN_BLOCK || (head & (HK_BF_FREE | HK_BF_PREV_FREE | (HK_G - 1 - HK_BF_MASK))) ||
-                    size > h->hi - ba ||
-                    ((nhead = block_at(ba + size)->head) & HK_BF_PREV_FREE) ||
-                    ((nhead & HK_BF_FREE) &&
-                     (!(nhead & HK_BF_SLACK) || /* free, or parked with a sane size */
-                      (nhead & ~HK_BF_MASK) - HK_MIN_BLOCK > h->quick_max - HK_MIN_BLOCK)))) {
-        free_checked(h, p);
+    size_t head = block_head(b), size = head_size(head);
+    if (HK_UNLIKELY(size < HK_MIN_BLOCK || !head_is_live_clean(head) ||
+                    size > h->hi - ba || block_prev_is_free(block_at(ba + size)))) {
+        free_checked(h, p); /* reports the cause */
+        return;
+    }
+#if HK_QUICK_CLASSES
+    if (HK_UNLIKELY(size > h->quick_max || h->usage.used >= h->park_limit)) {
+        free_unparked(h, b, head, size);
         return;
     }
     hk_block_t **top = &h->quick[size >> HK_LOG2_G];
     hk_block_t *t = *top;
     size_t depth = t ? (size_t)(uintptr_t)t->prev_free + 1 : 0;
     if (HK_UNLIKELY(depth >= HK_QUICK_DEPTH)) {
-        free_checked(h, p);
+        free_unparked(h, b, head, size);
         return;
     }
-    h->requested -= size - HK_W - block_slack(b);
-    hk__usage_give(&h->usage, size);
-    h->frees++;
+    heap_account_free(h, b, size);
     b->next_free = t;
     b->prev_free = (hk_block_t *)(uintptr_t)depth;
     block_park(b, head);
     *top = b;
 #else
-    free_checked(h, p);
+    free_unparked(h, b, head, size);
+#endif
 #endif
 }
 

@@ -60,12 +60,15 @@ HK_HOT void heap_carve(hk_heap_t *h, hk_block_t *b, size_t bsize, size_t need, s
     heap_account_used(h, bsize - was_used);
 }
 
-/* TLSF: carves the free block b of class idx (still on its list) for a
- * block of `need` bytes. When the tail stays in b's class it simply takes
- * b's place on the list (the usual case when cutting from a big block). */
-HK_HOT void tlsf_carve_fresh(hk_heap_t *h, hk_block_t *b, unsigned idx, size_t need, size_t n)
+/* TLSF: cuts a used block of `need` bytes off the free block b of class
+ * idx (still on its list) and returns its size: need, or all of b when
+ * the tail would be too small to be a block. When the tail stays in b's
+ * class it simply takes b's place on the list (the usual case when cutting
+ * from a big block). b keeps its PREV_FREE; the caller makes it used. */
+HK_HOT size_t tlsf_cut(hk_heap_t *h, hk_block_t *b, unsigned idx, size_t need)
 {
     size_t bsize = block_size(b), rest = bsize - need;
+    HK_ASSERT(bsize >= need && need >= HK_MIN_BLOCK && !(need & (HK_G - 1)));
     if (rest >= HK_MIN_BLOCK) {
         hk_block_t *tail = block_at((uintptr_t)b + need);
         unsigned tidx = tlsf_index(h, rest);
@@ -77,11 +80,18 @@ HK_HOT void tlsf_carve_fresh(hk_heap_t *h, hk_block_t *b, unsigned idx, size_t n
             tlsf_insert_at(h, tail, tidx);
         }
         block_make_free(tail, rest); /* the next block's PREV_FREE stays set */
-        bsize = need;
-    } else {
-        tlsf_unlink(h, b, idx);
-        block_clear_prev_free(block_at((uintptr_t)b + bsize));
+        return need;
     }
+    tlsf_unlink(h, b, idx);
+    block_clear_prev_free(block_at((uintptr_t)b + bsize));
+    return bsize;
+}
+
+/* TLSF: carves the free block b of class idx for a block of `need` bytes
+ * holding n requested bytes. */
+HK_HOT void tlsf_carve_fresh(hk_heap_t *h, hk_block_t *b, unsigned idx, size_t need, size_t n)
+{
+    size_t bsize = tlsf_cut(h, b, idx, need);
     block_make_used(b, bsize, n);
     heap_account_used(h, bsize);
 }
@@ -97,7 +107,10 @@ HK_HOT void tlsf_carve_fresh(hk_heap_t *h, hk_block_t *b, unsigned idx, size_t n
  * to the block layer (hk__heap_flush) before an allocation would fail and
  * before statistics, walks and validation, so largest_free stays exact and
  * the validator proves the same invariants. A popped link is checked like
- * any free-list link (guard.h) before it becomes the new top. */
+ * any free-list link (guard.h) before it becomes the new top. Parking
+ * writes only the block's own first words, so it believes no neighbour and
+ * checks none; a parked block's neighbours are checked when it leaves the
+ * front (the flush takes the full checks of a caller's free). */
 #if HK_QUICK_CLASSES
 HK_INLINE hk_block_t *quick_pop(hk_heap_t *h, size_t need)
 {
@@ -107,7 +120,7 @@ HK_INLINE hk_block_t *quick_pop(hk_heap_t *h, size_t need)
         return NULL;
     hk_block_t *n = b->next_free;
     if (HK_UNLIKELY(n && !(heap_addr_ok(h, n) &&
-                           (n->head & ~HK_BF_PREV_FREE) == block_parked_head(need)))) {
+                           block_is_parked_of(n, need)))) {
         hk__heap_flag(h, b, HK_WHY_LINK);
         n = NULL; /* the rest of this LIFO is rebuilt from the blocks */
     }
@@ -132,6 +145,7 @@ HK_INLINE bool quick_push(hk_heap_t *h, hk_block_t *b, size_t head, size_t size)
     *top = b;
     return true;
 }
+
 #endif
 
 /* The front's allocation: a parked block of exactly `need` bytes made used
@@ -197,13 +211,40 @@ HK_HOT void *heap_alloc_locked(hk_heap_t *h, size_t n)
     return p ? p : heap_alloc_index(h, n, need);
 }
 
+/* The neighbour half of the checks of a caller's block b (header `head`,
+ * `size` bytes, already known to be live, aligned and to end inside
+ * [lo, end)): its right neighbour does not claim a free left neighbour and,
+ * if free, is a sane free block (guard.h), or, if parked, has a front
+ * size; and (if b claims a free left neighbour) that neighbour's footer and
+ * header agree. So neither merge of a free can follow a damaged size.
+ * Returns b, or reports and returns NULL. */
+HK_HOT hk_block_t *heap_neighbours_ok(const hk_heap_t *h, hk_block_t *b, size_t head,
+                                      size_t size, uintptr_t lo)
+{
+    uintptr_t ba = (uintptr_t)b;
+    hk_block_t *next = block_at(ba + size);
+    size_t nhead = block_head(next);
+    if (HK_UNLIKELY(head_prev_free(nhead) || head_is_dead(nhead))) {
+        if (head_prev_free(nhead))
+            return hk__heap_bad_block(h, block_payload(b));
+        if (block_is_free(next) ? !heap_free_ok(h, next)
+                                : (block_size(next) > h->quick_max ||
+                                   block_size(next) < HK_MIN_BLOCK))
+            return hk__heap_bad_neighbour(h, block_payload(b)); /* not free, not parked */
+    }
+    if (head_prev_free(head)) {
+        size_t pf = block_prev_footer(b); /* at ba - W: inside our own memory */
+        if (HK_UNLIKELY(pf < HK_MIN_BLOCK || pf > ba - lo || (pf & (HK_G - 1)) ||
+                        block_head(block_prev(b)) != head_free_of(pf)))
+            return hk__heap_bad_block(h, block_payload(b));
+    }
+    return b;
+}
+
 /* The cheap, always-on checks of a caller's pointer. Each failure names the
  * likely cause. A block passes when: it is G-aligned inside a region, its
- * size is sane and ends inside the region, it is marked used, its right
- * neighbour does not claim a free left neighbour and, if free, is a sane
- * free block (guard.h), and (if it claims a free left neighbour) that
- * neighbour's footer and header agree. So neither merge of a free can
- * follow a damaged size. */
+ * size is sane and ends inside the region, it is marked used, and its
+ * neighbours pass heap_neighbours_ok. */
 HK_HOT hk_block_t *heap_checked_block(const hk_heap_t *h, const void *p)
 {
     uintptr_t ba = (uintptr_t)p - HK_W, lo = h->lo, end = h->hi;
@@ -215,33 +256,17 @@ HK_HOT hk_block_t *heap_checked_block(const hk_heap_t *h, const void *p)
         lo = r->first;
         end = r->end;
     }
-    size_t head = b->head, size = head & ~HK_BF_MASK;
-    if (HK_UNLIKELY(size < HK_MIN_BLOCK || size > end - ba || (size & (HK_G - 1)) ||
-                    block_is_dead(head)))
+    size_t head = block_head(b), size = head_size(head);
+    if (HK_UNLIKELY(size < HK_MIN_BLOCK || size > end - ba || !head_is_live_clean(head)))
         return hk__heap_bad_block(h, p);
-    hk_block_t *next = block_at(ba + size);
-    size_t nhead = next->head;
-    if (HK_UNLIKELY(nhead & (HK_BF_PREV_FREE | HK_BF_FREE))) {
-        if (nhead & HK_BF_PREV_FREE)
-            return hk__heap_bad_block(h, p);
-        if (block_is_free(next) ? !heap_free_ok(h, next)
-                                : (block_size(next) > h->quick_max ||
-                                   block_size(next) < HK_MIN_BLOCK))
-            return hk__heap_bad_neighbour(h, p); /* not free, not a parked block */
-    }
-    if (head & HK_BF_PREV_FREE) {
-        size_t pf = block_prev_footer(b); /* at ba - W: inside our own memory */
-        if (HK_UNLIKELY(pf < HK_MIN_BLOCK || pf > ba - lo || (pf & (HK_G - 1)) ||
-                        block_prev(b)->head != (pf | HK_BF_FREE)))
-            return hk__heap_bad_block(h, p);
-    }
-    return b;
+    return heap_neighbours_ok(h, b, head, size, lo);
 }
 
 /* TLSF free: merges with free neighbours, keeping list positions where the
  * merged block stays in its class (no unlink, no bitmap work). */
 HK_HOT void tlsf_free_merge(hk_heap_t *h, hk_block_t *b, size_t size)
 {
+    HK_ASSERT(size == block_size(b) && block_is_free(b));
     hk_block_t *next = block_at((uintptr_t)b + size);
     if (block_prev_is_free(b)) {
         hk_block_t *prev = block_prev(b);
@@ -286,7 +311,7 @@ HK_HOT void tlsf_free_merge(hk_heap_t *h, hk_block_t *b, size_t size)
 HK_HOT void heap_release(hk_heap_t *h, hk_block_t *b, size_t size)
 {
     /* FREE stays visible if b merges away: double frees are caught */
-    b->head = (b->head & ~HK_BF_SLACK) | HK_BF_FREE;
+    block_mark_released(b);
     if (index_is_tlsf(h)) {
         tlsf_free_merge(h, b, size);
         return;
@@ -312,14 +337,21 @@ HK_HOT void heap_release(hk_heap_t *h, hk_block_t *b, size_t size)
 /* heap.c: heap_release out of line, then any damage it met repaired. */
 void hk__heap_release(hk_heap_t *h, hk_block_t *b, size_t size);
 
+/* The statistics of a caller's free of the used block b of `size` bytes. */
+HK_HOT void heap_account_free(hk_heap_t *h, const hk_block_t *b, size_t size)
+{
+    HK_ASSERT(h->usage.used >= size && size == block_size(b));
+    h->requested -= size - HK_W - block_slack(b);
+    hk__usage_give(&h->usage, size);
+    h->frees++;
+}
+
 /* A caller's free of the checked used block b: parked in the front, or
  * given back to the block layer. */
 HK_HOT void heap_free_block(hk_heap_t *h, hk_block_t *b)
 {
-    size_t head = b->head, size = head & ~HK_BF_MASK;
-    h->requested -= size - HK_W - block_slack(b);
-    hk__usage_give(&h->usage, size);
-    h->frees++;
+    size_t head = block_head(b), size = head_size(head);
+    heap_account_free(h, b, size);
 #if HK_QUICK_CLASSES
     if (quick_push(h, b, head, size))
         return;
