@@ -44,6 +44,7 @@ C
 step "licence identifier in every source file"
 bash scripts/check-spdx.sh >"$out/spdx.log" 2>&1 || { cat "$out/spdx.log"; bad "files without SPDX-License-Identifier"; }
 bash scripts/check-layers.sh || bad "a layer depends upward (scripts/check-layers.sh)"
+bash scripts/check-headerbits.sh || bad "heap block header bits outside src/heap/block.h (scripts/check-headerbits.sh)"
 
 step "drop-in files, -I include only"
 bash scripts/dropin.sh "$out/dropin" >/dev/null

@@ -91,7 +91,7 @@ static uint32_t fmix(uint32_t x)
 static uint32_t check_of(const hk_heap_t *h, const hk_block_t *b, size_t n, uint32_t seq,
                          uint32_t line, uint32_t tag, const char *file)
 {
-    uint32_t x = step_word(h->dbg_secret, b->head & ~HK_BF_PREV_FREE);
+    uint32_t x = step_word(h->dbg_secret, block_own_head(b));
     x = step_word(x, (size_t)(uintptr_t)b);
     x = step_word(x, n);
     x = step(x, seq);
@@ -136,7 +136,7 @@ static void trailer_write(const hk_heap_t *h, hk_block_t *b, size_t n, uint32_t 
 const char *hk__dbg_decode(const hk_heap_t *h, const hk_block_t *b, hk_dbg_block_t *d)
 {
     size_t size = block_size(b), slack = block_slack(b);
-    if (!(b->head & HK_BF_SLACK))
+    if (!block_has_slack(b))
         return "block header overwritten: slack flag cleared (underflow?)";
     if (slack < HK_DBG_EXTRA || slack > size - W)
         return "slack byte overwritten (overflow past the trailer?)";

@@ -299,4 +299,24 @@ HK_INLINE void block_mark_released(hk_block_t *b)
     b->head = (b->head & ~HK_BF_SLACK) | HK_BF_FREE;
 }
 
+/* Does the used (or parked) block b record a slack byte? */
+HK_INLINE bool block_has_slack(const hk_block_t *b)
+{
+    return (b->head & HK_BF_SLACK) != 0;
+}
+
+/* b's header without PREV_FREE: the part b itself owns (a neighbour's free
+ * changes PREV_FREE legitimately). */
+HK_INLINE size_t block_own_head(const hk_block_t *b)
+{
+    return b->head & ~HK_BF_PREV_FREE;
+}
+
+/* Starts a header at b whose left neighbour is free; its size is written
+ * later by the carve (block_make_used keeps PREV_FREE). */
+HK_INLINE void block_start_after_free(hk_block_t *b)
+{
+    b->head = HK_BF_PREV_FREE;
+}
+
 #endif /* HK_HEAP_BLOCK_H */

@@ -186,19 +186,19 @@ static const char *check_region(const hk_region_t *r, tally_t *t, const void **w
                 return "two free blocks side by side (missed coalesce)";
             if (*(const size_t *)(const void *)(a + size - HK_W) != size)
                 return "free block footer disagrees with its header";
-            if (b->head & HK_BF_SLACK)
+            if (block_has_slack(b))
                 return "free block header has a stray SLACK flag (header overwritten?)";
             t->free_blocks++;
             t->free += size;
         } else {
-            if (b->head & HK_BF_SLACK) {
+            if (block_has_slack(b)) {
                 size_t slack = block_slack(b);
                 if (slack == 0 || slack >= 2 * HK_MIN_BLOCK - HK_W + HK_DBG_EXTRA ||
                     slack > size - HK_W)
                     return "slack byte damaged (overflow past the requested size?)";
             }
 #if HK_DEBUG >= 1
-            if (!(b->head & HK_BF_SLACK) || block_slack(b) < HK_DBG_EXTRA)
+            if (!block_has_slack(b) || block_slack(b) < HK_DBG_EXTRA)
                 return "slack byte damaged: no room for the debug trailer";
 #endif
             t->used_blocks++;

@@ -38,8 +38,8 @@ bool hk__heap_free_ok_slow(const hk_heap_t *h, const hk_block_t *b)
 #else
     uintptr_t a = (uintptr_t)b;
     const hk_region_t *r = hk__heap_region_of(h, a);
-    size_t head = b->head, size = head & ~HK_BF_MASK;
-    return r && (head & (HK_BF_FREE | HK_BF_SLACK)) == HK_BF_FREE && size >= HK_MIN_BLOCK &&
+    size_t size = block_size(b);
+    return r && block_is_free(b) && size >= HK_MIN_BLOCK &&
            !(size & (HK_G - 1)) && size <= r->end - a &&
            *(const size_t *)(const void *)(a + size - HK_W) == size;
 #endif
@@ -76,7 +76,7 @@ static void index_rebuild(hk_heap_t *h)
                                                   "heap damaged"));
                 break;
             }
-            if (b->head & HK_BF_FREE) { /* free or parked: joins the run */
+            if (head_is_dead(block_head(b))) { /* free or parked: joins the run */
                 if (!run)
                     run = b;
                 run_size += size;

@@ -126,7 +126,7 @@ static void *aligned_locked(hk_heap_t *h, size_t align, size_t n)
         HK_DBG_SPLIT(h, a);
         block_make_free(b, gap);
         index_insert(h, b);
-        a->head = HK_BF_PREV_FREE; /* size set by carve; left neighbour free */
+        block_start_after_free(a); /* size set by carve; left neighbour free */
         bsize -= gap;
         b = a;
     }
