@@ -173,6 +173,19 @@ static void test_damaged_links_on_merge(hk_fit_t fit)
     HK_CHECK_EQ(s.free_blocks, 1); /* all merged back into one */
 }
 
+/* Statistics over a free list whose links were overwritten: the walk for
+ * smallest_free stops at a link that is not a free block of this heap
+ * instead of reading through it. */
+static void test_stats_over_damaged_links(hk_fit_t fit)
+{
+    heap_fixture_t f = heap_fixture(fit, DHEAP);
+    HK_REQUIRE(f.h != NULL);
+    hk_test_memset(f.b, 0x41, 2 * sizeof(void *)); /* wild links */
+    hk_test_capture_errors();
+    hk_stats_t s = stats_of(f.h);
+    HK_CHECK(s.smallest_free > 0 && s.smallest_free <= s.largest_free);
+}
+
 /* A bad handle is a bad argument (HK_EINVAL), not damaged state. */
 static void test_validate_bad_handle(void)
 {
@@ -197,6 +210,7 @@ static void test_damage_all(void)
     per_policy(test_write_after_free_over_links);
     per_policy(test_link_reason);
     per_policy(test_damaged_links_on_merge);
+    per_policy(test_stats_over_damaged_links);
     test_validate_bad_handle();
 }
 

@@ -56,7 +56,10 @@ static size_t smallest_block(const hk_heap_t *h)
         b = h->list;
     }
     size_t best = SIZE_MAX;
-    for (size_t n = 0; b && n <= h->free_blocks; b = b->next_free, n++)
+    /* a link is followed only to a free block of this heap: a damaged one
+     * (write after free) ends the walk instead of a read through it */
+    for (size_t n = 0; b && n <= h->free_blocks && heap_addr_ok(h, b) && block_is_free(b);
+         b = b->next_free, n++)
         if (block_size(b) < best)
             best = block_size(b);
     return best == SIZE_MAX ? 0 : best;
