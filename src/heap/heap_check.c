@@ -20,7 +20,10 @@ static size_t largest_block(const hk_heap_t *h)
         return 0;
     if (!index_is_tlsf(h)) {
         size_t best = 0;
-        for (const hk_block_t *b = h->list; b; b = b->next_free)
+        size_t n = 0; /* followed only to free blocks of this heap, as below */
+        for (const hk_block_t *b = h->list;
+             b && n <= h->free_blocks && heap_addr_ok(h, b) && block_is_free(b);
+             b = b->next_free, n++)
             if (block_size(b) > best)
                 best = block_size(b);
         return best;
