@@ -268,7 +268,7 @@ static HK_NOINLINE void free_slow(hk_heap_t *h, void *p)
     hk__unlock(&h->lock, lk_saved);
 }
 
-#if !defined(__OPTIMIZE_SIZE__) /* -Os: every free takes free_slow */
+#if !defined(__OPTIMIZE_SIZE__) && !HK_OBSERVED /* -Os or observed: every free takes free_slow */
 /* Every free that the front cannot take at once: the full checks, then
  * the front or the block layer. */
 static HK_NOINLINE void free_checked(hk_heap_t *h, void *p)
