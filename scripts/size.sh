@@ -55,16 +55,20 @@ build_lib() {  # dir cpu extra-flags...   (HK_SRC=heap: the heap's sources only)
     arm-none-eabi-ar rcs "$dir/libheapkit.a" "${objs[@]}"
 }
 
+# hex(): a "0x..." map-file size as a number (mawk has no strtonum); put in
+# front of every awk program below that reads a map file.
+AWK_HEX='
+function hex(s,    i, c, v) {
+    v = 0; s = tolower(substr(s, 3))
+    for (i = 1; i <= length(s); i++) { c = index("0123456789abcdef", substr(s, i, 1)) - 1; v = v * 16 + c }
+    return v
+}'
+
 # map_sizes MAPFILE PATTERN -> "text data bss" of the input sections whose
 # file matches PATTERN (GNU ld map: name, address, size, file; a long name
 # puts the rest on the next line).
 map_sizes() {
-    awk -v pat="$2" '
-        function hex(s,    i, c, v) {   # mawk has no strtonum
-            v = 0; s = tolower(substr(s, 3))
-            for (i = 1; i <= length(s); i++) { c = index("0123456789abcdef", substr(s, i, 1)) - 1; v = v * 16 + c }
-            return v
-        }
+    awk -v pat="$2" "$AWK_HEX"'
         /^Linker script and memory map/ { on = 1; next }
         !on { next }
         /^ \.[A-Za-z_]/ || /^ COMMON/ {
@@ -202,12 +206,7 @@ for cfg in tlsf lean all; do
 done
 echo
 largest() {  # map-file count: the biggest input sections from libheapkit.a
-    awk '
-    function hex(s,    i, c, v) {
-        v = 0; s = tolower(substr(s, 3))
-        for (i = 1; i <= length(s); i++) { c = index("0123456789abcdef", substr(s, i, 1)) - 1; v = v * 16 + c }
-        return v
-    }
+    awk "$AWK_HEX"'
     /^Linker script and memory map/ { on = 1; next }
     on && /^ \.(text|rodata)/ {
         name = $1
@@ -296,12 +295,7 @@ echo "The bytes of each public function itself; the helpers they share (the"
 echo "index, the guards, the checks) are counted once, under \"shared\"."
 echo
 calls() {  # map-file -> "name bytes" lines, sorted, and "~shared bytes"
-    awk '
-    function hex(s,    i, c, v) {
-        v = 0; s = tolower(substr(s, 3))
-        for (i = 1; i <= length(s); i++) { c = index("0123456789abcdef", substr(s, i, 1)) - 1; v = v * 16 + c }
-        return v
-    }
+    awk "$AWK_HEX"'
     /^Linker script and memory map/ { on = 1; next }
     on && /^ \.(text|rodata)/ {
         name = $1
