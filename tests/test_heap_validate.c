@@ -93,27 +93,27 @@ static void test_index_corruptions(void)
     fix_t f = healthy(HK_FIT_TLSF);
     HK_REQUIRE(f.h != NULL);
     /* a bitmap bit without a list, and a list without its bit */
-    f.h->sl_bitmap[0] ^= 1u << 3;
+    tlsf_slmap(f.h, 0) ^= 1u << 3;
     HK_CHECK_EQ(hk_heap_validate(f.h), HK_ECORRUPT);
-    f.h->sl_bitmap[0] ^= 1u << 3;
+    tlsf_slmap(f.h, 0) ^= 1u << 3;
     f.h->fl_bitmap ^= (size_t)1 << 1;
     HK_CHECK_EQ(hk_heap_validate(f.h), HK_ECORRUPT);
     f.h->fl_bitmap ^= (size_t)1 << 1;
     /* a free block on the wrong list */
     hk_block_t *fb = (hk_block_t *)(void *)(f.b - sizeof(size_t));
     unsigned idx = 0;
-    for (unsigned i = 0; i < (unsigned)f.h->fl_count * (1u << HK_TLSF_SLI); i++)
-        if (f.h->heads[i] == fb)
+    for (unsigned i = 0; i < tlsf_nclasses(f.h); i++)
+        if (tlsf_head(f.h, i) == fb)
             idx = i;
     HK_REQUIRE(idx != 0);
     hk_block_t *save_next = fb->next_free;
-    f.h->heads[idx] = save_next; /* dropped from its list: not indexed */
+    tlsf_head(f.h, idx) = save_next; /* dropped from its list: not indexed */
     if (save_next)
         save_next->prev_free = NULL;
     HK_CHECK_EQ(hk_heap_validate(f.h), HK_ECORRUPT);
     if (save_next)
         save_next->prev_free = fb;
-    f.h->heads[idx] = fb;
+    tlsf_head(f.h, idx) = fb;
     /* a cycle in a list must not hang the validator */
     hk_block_t *old = fb->next_free;
     fb->next_free = fb;

@@ -71,8 +71,8 @@ HK_SHARED unsigned tlsf_index(const hk_heap_t *h, size_t size)
     unsigned fl = f - HK_SMALL_SHIFT + 1;
     unsigned sl = (unsigned)(size >> (f - HK_TLSF_SLI)) - HK_SL_COUNT;
     if (HK_UNLIKELY(fl >= h->fl_count))
-        return (unsigned)h->fl_count * HK_SL_COUNT - 1u;
-    return fl * HK_SL_COUNT + sl;
+        return tlsf_nclasses(h) - 1u;
+    return tlsf_idx_of(h, fl, sl);
 }
 #endif
 
@@ -91,20 +91,20 @@ HK_SHARED_DECL(void tlsf_insert_at(hk_heap_t *h, hk_block_t *b, unsigned idx));
 #if HK_SHARED_HERE
 HK_SHARED void tlsf_insert_at(hk_heap_t *h, hk_block_t *b, unsigned idx)
 {
-    unsigned fl = idx >> HK_TLSF_SLI, sl = idx & (HK_SL_COUNT - 1);
-    hk_block_t *head = h->heads[idx];
-    HK_ASSERT(idx < (unsigned)h->fl_count * HK_SL_COUNT);
+    unsigned fl = tlsf_fl_of(h, idx), sl = tlsf_sl_of(h, idx);
+    hk_block_t *head = tlsf_head(h, idx);
+    HK_ASSERT(idx < tlsf_nclasses(h));
     /* class/bitmap agreement: a list has a head iff its bit is set */
-    HK_ASSERT(!head == !(h->sl_bitmap[fl] & (1u << sl)));
+    HK_ASSERT(!head == !(tlsf_slmap(h, fl) & (1u << sl)));
     if (head && !heap_next_ok(h, NULL, head))
         head = NULL; /* a damaged head is not written through (guard.h) */
     b->next_free = head;
     b->prev_free = NULL;
-    h->heads[idx] = b;
+    tlsf_head(h, idx) = b;
     if (head) {
         head->prev_free = b;
     } else {
-        h->sl_bitmap[fl] = (hk_slmap_t)(h->sl_bitmap[fl] | (1u << sl));
+        tlsf_slmap(h, fl) = (hk_slmap_t)(tlsf_slmap(h, fl) | (1u << sl));
         h->fl_bitmap |= (size_t)1 << fl;
     }
     h->free_blocks++;
@@ -132,7 +132,7 @@ HK_SHARED void tlsf_replace(hk_heap_t *h, hk_block_t *from, hk_block_t *to, unsi
         next = NULL;
     if (!heap_prev_ok(h, from, prev))
         prev = NULL;
-    else if (!prev && HK_UNLIKELY(h->heads[idx] != from)) { /* a damaged prev said "first" */
+    else if (!prev && HK_UNLIKELY(tlsf_head(h, idx) != from)) { /* a damaged prev said "first" */
         hk__heap_flag(h, from, HK_WHY_LINK);
         return;
     }
@@ -143,7 +143,7 @@ HK_SHARED void tlsf_replace(hk_heap_t *h, hk_block_t *from, hk_block_t *to, unsi
     if (prev)
         prev->next_free = to;
     else
-        h->heads[idx] = to;
+        tlsf_head(h, idx) = to;
 }
 #endif
 
@@ -162,17 +162,17 @@ HK_SHARED void tlsf_unlink(hk_heap_t *h, hk_block_t *b, unsigned idx)
     if (prev) {
         prev->next_free = next;
     } else {
-        if (HK_UNLIKELY(h->heads[idx] != b)) { /* a damaged prev link said "first" */
+        if (HK_UNLIKELY(tlsf_head(h, idx) != b)) { /* a damaged prev link said "first" */
             hk__heap_flag(h, b, HK_WHY_LINK);
             h->free_blocks--;
             return;
         }
-        h->heads[idx] = next;
+        tlsf_head(h, idx) = next;
         if (!next) {
-            unsigned fl = idx >> HK_TLSF_SLI, sl = idx & (HK_SL_COUNT - 1);
-            HK_ASSERT((h->sl_bitmap[fl] & (1u << sl)) && (h->fl_bitmap & ((size_t)1 << fl)));
-            h->sl_bitmap[fl] = (hk_slmap_t)(h->sl_bitmap[fl] & ~(1u << sl));
-            if (!h->sl_bitmap[fl])
+            unsigned fl = tlsf_fl_of(h, idx), sl = tlsf_sl_of(h, idx);
+            HK_ASSERT((tlsf_slmap(h, fl) & (1u << sl)) && (h->fl_bitmap & ((size_t)1 << fl)));
+            tlsf_slmap(h, fl) = (hk_slmap_t)(tlsf_slmap(h, fl) & ~(1u << sl));
+            if (!tlsf_slmap(h, fl))
                 h->fl_bitmap &= ~((size_t)1 << fl);
         }
     }
@@ -195,13 +195,13 @@ HK_SHARED_DECL(hk_block_t *tlsf_find(const hk_heap_t *h, size_t need, unsigned *
 HK_SHARED hk_block_t *tlsf_find(const hk_heap_t *h, size_t need, unsigned *idx)
 {
     unsigned i = tlsf_index(h, need);
-    unsigned fl = i >> HK_TLSF_SLI, sl = i & (HK_SL_COUNT - 1);
+    unsigned fl = tlsf_fl_of(h, i), sl = tlsf_sl_of(h, i);
     if (fl) {
         /* Not an exact class: look at a few blocks of the request's own
          * class (all of the top class), then go strictly above. */
-        size_t bound = i == (unsigned)h->fl_count * HK_SL_COUNT - 1u ? h->free_blocks
+        size_t bound = i == tlsf_nclasses(h) - 1u ? h->free_blocks
                                                                      : HK_TLSF_SCAN;
-        hk_block_t *b = h->heads[i];
+        hk_block_t *b = tlsf_head(h, i);
         /* The blocks passed over are only read, so an address check
          * bounds them; the one taken gets the full check. */
         for (size_t k = 0; b && k < bound; k++, b = b->next_free) {
@@ -216,17 +216,17 @@ HK_SHARED hk_block_t *tlsf_find(const hk_heap_t *h, size_t need, unsigned *idx)
         }
         sl++;
     }
-    uint32_t slmap = h->sl_bitmap[fl] & tlsf_sl_from(sl);
+    uint32_t slmap = tlsf_slmap(h, fl) & tlsf_sl_from(sl);
     if (!slmap) {
         size_t flmap = fl + 1 < HK_FL_MAX ? h->fl_bitmap & (~(size_t)0 << (fl + 1)) : 0;
         if (!flmap)
             return NULL;
         fl = hk__ffs(flmap);
-        slmap = h->sl_bitmap[fl];
+        slmap = tlsf_slmap(h, fl);
     }
-    i = fl * HK_SL_COUNT + hk__ffs32(slmap);
+    i = tlsf_idx_of(h, fl, hk__ffs32(slmap));
     *idx = i;
-    hk_block_t *b = h->heads[i];
+    hk_block_t *b = tlsf_head(h, i);
     HK_ASSERT(b != NULL); /* class/bitmap agreement */
     if (!heap_take_ok(h, b))
         return NULL;
@@ -237,5 +237,16 @@ HK_SHARED hk_block_t *tlsf_find(const hk_heap_t *h, size_t need, unsigned *idx)
     return b;
 }
 #endif
+
+/* Empties the index: no list, no bitmap bit (the free-block count is the
+ * caller's). */
+HK_INLINE void tlsf_reset(hk_heap_t *h)
+{
+    for (unsigned i = 0; i < tlsf_nclasses(h); i++)
+        tlsf_head(h, i) = NULL;
+    for (unsigned fl = 0; fl < h->fl_count; fl++)
+        tlsf_slmap(h, fl) = 0;
+    h->fl_bitmap = 0;
+}
 
 #endif /* HK_HEAP_FIT_TLSF_H */

@@ -53,8 +53,8 @@ static size_t smallest_block(const hk_heap_t *h)
         if (!h->fl_bitmap)
             return 0;
         unsigned fl = hk__ffs(h->fl_bitmap);
-        unsigned sl = hk__ffs32(h->sl_bitmap[fl]);
-        b = h->heads[fl * HK_SL_COUNT + sl];
+        unsigned sl = hk__ffs32(tlsf_slmap(h, fl));
+        b = tlsf_head(h, tlsf_idx_of(h, fl, sl));
     } else {
         b = h->list;
     }
@@ -275,16 +275,16 @@ static const char *check_index(const hk_heap_t *h, size_t free_count, const void
     } else {
         for (unsigned fl = 0; fl < HK_FL_MAX; fl++) {
             if (fl >= h->fl_count) {
-                if (h->sl_bitmap[fl] || (h->fl_bitmap >> fl))
+                if (h->fl_bitmap >> fl)
                     return "bitmap bit set beyond the class table";
                 break;
             }
-            if (((h->fl_bitmap >> fl) & 1u) != (h->sl_bitmap[fl] != 0))
+            if (((h->fl_bitmap >> fl) & 1u) != (tlsf_slmap(h, fl) != 0))
                 return "first-level bitmap disagrees with second level";
-            for (unsigned sl = 0; sl < HK_SL_COUNT; sl++) {
-                unsigned idx = fl * HK_SL_COUNT + sl;
-                const hk_block_t *head = h->heads[idx];
-                if (((h->sl_bitmap[fl] >> sl) & 1u) != (head != NULL))
+            for (unsigned sl = 0; sl < tlsf_sl_count(h); sl++) {
+                unsigned idx = tlsf_idx_of(h, fl, sl);
+                const hk_block_t *head = tlsf_head(h, idx);
+                if (((tlsf_slmap(h, fl) >> sl) & 1u) != (head != NULL))
                     return "second-level bitmap disagrees with its list";
                 if ((why = check_list(h, head, idx, &budget, &count, where)))
                     return why;

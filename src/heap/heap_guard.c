@@ -54,9 +54,7 @@ bool hk__heap_free_ok_slow(const hk_heap_t *h, const hk_block_t *b)
 static void index_rebuild(hk_heap_t *h)
 {
     if (index_is_tlsf(h)) {
-        hk__memset(h->heads, 0, (size_t)h->fl_count * HK_SL_COUNT * sizeof(hk_block_t *));
-        hk__memset(h->sl_bitmap, 0, sizeof h->sl_bitmap);
-        h->fl_bitmap = 0;
+        tlsf_reset(h);
     } else {
         h->list = NULL;
     }

@@ -92,6 +92,19 @@ struct hk_heap {
     hk_block_t *heads[]; /* fl_count * HK_SL_COUNT list heads (TLSF) */
 };
 
+/* ---- the TLSF class table -------------------------------------------------
+ * Every access to the list heads and the second-level bitmaps, and every
+ * split of a class number into (first level, second level), goes through
+ * these: where the tables live and how many second-level classes a heap has
+ * is decided here and at init (heap_region.c), nowhere else. */
+#define tlsf_head(h, idx) ((h)->heads[idx])            /* an lvalue */
+#define tlsf_slmap(h, fl) ((h)->sl_bitmap[fl])         /* an lvalue */
+#define tlsf_sl_count(h) ((void)(h), HK_SL_COUNT)
+#define tlsf_fl_of(h, idx) ((void)(h), (idx) >> HK_TLSF_SLI)
+#define tlsf_sl_of(h, idx) ((void)(h), (idx) & (HK_SL_COUNT - 1u))
+#define tlsf_idx_of(h, fl, sl) ((void)(h), (fl) * HK_SL_COUNT + (sl))
+#define tlsf_nclasses(h) ((unsigned)(h)->fl_count * HK_SL_COUNT)
+
 /* ---- helpers shared by the heap's files -----------------------------------
  * The index operations and the guards (fit_tlsf.h, guard.h) are inlined
  * into every caller when optimising for speed. Under -Os each is compiled
