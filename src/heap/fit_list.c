@@ -21,23 +21,26 @@
 
 #if HK_HAS_LISTS
 
-/* Does a come before b in the heap's order? */
-static bool list_before(const hk_heap_t *h, const hk_block_t *a, const hk_block_t *b)
+/* Does a block at `a` of `sa` bytes come before the block b in the heap's
+ * order? */
+static bool list_before(const hk_heap_t *h, const hk_block_t *a, size_t sa, const hk_block_t *b)
 {
     if (h->fit == HK_FIT_BEST) {
-        size_t sa = block_size(a), sb = block_size(b);
+        size_t sb = block_size(b);
         if (sa != sb)
             return sa < sb;
     }
     return (uintptr_t)a < (uintptr_t)b;
 }
 
-void hk__list_insert(hk_heap_t *h, hk_block_t *b)
+/* b, of `size` bytes (its header may not be written yet), joins the list
+ * at its sorted place. */
+void hk__list_insert(hk_heap_t *h, hk_block_t *b, size_t size)
 {
     hk_block_t *prev = NULL, *cur = h->list;
     if (cur && !heap_next_ok(h, NULL, cur))
         cur = NULL;
-    while (cur && list_before(h, cur, b)) {
+    while (cur && !list_before(h, b, size, cur)) {
         hk_block_t *n = cur->next_free;
         if (!heap_next_ok(h, cur, n))
             n = NULL; /* not followed; the index is rebuilt (guard.h) */
@@ -76,6 +79,42 @@ void hk__list_unlink(hk_heap_t *h, hk_block_t *b)
     h->free_blocks--;
 }
 
+/* `to`, of `size` bytes, takes the place of `from`. In place when the
+ * order holds: always for first fit (index.h: every replace keeps `to`
+ * between from's neighbours by address), for best fit when `to` still
+ * sorts between them; otherwise from leaves and `to` is inserted. */
+void hk__list_replace(hk_heap_t *h, hk_block_t *from, hk_block_t *to, size_t size)
+{
+    hk_block_t *next = from->next_free, *prev = from->prev_free;
+    if (!heap_next_ok(h, from, next))
+        next = NULL;
+    if (!heap_prev_ok(h, from, prev))
+        prev = NULL;
+    if (HK_UNLIKELY(!prev && h->list != from)) {
+        /* a damaged prev link said "first": from's neighbours are not
+         * written through, to is inserted as a new block */
+        hk__heap_flag(h, from, HK_WHY_LINK);
+        hk__list_insert(h, to, size);
+        h->free_blocks--;
+        return;
+    }
+    HK_ASSERT(h->fit == HK_FIT_BEST || ((!prev || prev < to) && (!next || to < next)));
+    if (h->fit == HK_FIT_BEST &&
+        ((prev && list_before(h, to, size, prev)) || (next && !list_before(h, to, size, next)))) {
+        hk__list_unlink(h, from);
+        hk__list_insert(h, to, size);
+        return;
+    }
+    to->next_free = next;
+    to->prev_free = prev;
+    if (next)
+        next->prev_free = to;
+    if (prev)
+        prev->next_free = to;
+    else
+        h->list = to;
+}
+
 hk_block_t *hk__list_find(const hk_heap_t *h, size_t need)
 {
     size_t seen = 0;
@@ -90,6 +129,11 @@ hk_block_t *hk__list_find(const hk_heap_t *h, size_t need)
     if (HK_UNLIKELY(seen != h->free_blocks))
         hk__heap_flag(h, h->list, HK_WHY_LINK);
     return NULL;
+}
+
+const char *hk__list_check(const hk_heap_t *h, size_t *budget, size_t *count, const void **where)
+{
+    return hk__index_check_list(h, h->list, 0, budget, count, where);
 }
 
 #endif /* HK_HAS_LISTS */

@@ -86,10 +86,12 @@ HK_INLINE uint32_t tlsf_sl_from(unsigned sl)
 #endif
 }
 
-/* Pushes b on the list of class idx (which must be b's class). */
-HK_SHARED_DECL(void tlsf_insert_at(hk_heap_t *h, hk_block_t *b, unsigned idx));
-#if HK_SHARED_HERE
-HK_SHARED void tlsf_insert_at(hk_heap_t *h, hk_block_t *b, unsigned idx)
+#if defined(__OPTIMIZE_SIZE__) /* compiled once, in heap/shared.c (heap_impl.h) */
+#define tlsf_move hk__tlsf_move
+#endif
+
+/* Pushes b on the list of class idx (b's class); no count. */
+HK_INLINE void tlsf_push(hk_heap_t *h, hk_block_t *b, unsigned idx)
 {
     unsigned fl = tlsf_fl_of(h, idx), sl = tlsf_sl_of(h, idx);
     hk_block_t *head = tlsf_head(h, idx);
@@ -107,6 +109,44 @@ HK_SHARED void tlsf_insert_at(hk_heap_t *h, hk_block_t *b, unsigned idx)
         tlsf_slmap(h, fl) = (hk_slmap_t)(tlsf_slmap(h, fl) | (1u << sl));
         h->fl_bitmap |= (size_t)1 << fl;
     }
+}
+
+/* Takes b off the list of class idx; no count. False if a damaged prev
+ * link said "first" (noted; the lists are left as they are). */
+HK_INLINE bool tlsf_unhook(hk_heap_t *h, hk_block_t *b, unsigned idx)
+{
+    hk_block_t *next = b->next_free, *prev = b->prev_free;
+    if (!heap_next_ok(h, b, next))
+        next = NULL;
+    if (!heap_prev_ok(h, b, prev))
+        prev = NULL;
+    if (next)
+        next->prev_free = prev;
+    if (prev) {
+        prev->next_free = next;
+        return true;
+    }
+    if (HK_UNLIKELY(tlsf_head(h, idx) != b)) { /* a damaged prev link said "first" */
+        hk__heap_flag(h, b, HK_WHY_LINK);
+        return false;
+    }
+    tlsf_head(h, idx) = next;
+    if (!next) {
+        unsigned fl = tlsf_fl_of(h, idx), sl = tlsf_sl_of(h, idx);
+        HK_ASSERT((tlsf_slmap(h, fl) & (1u << sl)) && (h->fl_bitmap & ((size_t)1 << fl)));
+        tlsf_slmap(h, fl) = (hk_slmap_t)(tlsf_slmap(h, fl) & ~(1u << sl));
+        if (!tlsf_slmap(h, fl))
+            h->fl_bitmap &= ~((size_t)1 << fl);
+    }
+    return true;
+}
+
+/* Pushes b on the list of class idx (which must be b's class). */
+HK_SHARED_DECL(void tlsf_insert_at(hk_heap_t *h, hk_block_t *b, unsigned idx));
+#if HK_SHARED_HERE
+HK_SHARED void tlsf_insert_at(hk_heap_t *h, hk_block_t *b, unsigned idx)
+{
+    tlsf_push(h, b, idx);
     h->free_blocks++;
 }
 #endif
@@ -122,7 +162,7 @@ HK_SHARED void tlsf_insert(hk_heap_t *h, hk_block_t *b)
 /* `to` takes the place of `from` on the list of class idx: the common case
  * when a block grows or shrinks without leaving its class (a split of a big
  * block, or a free next to one), which then costs no bitmap work at all.
- * `to` and `from` must not overlap in their first three words. */
+ * from's links are read before to's are written, so the two may overlap. */
 HK_SHARED_DECL(void tlsf_replace(hk_heap_t *h, hk_block_t *from, hk_block_t *to, unsigned idx));
 #if HK_SHARED_HERE
 HK_SHARED void tlsf_replace(hk_heap_t *h, hk_block_t *from, hk_block_t *to, unsigned idx)
@@ -132,8 +172,11 @@ HK_SHARED void tlsf_replace(hk_heap_t *h, hk_block_t *from, hk_block_t *to, unsi
         next = NULL;
     if (!heap_prev_ok(h, from, prev))
         prev = NULL;
-    else if (!prev && HK_UNLIKELY(tlsf_head(h, idx) != from)) { /* a damaged prev said "first" */
+    if (!prev && HK_UNLIKELY(tlsf_head(h, idx) != from)) {
+        /* a damaged prev link said "first": from's neighbours are not
+         * written through, to joins its class as a new block */
         hk__heap_flag(h, from, HK_WHY_LINK);
+        tlsf_push(h, to, idx);
         return;
     }
     to->next_free = next;
@@ -147,44 +190,27 @@ HK_SHARED void tlsf_replace(hk_heap_t *h, hk_block_t *from, hk_block_t *to, unsi
 }
 #endif
 
+/* `to` takes the place of `from` in another class: from leaves class idx,
+ * to is pushed on class to_idx, in one step (the free-block count stays). */
+HK_SHARED_DECL(void tlsf_move(hk_heap_t *h, hk_block_t *from, unsigned idx, hk_block_t *to,
+                              unsigned to_idx));
+#if HK_SHARED_HERE
+HK_SHARED void tlsf_move(hk_heap_t *h, hk_block_t *from, unsigned idx, hk_block_t *to,
+                         unsigned to_idx)
+{
+    HK_ASSERT(idx != to_idx);
+    (void)tlsf_unhook(h, from, idx); /* on damage, noted: to is indexed all the same */
+    tlsf_push(h, to, to_idx);
+}
+#endif
+
 /* Unlinks b from the list of class idx. */
 HK_SHARED_DECL(void tlsf_unlink(hk_heap_t *h, hk_block_t *b, unsigned idx));
 #if HK_SHARED_HERE
 HK_SHARED void tlsf_unlink(hk_heap_t *h, hk_block_t *b, unsigned idx)
 {
-    hk_block_t *next = b->next_free, *prev = b->prev_free;
-    if (!heap_next_ok(h, b, next))
-        next = NULL;
-    if (!heap_prev_ok(h, b, prev))
-        prev = NULL;
-    if (next)
-        next->prev_free = prev;
-    if (prev) {
-        prev->next_free = next;
-    } else {
-        if (HK_UNLIKELY(tlsf_head(h, idx) != b)) { /* a damaged prev link said "first" */
-            hk__heap_flag(h, b, HK_WHY_LINK);
-            h->free_blocks--;
-            return;
-        }
-        tlsf_head(h, idx) = next;
-        if (!next) {
-            unsigned fl = tlsf_fl_of(h, idx), sl = tlsf_sl_of(h, idx);
-            HK_ASSERT((tlsf_slmap(h, fl) & (1u << sl)) && (h->fl_bitmap & ((size_t)1 << fl)));
-            tlsf_slmap(h, fl) = (hk_slmap_t)(tlsf_slmap(h, fl) & ~(1u << sl));
-            if (!tlsf_slmap(h, fl))
-                h->fl_bitmap &= ~((size_t)1 << fl);
-        }
-    }
+    (void)tlsf_unhook(h, b, idx);
     h->free_blocks--;
-}
-#endif
-
-HK_SHARED_DECL(void tlsf_remove(hk_heap_t *h, hk_block_t *b));
-#if HK_SHARED_HERE
-HK_SHARED void tlsf_remove(hk_heap_t *h, hk_block_t *b)
-{
-    tlsf_unlink(h, b, tlsf_index(h, block_size(b)));
 }
 #endif
 

@@ -7,9 +7,9 @@
 
 /* ---- out-of-line copies for realloc, aligned allocation and checks ------ */
 void hk__heap_carve(hk_heap_t *h, hk_block_t *b, size_t bsize, size_t need, size_t n,
-                    size_t was_used)
+                    size_t was_used, hk_block_t *held, unsigned at)
 {
-    heap_carve(h, b, bsize, need, n, was_used);
+    heap_carve(h, b, bsize, need, n, was_used, held, at);
 }
 
 void *hk__heap_alloc(hk_heap_t *h, size_t n)

@@ -29,11 +29,12 @@ static size_t largest_block(const hk_heap_t *h)
         return best;
     }
     size_t lo = HK_MIN_BLOCK / HK_G, hi = (h->usage.total - h->usage.used) >> HK_LOG2_G; /* in granules */
-    if (!index_peek(h, lo * HK_G))
+    unsigned at;
+    if (!index_find(h, lo * HK_G, &at))
         return 0;
     while (lo < hi) {
         size_t mid = lo + ((hi - lo + 1) >> 1);
-        if (index_peek(h, mid * HK_G))
+        if (index_find(h, mid * HK_G, &at))
             lo = mid;
         else
             hi = mid - 1;
@@ -231,10 +232,11 @@ static bool in_some_region(const hk_heap_t *h, uintptr_t a)
     return false;
 }
 
-/* Walks one free list: every node is a free block inside a region, links
- * agree both ways, and `fits` holds for its size. At most *budget steps. */
-static const char *check_list(const hk_heap_t *h, const hk_block_t *head, unsigned idx,
-                              size_t *budget, size_t *count, const void **where)
+/* Walks one free list of the index (index.h): every node is a free block
+ * inside a region, links agree both ways, and the node sits rightly (its
+ * class, or the list's order). At most *budget steps. */
+const char *hk__index_check_list(const hk_heap_t *h, const hk_block_t *head, unsigned at,
+                                 size_t *budget, size_t *count, const void **where)
 {
     const hk_block_t *prev = NULL;
     for (const hk_block_t *b = head; b; prev = b, b = b->next_free) {
@@ -248,17 +250,8 @@ static const char *check_list(const hk_heap_t *h, const hk_block_t *head, unsign
             return "used block on a free list";
         if (b->prev_free != prev)
             return "free list back link broken";
-        if (index_is_tlsf(h)) {
-            if (tlsf_index(h, block_size(b)) != idx)
-                return "free block on the wrong class list";
-        } else if (prev) {
-            bool ordered = h->fit == HK_FIT_BEST
-                ? (block_size(prev) < block_size(b) ||
-                   (block_size(prev) == block_size(b) && prev < b))
-                : prev < b;
-            if (!ordered)
-                return "free list out of order";
-        }
+        if (!index_in_order(h, prev, b, at))
+            return index_is_tlsf(h) ? "free block on the wrong class list" : "free list out of order";
         ++*count;
     }
     return NULL;
@@ -269,28 +262,8 @@ static const char *check_index(const hk_heap_t *h, size_t free_count, const void
     size_t budget = free_count, count = 0;
     const char *why;
     *where = h;
-    if (!index_is_tlsf(h)) {
-        if ((why = check_list(h, h->list, 0, &budget, &count, where)))
-            return why;
-    } else {
-        for (unsigned fl = 0; fl < HK_FL_MAX; fl++) {
-            if (fl >= h->fl_count) {
-                if (h->fl_bitmap >> fl)
-                    return "bitmap bit set beyond the class table";
-                break;
-            }
-            if (((h->fl_bitmap >> fl) & 1u) != (tlsf_slmap(h, fl) != 0))
-                return "first-level bitmap disagrees with second level";
-            for (unsigned sl = 0; sl < tlsf_sl_count(h); sl++) {
-                unsigned idx = tlsf_idx_of(h, fl, sl);
-                const hk_block_t *head = tlsf_head(h, idx);
-                if (((tlsf_slmap(h, fl) >> sl) & 1u) != (head != NULL))
-                    return "second-level bitmap disagrees with its list";
-                if ((why = check_list(h, head, idx, &budget, &count, where)))
-                    return why;
-            }
-        }
-    }
+    if ((why = index_check(h, &budget, &count, where)))
+        return why;
     *where = h;
     if (count != free_count)
         return "free index holds fewer blocks than the heap has free";

@@ -53,11 +53,7 @@ bool hk__heap_free_ok_slow(const hk_heap_t *h, const hk_block_t *b)
 #if HK_HEAP_REPAIR
 static void index_rebuild(hk_heap_t *h)
 {
-    if (index_is_tlsf(h)) {
-        tlsf_reset(h);
-    } else {
-        h->list = NULL;
-    }
+    index_reset(h);
 #if HK_QUICK_CLASSES
     hk__memset(h->quick, 0, sizeof h->quick);
 #endif

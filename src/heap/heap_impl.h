@@ -151,12 +151,12 @@ bool hk__heap_grow(hk_heap_t *h, size_t need);
 /* Allocation and free with the lock held. */
 void *hk__heap_alloc(hk_heap_t *h, size_t n);
 void hk__heap_free_block(hk_heap_t *h, hk_block_t *b);
-/* Turns the free, unindexed block b (bsize bytes) into a used block of at
- * least `need` bytes holding n requested bytes; the tail goes back to the
- * index (merged with a free right neighbour). `was_used` is the size b
- * counted as used before (0 for a fresh allocation). b keeps its PREV_FREE. */
+/* The carve (heap_ops.h: heap_carve) out of line: the bsize bytes at b
+ * become a used block of at least `need` bytes holding n requested bytes;
+ * the tail takes the place of `held` (the indexed free block they end with,
+ * sitting at `at`; NULL: none) or is inserted. */
 void hk__heap_carve(hk_heap_t *h, hk_block_t *b, size_t bsize, size_t need, size_t n,
-                    size_t was_used);
+                    size_t was_used, hk_block_t *held, unsigned at);
 
 /* Tells the event hook, if one is set, what an operation did. */
 #if HK_EVENTS

@@ -3,11 +3,16 @@
  * heap_ops.h - the hot paths of the heap, as inline functions: take a block,
  * carve it, check a pointer, free a block.
  *
- * Allocation is four verbs: size the request, take a block from the index,
- * carve it (split the tail back to the index), mark it used. Free is four
- * too: check the pointer, merge with a free right neighbour, merge with a
- * free left neighbour, insert. The index (index.h) decides the fit; nothing
- * here depends on the policy.
+ * Allocation is four verbs: size the request, find a block in the index,
+ * carve it (the tail takes the block's place in the index), mark it used.
+ * Free is four too: check the pointer, then one of merge left (the left
+ * neighbour grows in its place), merge right (b takes its right
+ * neighbour's place) or insert. The carve and the release below are the
+ * only ones: fresh allocation, realloc (growth and shrink), aligned
+ * allocation, the free, the flush of the small-object front and the
+ * repair all go through them, and they speak to the index only through
+ * index.h's verbs (find, insert, remove, replace): nothing here depends on
+ * the policy.
  *
  * These are forced inline into the public entry points when optimising for
  * speed, so that a call to hk_heap_alloc or hk_heap_free is one function
@@ -34,66 +39,43 @@ HK_HOT void heap_account_used(hk_heap_t *h, size_t delta)
     hk__usage_take(&h->usage, delta);
 }
 
+/* The carve: a used block of `need` bytes holding n requested bytes is cut
+ * from the start of the bsize bytes at b; the rest, the tail, goes back to
+ * the index. `held` is the indexed free block those bytes end with, sitting
+ * at `at`: b itself for a fresh allocation, b's free right neighbour when a
+ * resize takes it in, or NULL. The tail takes held's place (index_replace:
+ * for TLSF no list work at all while the class stays) or, with no held
+ * block, is inserted; a tail too small to be a block stays with b, and
+ * held leaves the index. `was_used` is the size b counted as used before
+ * (0 for a fresh allocation). b keeps its PREV_FREE. */
 HK_HOT void heap_carve(hk_heap_t *h, hk_block_t *b, size_t bsize, size_t need, size_t n,
-                       size_t was_used)
+                       size_t was_used, hk_block_t *held, unsigned at)
 {
     hk_block_t *next = block_at((uintptr_t)b + bsize);
     size_t rest = bsize - need;
+    HK_ASSERT(bsize >= need && need >= HK_MIN_BLOCK && !(need & (HK_G - 1)));
+    HK_ASSERT(!held || block_at((uintptr_t)held + block_size(held)) == next);
     if (rest >= HK_MIN_BLOCK) {
         hk_block_t *tail = block_at((uintptr_t)b + need);
         if (!was_used)
             HK_DBG_SPLIT(h, tail);
-        if (block_is_free(next) && heap_take_ok(h, next)) { /* only when resizing in place */
-            index_remove(h, next);
-            rest += block_size(next);
-            HK_DBG_MERGED(next);
-            next = block_at((uintptr_t)tail + rest);
+        if (held) {
+            /* before the tail's header is written: it may lie inside held */
+            index_replace(h, held, at, tail, rest);
+            block_make_free(tail, rest); /* the next block's PREV_FREE stays set */
+        } else {
+            block_make_free(tail, rest);
+            block_set_prev_free(next);
+            index_insert(h, tail);
         }
-        block_make_free(tail, rest);
-        block_set_prev_free(next);
-        index_insert(h, tail);
         bsize = need;
     } else {
+        if (held)
+            index_remove(h, held, at);
         block_clear_prev_free(next);
     }
     block_make_used(b, bsize, n);
     heap_account_used(h, bsize - was_used);
-}
-
-/* TLSF: cuts a used block of `need` bytes off the free block b of class
- * idx (still on its list) and returns its size: need, or all of b when
- * the tail would be too small to be a block. When the tail stays in b's
- * class it simply takes b's place on the list (the usual case when cutting
- * from a big block). b keeps its PREV_FREE; the caller makes it used. */
-HK_HOT size_t tlsf_cut(hk_heap_t *h, hk_block_t *b, unsigned idx, size_t need)
-{
-    size_t bsize = block_size(b), rest = bsize - need;
-    HK_ASSERT(bsize >= need && need >= HK_MIN_BLOCK && !(need & (HK_G - 1)));
-    if (rest >= HK_MIN_BLOCK) {
-        hk_block_t *tail = block_at((uintptr_t)b + need);
-        unsigned tidx = tlsf_index(h, rest);
-        HK_DBG_SPLIT(h, tail);
-        if (tidx == idx) {
-            tlsf_replace(h, b, tail, idx);
-        } else {
-            tlsf_unlink(h, b, idx);
-            tlsf_insert_at(h, tail, tidx);
-        }
-        block_make_free(tail, rest); /* the next block's PREV_FREE stays set */
-        return need;
-    }
-    tlsf_unlink(h, b, idx);
-    block_clear_prev_free(block_at((uintptr_t)b + bsize));
-    return bsize;
-}
-
-/* TLSF: carves the free block b of class idx for a block of `need` bytes
- * holding n requested bytes. */
-HK_HOT void tlsf_carve_fresh(hk_heap_t *h, hk_block_t *b, unsigned idx, size_t need, size_t n)
-{
-    size_t bsize = tlsf_cut(h, b, idx, need);
-    block_make_used(b, bsize, n);
-    heap_account_used(h, bsize);
 }
 
 /* ---- the small-object front ------------------------------------------------
@@ -173,28 +155,17 @@ HK_INLINE void *quick_alloc(hk_heap_t *h, size_t n, size_t need)
 /* Allocation from the index (the front had nothing): n <= HK_MAX_REQUEST. */
 HK_HOT void *heap_alloc_index(hk_heap_t *h, size_t n, size_t need)
 {
-    hk_block_t *b;
-    if (index_is_tlsf(h)) {
-        unsigned idx;
-        b = tlsf_find(h, need, &idx);
-        if (HK_LIKELY(b != NULL)) {
-            tlsf_carve_fresh(h, b, idx, need, n);
-            goto done;
-        }
-    } else {
-        b = index_take(h, need);
-        if (b) {
-            heap_carve(h, b, block_size(b), need, n, 0);
-            goto done;
+    unsigned at;
+    hk_block_t *b = index_find(h, need, &at);
+    if (HK_UNLIKELY(b == NULL)) {
+        hk__heap_flush(h); /* parked blocks may merge into a fit */
+        if (!(b = index_find(h, need, &at)) &&
+            (!hk__heap_grow(h, need) || !(b = index_find(h, need, &at)))) {
+            h->failed_allocs++;
+            return NULL;
         }
     }
-    hk__heap_flush(h); /* parked blocks may merge into a fit */
-    if (!(b = index_take(h, need)) && (!hk__heap_grow(h, need) || !(b = index_take(h, need)))) {
-        h->failed_allocs++;
-        return NULL;
-    }
-    heap_carve(h, b, block_size(b), need, n, 0);
-done:
+    heap_carve(h, b, block_size(b), need, n, 0, b, at);
     h->requested += n;
     h->allocs++;
     return block_payload(b);
@@ -262,76 +233,44 @@ HK_HOT hk_block_t *heap_checked_block(const hk_heap_t *h, const void *p)
     return heap_neighbours_ok(h, b, head, size, lo);
 }
 
-/* TLSF free: merges with free neighbours, keeping list positions where the
- * merged block stays in its class (no unlink, no bitmap work). */
-HK_HOT void tlsf_free_merge(hk_heap_t *h, hk_block_t *b, size_t size)
+/* The release: the block b (used to the block layer, `size` bytes) goes
+ * back to the index, merged with its free neighbours. A merged block takes
+ * the place of the neighbour it grew from (index_replace): merge left, the
+ * left neighbour grows where it sits (the right one, if free too, leaves);
+ * merge right, b takes the right neighbour's place; no free neighbour, b
+ * is inserted. No statistics. */
+HK_HOT void heap_release(hk_heap_t *h, hk_block_t *b, size_t size)
 {
-    HK_ASSERT(size == block_size(b) && block_is_free(b));
+    /* FREE stays visible if b merges away: double frees are caught */
+    block_mark_released(b);
     hk_block_t *next = block_at((uintptr_t)b + size);
     if (block_prev_is_free(b)) {
         hk_block_t *prev = block_prev(b);
         size_t psize = block_size(prev);
-        unsigned pidx = tlsf_index(h, psize);
+        unsigned at = index_at(h, prev, psize);
         size += psize;
         if (block_is_free(next)) {
-            tlsf_remove(h, next);
-            size += block_size(next);
+            size_t nsize = block_size(next);
+            index_remove(h, next, index_at(h, next, nsize));
+            size += nsize;
             HK_DBG_MERGED(next);
         }
-        unsigned midx = tlsf_index(h, size);
-        if (midx != pidx) {
-            tlsf_unlink(h, prev, pidx);
-            tlsf_insert_at(h, prev, midx);
-        }
         HK_DBG_MERGED(b);
+        index_replace(h, prev, at, prev, size);
         block_make_free(prev, size);
         block_set_prev_free(block_at((uintptr_t)prev + size));
     } else if (block_is_free(next)) {
         size_t nsize = block_size(next);
-        unsigned nidx = tlsf_index(h, nsize);
+        unsigned at = index_at(h, next, nsize);
         size += nsize;
-        unsigned midx = tlsf_index(h, size);
-        if (midx == nidx) {
-            tlsf_replace(h, next, b, nidx);
-        } else {
-            tlsf_unlink(h, next, nidx);
-            tlsf_insert_at(h, b, midx);
-        }
+        index_replace(h, next, at, b, size);
         HK_DBG_MERGED(next);
         block_make_free(b, size); /* the block after keeps PREV_FREE */
     } else {
         block_make_free(b, size);
         block_set_prev_free(next);
-        tlsf_insert(h, b);
+        index_insert(h, b);
     }
-}
-
-/* Gives the block b (used to the block layer) back to the index: merges
- * with free neighbours and inserts. No statistics. */
-HK_HOT void heap_release(hk_heap_t *h, hk_block_t *b, size_t size)
-{
-    /* FREE stays visible if b merges away: double frees are caught */
-    block_mark_released(b);
-    if (index_is_tlsf(h)) {
-        tlsf_free_merge(h, b, size);
-        return;
-    }
-    hk_block_t *next = block_at((uintptr_t)b + size);
-    if (block_is_free(next)) {
-        index_remove(h, next);
-        size += block_size(next);
-        HK_DBG_MERGED(next);
-    }
-    if (block_prev_is_free(b)) {
-        hk_block_t *prev = block_prev(b);
-        index_remove(h, prev);
-        size += block_size(prev);
-        HK_DBG_MERGED(b);
-        b = prev;
-    }
-    block_make_free(b, size);
-    block_set_prev_free(block_at((uintptr_t)b + size));
-    index_insert(h, b);
 }
 
 /* heap.c: heap_release out of line, then any damage it met repaired. */

@@ -25,40 +25,45 @@ static void *realloc_locked(hk_heap_t *h, hk_block_t *b, size_t n)
     /* b passed the pointer checks, so a free right neighbour is sane */
     hk_block_t *next = block_at((uintptr_t)b + bsize);
     size_t nsize = block_is_free(next) ? block_size(next) : 0;
+    hk_block_t *held = NULL; /* the free block the carved bytes end with */
 
-    if (need > bsize) {
-        if (nsize && bsize + nsize >= need) { /* grow into the right neighbour */
-            index_remove(h, next);
-            have += nsize;
-        } else {
+    /* grow into the right neighbour, or give a tail of our own back merged
+     * with it (the tail takes its place in the index) */
+    if (nsize && (need > bsize ? bsize + nsize >= need : bsize - need >= HK_MIN_BLOCK)) {
+        have += nsize;
+        held = next;
+    }
+    if (need > have) {
 #if HK_HEAP_RESIZE_LEFT
-            /* the checks proved the left neighbour's tags only if it is free */
-            hk_block_t *prev = block_prev_is_free(b) ? block_prev(b) : NULL;
-            if (prev && block_size(prev) + bsize + nsize >= need) {
-                /* grow into the left neighbour (and the right one, if free) */
-                index_remove(h, prev);
-                if (nsize)
-                    index_remove(h, next);
-                have = block_size(prev) + bsize + nsize;
-                hk__memmove(block_payload(prev), p, old_req);
-                at = prev;
-                goto carve;
-            }
-#endif
-            void *q = hk__heap_alloc(h, n); /* move */
-            if (!q)
-                return NULL;
-            hk__memcpy(q, p, old_req);
-            HK_DBG_FRESH_FREE(b, bsize); /* the interior a free block must hold */
-            hk__heap_free_block(h, b);
-            return q;
+        /* the checks proved the left neighbour's tags only if it is free */
+        hk_block_t *prev = block_prev_is_free(b) ? block_prev(b) : NULL;
+        if (prev && block_size(prev) + bsize + nsize >= need) {
+            /* grow into the left neighbour (and the right one, if free) */
+            size_t psize = block_size(prev);
+            index_remove(h, prev, index_at(h, prev, psize));
+            if (nsize)
+                held = next; /* the tail takes its place */
+            have = psize + bsize + nsize;
+            hk__memmove(block_payload(prev), p, old_req);
+            at = prev;
+            goto carve;
         }
+#endif
+        void *q = hk__heap_alloc(h, n); /* move */
+        if (!q)
+            return NULL;
+        hk__memcpy(q, p, old_req);
+        HK_DBG_FRESH_FREE(b, bsize); /* the interior a free block must hold */
+        hk__heap_free_block(h, b);
+        return q;
     }
 #if HK_HEAP_RESIZE_LEFT
 carve:
 #endif
     /* shrink, the same size, or grown in place: the tail goes back */
-    hk__heap_carve(h, at, have, need, n, bsize);
+    hk__heap_carve(h, at, have, need, n, bsize, held, held ? index_at(h, next, nsize) : 0);
+    if (held && need < bsize) /* shrunk: the tail swallowed next's header */
+        HK_DBG_MERGED(next);
     HK_DBG_RESIZED(h, at, (uintptr_t)b, bsize);
     h->requested = h->requested - old_req + n;
     return block_payload(at);
@@ -106,31 +111,34 @@ static void *aligned_locked(hk_heap_t *h, size_t align, size_t n)
     size_t want = need + align + HK_MIN_BLOCK;
     if (want < need || want > HK_MAX_REQUEST)
         return NULL;
-    hk_block_t *b = index_take(h, want);
+    unsigned at;
+    hk_block_t *b = index_find(h, want, &at);
     if (!b) {
         hk__heap_flush(h); /* parked blocks may merge into a fit */
-        b = index_take(h, want);
+        b = index_find(h, want, &at);
     }
-    if (!b && (!hk__heap_grow(h, want) || !(b = index_take(h, want))))
+    if (!b && (!hk__heap_grow(h, want) || !(b = index_find(h, want, &at))))
         return NULL;
     size_t bsize = block_size(b);
+    hk_block_t *held = b; /* the free block the carved bytes end with */
     uintptr_t ba = (uintptr_t)b;
     uintptr_t user = hk__align_up_ptr(ba + HK_W, align);
     if (user != ba + HK_W) {
-        /* The gap below the aligned payload becomes a free block of its own;
-         * it must be at least a minimum block. */
+        /* The gap below the aligned payload becomes a free block of its own,
+         * in b's place; it must be at least a minimum block. */
         if (user - HK_W - ba < HK_MIN_BLOCK)
             user = hk__align_up_ptr(ba + HK_W + HK_MIN_BLOCK, align);
         size_t gap = user - HK_W - ba;
         hk_block_t *a = block_at(user - HK_W);
         HK_DBG_SPLIT(h, a);
+        index_replace(h, b, at, b, gap);
         block_make_free(b, gap);
-        index_insert(h, b);
         block_start_after_free(a); /* size set by carve; left neighbour free */
         bsize -= gap;
         b = a;
+        held = NULL; /* the tail is inserted */
     }
-    hk__heap_carve(h, b, bsize, need, n, 0);
+    hk__heap_carve(h, b, bsize, need, n, 0, held, at);
     h->requested += n;
     h->allocs++;
     return block_payload(b);
