@@ -118,7 +118,7 @@ static hk_heap_t *fresh(hk_fit_t fit)
  * on their list); freeing u grows P to the right. */
 static void merge_left(hk_fit_t fit, bool change)
 {
-    size_t us = HK_MIN_BLOCK, ps = pick(1024, us, change);
+    size_t us = block_size_for(1), ps = pick(1024, us, change);
     hk_heap_t *h = fresh(fit);
     HK_REQUIRE(h != NULL);
     void *g0 = alloc_bs(h, 64), *p = alloc_bs(h, ps), *u = alloc_bs(h, us);
@@ -140,7 +140,7 @@ static void merge_left(hk_fit_t fit, bool change)
  * it take N's place, N's header now inside it. */
 static void merge_right(hk_fit_t fit, bool change)
 {
-    size_t us = HK_MIN_BLOCK, ns = pick(1024, us, change);
+    size_t us = block_size_for(1), ns = pick(1024, us, change);
     hk_heap_t *h = fresh(fit);
     HK_REQUIRE(h != NULL);
     void *g0 = alloc_bs(h, 64), *u = alloc_bs(h, us), *n = alloc_bs(h, ns);
@@ -162,7 +162,7 @@ static void merge_right(hk_fit_t fit, bool change)
 /* [g][P][u][N][g][Q][g]: freeing u joins all three in P; N leaves. */
 static void merge_both(hk_fit_t fit, bool change)
 {
-    size_t us = HK_MIN_BLOCK, ns = 64, ps = pick(1024, us + ns, change);
+    size_t us = block_size_for(1), ns = 64, ps = pick(1024, us + ns, change);
     hk_heap_t *h = fresh(fit);
     HK_REQUIRE(h != NULL);
     void *g0 = alloc_bs(h, 64), *p = alloc_bs(h, ps), *u = alloc_bs(h, us);
