@@ -234,11 +234,11 @@ HK_HOT hk_block_t *heap_checked_block(const hk_heap_t *h, const void *p)
 }
 
 /* The release: the block b (used to the block layer, `size` bytes) goes
- * back to the index, merged with its free neighbours. A merged block takes
- * the place of the neighbour it grew from (index_replace): merge left, the
- * left neighbour grows where it sits (the right one, if free too, leaves);
- * merge right, b takes the right neighbour's place; no free neighbour, b
- * is inserted. No statistics. */
+ * back to the index, merged with its free neighbours. A merged block keeps
+ * the place of the neighbour it grew from: merge left, the left neighbour
+ * grows where it sits (index_resize; the right one, if free too, leaves);
+ * merge right, b takes the right neighbour's place (index_replace); no
+ * free neighbour, b is inserted. No statistics. */
 HK_HOT void heap_release(hk_heap_t *h, hk_block_t *b, size_t size)
 {
     /* FREE stays visible if b merges away: double frees are caught */
@@ -256,7 +256,7 @@ HK_HOT void heap_release(hk_heap_t *h, hk_block_t *b, size_t size)
             HK_DBG_MERGED(next);
         }
         HK_DBG_MERGED(b);
-        index_replace(h, prev, at, prev, size);
+        index_resize(h, prev, at, size);
         block_make_free(prev, size);
         block_set_prev_free(block_at((uintptr_t)prev + size));
     } else if (block_is_free(next)) {

@@ -131,7 +131,7 @@ static void *aligned_locked(hk_heap_t *h, size_t align, size_t n)
         size_t gap = user - HK_W - ba;
         hk_block_t *a = block_at(user - HK_W);
         HK_DBG_SPLIT(h, a);
-        index_replace(h, b, at, b, gap);
+        index_resize(h, b, at, gap);
         block_make_free(b, gap);
         block_start_after_free(a); /* size set by carve; left neighbour free */
         bsize -= gap;

@@ -15,6 +15,9 @@
  *   index_replace(h, from, at, to, size)
  *                              `to`, a free block of `size` bytes, takes the
  *                              place of `from`, which leaves
+ *   index_resize(h, b, at, size)
+ *                              b grows or shrinks to `size` bytes where it
+ *                              lies (replace with to == from)
  *   index_reset(h)             no block indexed
  *   index_check(h, ...)        what hk_heap_validate asks of the index
  *
@@ -31,7 +34,7 @@
  * list updates and up to four bitmap updates; each policy can often do it
  * as one link rewrite, or nothing:
  *   - TLSF: when `to` stays in from's class, `to` takes from's list
- *     position (no bitmap work; nothing at all when to == from), otherwise
+ *     position (no bitmap work; nothing at all for index_resize), otherwise
  *     from leaves its class and `to` is pushed on its own, in one step
  *     (tlsf_move: the free-block count does not change, the target list's
  *     head is the only link not already proven).
@@ -132,23 +135,39 @@ HK_INLINE void index_remove(hk_heap_t *h, hk_block_t *b, unsigned at)
 
 /* `to`, about to be a free block of `size` bytes (its header is written
  * after this call), takes the place of the indexed block `from`, which
- * sits at `at` and leaves. to may be from (a block that grew or shrank),
- * or overlap it. The free-block count is unchanged. */
+ * sits at `at` and leaves. to is not from but may overlap it. The
+ * free-block count is unchanged. */
 HK_INLINE void index_replace(hk_heap_t *h, hk_block_t *from, unsigned at, hk_block_t *to,
                              size_t size)
 {
+    HK_ASSERT(to != from);
     if (index_is_tlsf(h)) {
         unsigned to_at = tlsf_index(h, size);
-        if (HK_LIKELY(to_at == at)) {
-            if (to != from)
-                tlsf_replace(h, from, to, at);
-        } else {
+        if (HK_LIKELY(to_at == at))
+            tlsf_replace(h, from, to, at);
+        else
             tlsf_move(h, from, at, to, to_at);
-        }
     }
 #if HK_HAS_LISTS
     else
         hk__list_replace(h, from, to, size);
+#endif
+}
+
+/* The indexed block b, sitting at `at`, is about to become `size` bytes
+ * (grown by a merge, or shrunk by an aligned allocation's cut) where it
+ * lies: replace with to == from. TLSF: nothing at all while the class
+ * stays. */
+HK_INLINE void index_resize(hk_heap_t *h, hk_block_t *b, unsigned at, size_t size)
+{
+    if (index_is_tlsf(h)) {
+        unsigned to_at = tlsf_index(h, size);
+        if (to_at != at) /* the usual case of a merge on free, for some programs */
+            tlsf_move(h, b, at, b, to_at);
+    }
+#if HK_HAS_LISTS
+    else
+        hk__list_replace(h, b, b, size);
 #endif
 }
 
