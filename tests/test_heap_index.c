@@ -236,6 +236,38 @@ static void resize(hk_fit_t fit, bool change, bool grow)
     (void)g0, (void)g1, (void)g2;
 }
 
+/* [g][P][u][N][g]: realloc u to exactly P + u moves it down into P
+ * (HK_HEAP_RESIZE_LEFT) and ends where N starts: N stays as it was. Grown
+ * a granule more, the tail merges into N and takes its place. */
+static void grow_left(hk_fit_t fit, bool exact)
+{
+    size_t us = 256, ps = 512, ns = 128; /* N too small to grow into alone */
+    hk_heap_t *h = fresh(fit);
+    HK_REQUIRE(h != NULL);
+    void *g0 = alloc_bs(h, 64), *p = alloc_bs(h, ps), *u = alloc_bs(h, us);
+    void *n = alloc_bs(h, ns), *g1 = alloc_bs(h, 64);
+    HK_REQUIRE(g0 && p && u && n && g1);
+    pat_fill(u, 9, us - HK_W - HK_DBG_EXTRA);
+    put(h, p);
+    put(h, n);
+    size_t grown = exact ? ps + us : ps + us + HK_G;
+    void *v = hk_heap_realloc(h, u, grown - HK_W - HK_DBG_EXTRA);
+    HK_REQUIRE(v != NULL);
+    HK_CHECK(pat_ok(v, 9, us - HK_W - HK_DBG_EXTRA));
+    HK_CHECK_EQ(hk_heap_validate(h), 0);
+#if HK_HEAP_RESIZE_LEFT
+    HK_CHECK(v == p);
+    HK_CHECK_EQ(block_size(blk(v)), grown);
+    if (exact)
+        check_placed(h, blk(n), ns, 0);
+    else
+        check_placed(h, block_at((uintptr_t)blk(p) + grown), ns - HK_G, 0);
+#endif
+    hk_heap_free(h, v);
+    HK_CHECK_EQ(hk_heap_validate(h), 0);
+    (void)g0, (void)g1;
+}
+
 /* An aligned allocation from a free block at a misaligned place: the gap
  * below the payload stays a free block in the block's place. */
 static void aligned_gap(hk_fit_t fit)
@@ -274,6 +306,7 @@ static void test_replace_all(void)
             split(fit, change);
             resize(fit, change, false);
             resize(fit, change, true);
+            grow_left(fit, change);
         }
         aligned_gap(fit);
     }

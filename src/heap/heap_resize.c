@@ -41,9 +41,11 @@ static void *realloc_locked(hk_heap_t *h, hk_block_t *b, size_t n)
             /* grow into the left neighbour (and the right one, if free) */
             size_t psize = block_size(prev);
             index_remove(h, prev, index_at(h, prev, psize));
-            if (nsize)
-                held = next; /* the tail takes its place */
-            have = psize + bsize + nsize;
+            have = psize + bsize;
+            if (nsize && need != have) { /* the tail merges it, taking its place */
+                held = next;
+                have += nsize;
+            } /* else the block ends where next starts: next stays as it is */
             hk__memmove(block_payload(prev), p, old_req);
             at = prev;
             goto carve;
