@@ -36,8 +36,7 @@
  *   - TLSF: when `to` stays in from's class, `to` takes from's list
  *     position (no bitmap work; nothing at all for index_resize), otherwise
  *     from leaves its class and `to` is pushed on its own, in one step
- *     (tlsf_move: the free-block count does not change, the target list's
- *     head is the only link not already proven).
+ *     (tlsf_move: one unhook and one push, the free-block count untouched).
  *   - First fit (address order): always in place. Every replace the heap
  *     makes keeps `to` between from's neighbours by address: a split's
  *     tail and a merged block cover from's memory, and no free block lies
@@ -47,7 +46,9 @@
  * `to` and `from` may overlap (a resize growing into a free neighbour
  * writes the tail inside it): from's links are read before any of to's
  * words is written, and to's header is written by the caller afterwards,
- * which is why `size` is passed.
+ * which is why `size` is passed. A damaged link met on the way (guard.h)
+ * is never written through: from leaves as an unlink would leave it, and
+ * `to` is indexed as a new block; the repair that follows rebuilds the rest.
  *
  * TLSF, the default, is inlined into the allocation and free paths
  * (fit_tlsf.h); the list policies are O(n) by nature and live out of line
