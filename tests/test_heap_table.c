@@ -58,12 +58,15 @@ static void test_sli_per_size(void)
         /* a minimum block is an exact class, and the first head */
         HK_CHECK_EQ(tlsf_index(h, HK_MIN_BLOCK), HK_TLSF_BIAS);
 #if HK_TLSF_SLI_VAR
-        if (s <= 32768)
-            HK_CHECK_EQ(sli, HK_TLSF_SLI_LO > 1 ? HK_TLSF_SLI_LO : 1u);
-        if (s == ((size_t)1 << 16))
-            HK_CHECK_EQ(sli, HK_TLSF_SLI_LO > 2 ? HK_TLSF_SLI_LO : 2u);
-        if (s >= ((size_t)1 << 18))
-            HK_CHECK_EQ(sli, (unsigned)HK_TLSF_SLI);
+        /* one more per doubling: 1 up to 32 KiB, 2 for 64 KiB, ... */
+        unsigned want = 1;
+        for (size_t t = 65536; t <= s; t <<= 1)
+            want++;
+        if (want < HK_TLSF_SLI_LO)
+            want = HK_TLSF_SLI_LO;
+        if (want > HK_TLSF_SLI)
+            want = HK_TLSF_SLI;
+        HK_CHECK_EQ(sli, want);
 #else
         HK_CHECK_EQ(sli, (unsigned)HK_TLSF_SLI);
 #endif
