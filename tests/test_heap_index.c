@@ -41,7 +41,7 @@ static void put(hk_heap_t *h, void *p)
 static int rank_of(const hk_heap_t *h, const hk_block_t *b, unsigned *at)
 {
     if (h->fit == HK_FIT_TLSF) {
-        for (unsigned i = 0; i < tlsf_nclasses(h); i++) {
+        for (unsigned i = HK_TLSF_BIAS; i < tlsf_nclasses(h); i++) {
             int r = 0;
             for (const hk_block_t *x = tlsf_head(h, i); x; x = x->next_free, r++)
                 if (x == b) {

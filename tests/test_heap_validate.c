@@ -82,9 +82,9 @@ static void test_corruptions(hk_fit_t fit)
     HK_CHECK_EQ(hk_heap_validate(f.h), HK_ECORRUPT);
     f.h->requested++;
     /* the handle itself */
-    f.h->magic ^= 1; /* a bad handle is a bad argument */
+    f.h->gate ^= 0x100u; /* a bad handle is a bad argument */
     HK_CHECK_EQ(hk_heap_validate(f.h), HK_EINVAL);
-    f.h->magic ^= 1;
+    f.h->gate ^= 0x100u;
     HK_CHECK_EQ(hk_heap_validate(f.h), 0);
 }
 
@@ -102,7 +102,7 @@ static void test_index_corruptions(void)
     /* a free block on the wrong list */
     hk_block_t *fb = (hk_block_t *)(void *)(f.b - sizeof(size_t));
     unsigned idx = 0;
-    for (unsigned i = 0; i < tlsf_nclasses(f.h); i++)
+    for (unsigned i = HK_TLSF_BIAS; i < tlsf_nclasses(f.h); i++)
         if (tlsf_head(f.h, i) == fb)
             idx = i;
     HK_REQUIRE(idx != 0);

@@ -97,11 +97,27 @@
 #endif
 
 /* log2 of the number of second-level classes per power of two in the
- * two-level segregated fit index (3, 4 or 5). 4 = 16 classes: each class spans
- * 1/16 of its power of two, so rounding up wastes at most 6.25%, and the
- * bounded in-class search (below) recovers most of that. 5 doubles the table. */
+ * two-level segregated fit index (3, 4 or 5): the most a heap uses. 4 = 16
+ * classes: each class spans 1/16 of its power of two, so rounding up wastes
+ * at most 6.25%, and the bounded in-class search (below) recovers most of
+ * that. 5 doubles the table of the large heaps. */
 #ifndef HK_TLSF_SLI
 #define HK_TLSF_SLI 4
+#endif
+/* The fewest: each heap chooses its own second-level index at init, from
+ * the span its class table covers, between HK_TLSF_SLI_MIN and HK_TLSF_SLI
+ * (one more per doubling from 32 KiB: 1 up to 32 KiB, 2 up to 64 KiB, ...),
+ * so the table stays near 1/300 of the heap and a small heap's control
+ * structure is small (docs/heap.md). Equal to HK_TLSF_SLI, every heap has
+ * HK_TLSF_SLI and the class arithmetic is constant shifts: the default of
+ * 64-bit hosts, whose heaps are large and whose hot path counts every
+ * instruction. */
+#ifndef HK_TLSF_SLI_MIN
+#if SIZE_MAX > 0xffffffffu
+#define HK_TLSF_SLI_MIN HK_TLSF_SLI
+#else
+#define HK_TLSF_SLI_MIN 1
+#endif
 #endif
 
 /* How many blocks of the request's own class the TLSF policy examines for a
@@ -198,6 +214,8 @@ HK_STATIC_ASSERT((HK_ALIGN & (HK_ALIGN - 1)) == 0, "HK_ALIGN must be a power of 
 HK_STATIC_ASSERT(HK_ALIGN >= sizeof(void *), "HK_ALIGN must be at least sizeof(void *)");
 HK_STATIC_ASSERT(HK_ALIGN <= 128, "HK_ALIGN above 128 is not supported; use aligned_alloc");
 HK_STATIC_ASSERT(HK_TLSF_SLI >= 3 && HK_TLSF_SLI <= 5, "HK_TLSF_SLI must be 3, 4 or 5");
+HK_STATIC_ASSERT(HK_TLSF_SLI_MIN >= 1 && HK_TLSF_SLI_MIN <= HK_TLSF_SLI,
+                 "HK_TLSF_SLI_MIN must be 1 .. HK_TLSF_SLI");
 HK_STATIC_ASSERT(HK_HEAP_REGIONS || !HK_HEAP_GROW, "HK_HEAP_GROW needs HK_HEAP_REGIONS");
 HK_STATIC_ASSERT(HK_TLSF_SCAN >= 0 && HK_TLSF_SCAN <= 64, "HK_TLSF_SCAN must be 0..64");
 

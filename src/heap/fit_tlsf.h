@@ -8,7 +8,7 @@
  * for Real-Time Systems", ECRTS 2004) keeps one free list per size class and
  * two levels of bitmaps that say which lists are non-empty. The first level
  * splits sizes by powers of two, the second splits each power of two into
- * SL = 2^HK_TLSF_SLI equal classes. Finding a non-empty class at or above a
+ * SL = 2^SLI equal classes (SLI chosen per heap, below). Finding a non-empty class at or above a
  * given one is two find-first-set instructions, so allocation and free take
  * a bounded number of steps whatever the number of blocks.
  *
@@ -33,12 +33,17 @@
  *    class for one that fits, and only then moves to the classes above. The
  *    extra work is a constant, so the worst case stays O(1), and memory use
  *    comes close to best fit.
- * 2. A class table sized to the heap. The first-level count is chosen at
- *    init from the largest block the heap must serve (config class_span):
- *    an 8 KiB MCU heap needs 8 first-level classes, not 25 or 57. Blocks
- *    larger than the table covers (a bigger region added later) go to the
- *    top class, which is then searched completely: correct, but linear for
- *    those few huge blocks only.
+ * 2. A class table sized to the heap. Both levels are chosen at init from
+ *    the largest block the heap must serve (config class_span, else the
+ *    region): SLI grows by one per doubling of the span from 32 KiB
+ *    (tlsf_sli_for: 1 up to 32 KiB, 4 from 256 KiB with HK_TLSF_SLI 4), and
+ *    the first levels stop at the span's. So the table stays near 1/300 of
+ *    the heap: a 32 KiB MCU heap has 11 x 2 classes (80 bytes of heads),
+ *    not 25 x 16; the coarser classes of a small heap lose little to the
+ *    in-class search of point 1. Blocks larger than the table covers (half
+ *    the region when derived from it, or a bigger region added later) go to
+ *    the top class, which is then searched completely: correct, and short,
+ *    since a region holds at most two blocks above 3/8 of its size.
  * 3. LIFO lists: a freed block is pushed at the head of its list, so the
  *    memory touched last is reused first (warm in cache).
  */
@@ -51,32 +56,55 @@
 
 #define HK_LOG2_G ((unsigned)HK__LOG2(HK_ALIGN))
 
-/* First-level classes needed for blocks up to `span` bytes: at least 2, so
- * that the top (catch-all) class is never one of the exact classes. */
-HK_INLINE unsigned tlsf_fl_count_for(size_t span)
+/* The second-level index of a heap whose table covers blocks up to `span`
+ * bytes: one more per doubling from 32 KiB (fls(span) - 13), within
+ * [HK_TLSF_SLI_LO, HK_TLSF_SLI]. The table then takes about 1/300 of the
+ * heap at every size, and the classes are finest where the heap is large
+ * enough to afford them. */
+HK_INLINE unsigned tlsf_sli_for(size_t span)
 {
-    if (span < ((size_t)2 << HK_SMALL_SHIFT))
-        return 2;
-    return hk__fls(span) - HK_SMALL_SHIFT + 2;
+    unsigned f = hk__fls(span | 1u);
+    unsigned s = f > 13u ? f - 13u : 0u;
+    if (s < HK_TLSF_SLI_LO)
+        s = HK_TLSF_SLI_LO;
+    if (s > HK_TLSF_SLI)
+        s = HK_TLSF_SLI;
+    return s;
 }
 
-/* The class of a block of `size` bytes; oversize blocks go to the top class. */
+/* First-level classes needed for blocks up to `span` bytes with second-level
+ * index sli: up to the first level of `span` itself, and at least 2, so
+ * that the top (catch-all) class is never one of the exact classes. */
+HK_INLINE unsigned tlsf_fl_count_for(size_t span, unsigned sli)
+{
+    unsigned small = sli + HK_LOG2_G;
+    if (span < ((size_t)2 << small))
+        return 2;
+    return hk__fls(span) - small + 2;
+}
+
+/* The class of a block of `size` bytes; oversize blocks go to the top class.
+ * Below 2^(sli + log2 G) the classes are exact (size / G); above, with
+ * f = fls(size) and t = f - sli, the class is ((t - log2 G) << sli) +
+ * (size >> t): first level f - sli - log2 G + 1, second level the sli bits
+ * below the top one (fit_tlsf.h's header). */
 HK_SHARED_DECL(unsigned tlsf_index(const hk_heap_t *h, size_t size));
 #if HK_SHARED_HERE
 HK_SHARED unsigned tlsf_index(const hk_heap_t *h, size_t size)
 {
-    if (size < ((size_t)1 << HK_SMALL_SHIFT))
+    unsigned sli = tlsf_sli(h);
+    if (size < ((size_t)1 << (sli + HK_LOG2_G)))
         return (unsigned)(size >> HK_LOG2_G);
-    unsigned f = hk__fls(size);
-    unsigned fl = f - HK_SMALL_SHIFT + 1;
-    unsigned sl = (unsigned)(size >> (f - HK_TLSF_SLI)) - HK_SL_COUNT;
-    if (HK_UNLIKELY(fl >= h->fl_count))
+    unsigned t = hk__fls(size) - sli;
+    unsigned idx = ((t - HK_LOG2_G) << sli) + (unsigned)(size >> t);
+    if (HK_UNLIKELY(idx >= tlsf_nclasses(h)))
         return tlsf_nclasses(h) - 1u;
-    return tlsf_idx_of(h, fl, sl);
+    return idx;
 }
 #endif
 
-/* Mask of second-level classes >= sl (sl may equal HK_SL_COUNT: none). */
+/* Mask of second-level classes >= sl (sl may equal the heap's second-level
+ * count: none of its classes). */
 HK_INLINE uint32_t tlsf_sl_from(unsigned sl)
 {
 #if HK_TLSF_SLI < 5
@@ -268,7 +296,7 @@ HK_SHARED hk_block_t *tlsf_find(const hk_heap_t *h, size_t need, unsigned *idx)
  * caller's). */
 HK_INLINE void tlsf_reset(hk_heap_t *h)
 {
-    for (unsigned i = 0; i < tlsf_nclasses(h); i++)
+    for (unsigned i = HK_TLSF_BIAS; i < tlsf_nclasses(h); i++)
         tlsf_head(h, i) = NULL;
     for (unsigned fl = 0; fl < h->fl_count; fl++)
         tlsf_slmap(h, fl) = 0;

@@ -3,10 +3,13 @@
  * heap_impl.h - the heap object and what the heap's files share.
  *
  * The heap object sits at the start of the first region, followed by the
- * TLSF class table (heads[]), whose length is decided at init from the size
- * the table must cover (hk_heap_config_t.class_span). For an 8 KiB heap on a
- * 32-bit MCU that is 8 first-level classes x 16 = 128 list heads (512 bytes);
- * for a heap that can grow to the whole 64-bit address space it is 57 x 16.
+ * TLSF class table: the list heads (heads[]), then one second-level bitmap
+ * per first level. Its shape is decided at init from the size the table
+ * must cover (hk_heap_config_t.class_span, else the region): for a 32 KiB
+ * heap on a 32-bit MCU, 11 first levels x 2 second levels = 22 classes, 20
+ * of them with a list head (80 + 22 bytes; the whole control structure is
+ * 248 bytes); for a heap that can grow to the whole 64-bit address space,
+ * 57 x 2^HK_TLSF_SLI.
  *
  * Regions are kept in an address-ordered singly linked list of small
  * descriptors, each stored at the start of its own region (the first
@@ -22,21 +25,34 @@
 #include "heapkit/heap.h"
 
 #define HK_HEAP_MAGIC 0x48454150u /* "HEAP" */
+#define HK_HEAP_BUSY 0x48454151u  /* a heap with a lock or an event hook */
 
 /* Constant log2 of a power of two up to 128, usable in constant expressions. */
 #define HK__LOG2(x) ((x) >= 128 ? 7 : (x) >= 64 ? 6 : (x) >= 32 ? 5 : (x) >= 16 ? 4 : (x) >= 8 ? 3 : 2)
 
-#define HK_SL_COUNT (1u << HK_TLSF_SLI)
-/* Sizes below 2^HK_SMALL_SHIFT live in first-level class 0, whose second-level
- * classes are exact: one per granule. */
-#define HK_SMALL_SHIFT ((unsigned)HK_TLSF_SLI + (unsigned)HK__LOG2(HK_ALIGN))
+/* The second-level index (log2 of the classes per power of two) is chosen
+ * per heap at init, in [HK_TLSF_SLI_LO, HK_TLSF_SLI] (tlsf_sli_for in
+ * fit_tlsf.h); HK_TLSF_SLI_LO is HK_TLSF_SLI_MIN raised, if need be, until a
+ * minimum block is one of the exact classes. With one value only, every
+ * split of a class number is a constant shift, as in classic TLSF. */
+#define HK__MINB_LOG2 (HK_MIN_BLOCK / HK_G >= 4 ? 2u : HK_MIN_BLOCK / HK_G >= 2 ? 1u : 0u)
+#define HK_TLSF_SLI_LO (HK_TLSF_SLI_MIN >= HK__MINB_LOG2 ? (unsigned)HK_TLSF_SLI_MIN : HK__MINB_LOG2)
+/* (a minimum block is at most 4 granules, so the raise never reaches 3) */
+#define HK_TLSF_SLI_VAR (HK_TLSF_SLI_MIN < HK_TLSF_SLI)
+#define HK_SL_COUNT (1u << HK_TLSF_SLI) /* the most second-level classes */
 #define HK_FL_MAX ((unsigned)(sizeof(size_t) * 8u))
+/* The classes below a minimum block (sizes 0 .. HK_MIN_BLOCK - G) never
+ * hold a block: the table has no list head for them. */
+#define HK_TLSF_BIAS ((unsigned)(HK_MIN_BLOCK / HK_G))
 
 /* The small-object front's options (HK_QUICK_*) are in heapkit/config.h. */
 #define HK_QUICK_MAX ((size_t)HK_QUICK_CLASSES * HK_ALIGN)
 #define HK_QUICK_N (HK_QUICK_CLASSES + 1)
 
-#if HK_TLSF_SLI <= 4
+/* A second-level bitmap: the smallest type with HK_SL_COUNT bits. */
+#if HK_TLSF_SLI <= 3
+typedef uint8_t hk_slmap_t;
+#elif HK_TLSF_SLI == 4
 typedef uint16_t hk_slmap_t;
 #else
 typedef uint32_t hk_slmap_t;
@@ -51,36 +67,50 @@ struct hk_region {
     uintptr_t end;     /* header of the end marker                 */
 };
 
+/* The fields are ordered by size (64-bit counters first, 8-aligned where the
+ * ABI wants it) so that no padding is left between them; the ones an option
+ * compiles out are not there. */
 struct hk_heap {
-    uint32_t gate;      /* HK_HEAP_MAGIC iff the plain fast path may run:
-                         * a heap, no lock, no event hook (heap_gate) */
-    uint32_t magic;
+    /* statistics kept on the fly; derived: free = total - used,
+     * used_blocks = allocs - frees (a moving realloc counts as both).
+     * Parked blocks count as free in `usage` and `requested`. */
+    uint64_t allocs, frees, failed_allocs;
+    uint32_t gate;      /* HK_HEAP_MAGIC iff the plain fast path may run
+                         * (no lock, no event hook: heap_gate); HK_HEAP_BUSY
+                         * for a heap that has either; anything else: not a
+                         * heap (heap_handle_ok) */
     uint8_t fit;        /* hk_fit_t                                 */
-    uint8_t fl_count;   /* TLSF first-level classes in heads[]      */
+    uint8_t fl_count;   /* TLSF first-level classes                 */
     uint16_t nregions;
-    size_t fl_bitmap;   /* TLSF: bit f set iff sl_bitmap[f] != 0    */
-    hk_block_t *list;   /* first/best fit: the one free list        */
+    uint16_t nclasses;  /* TLSF: fl_count << sli class numbers       */
+#if HK_TLSF_SLI_VAR
+    uint8_t sli;        /* TLSF: log2 of this heap's second-level classes */
+#endif
+    union {
+        size_t fl_bitmap; /* TLSF: bit f set iff tlsf_slmap(f) != 0  */
+        hk_block_t *list; /* first/best fit: the one free list       */
+    };
     uintptr_t lo, hi;   /* bounds over all regions' blocks          */
     size_t span;        /* hi - lo with one region, 0 with several (guard.h) */
     const void *bad;    /* first damage met by this operation (guard.h) */
     const char *bad_why;
     hk_region_t *regions;
     hk_lock_t lock;
+#if HK_HEAP_GROW
     hk_grow_fn grow;
     void *grow_ctx;
+#endif
 #if HK_EVENTS
     hk_event_fn event;  /* optional observer (types.h)                */
     void *event_ctx;
 #endif
-    /* statistics kept on the fly; derived: free = total - used,
-     * used_blocks = allocs - frees (a moving realloc counts as both).
-     * Parked blocks count as free in `usage` and `requested`. */
     hk__usage_t usage;
     size_t free_blocks, requested;
-    uint64_t allocs, frees, failed_allocs;
-    size_t quick_max;              /* largest block size parked; 0: no front */
-    size_t park_limit;             /* park only while usage.used is below this */
+    size_t quick_max;              /* largest block size parked; 0: no front
+                                    * (read by the neighbour checks, so kept
+                                    * without a front too) */
 #if HK_QUICK_CLASSES
+    size_t park_limit;             /* park only while usage.used is below this */
     hk_block_t *quick[HK_QUICK_N]; /* parked blocks by size / G */
 #endif
     hk_region_t first_region;
@@ -88,22 +118,31 @@ struct hk_heap {
     uint32_t dbg_secret;  /* key of the blocks' check words (debug.c)      */
     uint32_t dbg_seq;     /* sequence number of the next allocation        */
 #endif
-    hk_slmap_t sl_bitmap[HK_FL_MAX];
-    hk_block_t *heads[]; /* fl_count * HK_SL_COUNT list heads (TLSF) */
+    /* TLSF: nclasses - HK_TLSF_BIAS list heads, then fl_count second-level
+     * bitmaps (hk_slmap_t) */
+    hk_block_t *heads[];
 };
 
 /* ---- the TLSF class table -------------------------------------------------
  * Every access to the list heads and the second-level bitmaps, and every
  * split of a class number into (first level, second level), goes through
  * these: where the tables live and how many second-level classes a heap has
- * is decided here and at init (heap_region.c), nowhere else. */
-#define tlsf_head(h, idx) ((h)->heads[idx])            /* an lvalue */
-#define tlsf_slmap(h, fl) ((h)->sl_bitmap[fl])         /* an lvalue */
-#define tlsf_sl_count(h) ((void)(h), HK_SL_COUNT)
-#define tlsf_fl_of(h, idx) ((void)(h), (idx) >> HK_TLSF_SLI)
-#define tlsf_sl_of(h, idx) ((void)(h), (idx) & (HK_SL_COUNT - 1u))
-#define tlsf_idx_of(h, fl, sl) ((void)(h), (fl) * HK_SL_COUNT + (sl))
-#define tlsf_nclasses(h) ((unsigned)(h)->fl_count * HK_SL_COUNT)
+ * is decided here and at init (heap_region.c), nowhere else. Class idx's
+ * head is heads[idx - HK_TLSF_BIAS] (the offset folds into the address). */
+#if HK_TLSF_SLI_VAR
+#define tlsf_sli(h) ((unsigned)(h)->sli)
+#else
+#define tlsf_sli(h) ((void)(h), (unsigned)HK_TLSF_SLI)
+#endif
+#define tlsf_head(h, idx) ((h)->heads[(size_t)(idx) - HK_TLSF_BIAS]) /* an lvalue */
+#define tlsf_slmap(h, fl) \
+    (((hk_slmap_t *)((uintptr_t)(h)->heads +                                      \
+                     ((size_t)(h)->nclasses - HK_TLSF_BIAS) * sizeof(hk_block_t *)))[fl]) /* an lvalue */
+#define tlsf_sl_count(h) (1u << tlsf_sli(h))
+#define tlsf_fl_of(h, idx) ((unsigned)(idx) >> tlsf_sli(h))
+#define tlsf_sl_of(h, idx) ((unsigned)(idx) & (tlsf_sl_count(h) - 1u))
+#define tlsf_idx_of(h, fl, sl) (((unsigned)(fl) << tlsf_sli(h)) + (unsigned)(sl))
+#define tlsf_nclasses(h) ((unsigned)(h)->nclasses)
 
 /* ---- helpers shared by the heap's files -----------------------------------
  * The index operations and the guards (fit_tlsf.h, guard.h) are inlined
@@ -174,7 +213,7 @@ HK_INLINE void heap_event(const hk_heap_t *h, hk_event_kind_t kind, const void *
 
 HK_INLINE bool heap_handle_ok(const hk_heap_t *h)
 {
-    return h && h->magic == HK_HEAP_MAGIC;
+    return h && (h->gate == HK_HEAP_MAGIC || h->gate == HK_HEAP_BUSY);
 }
 
 /* Recomputes the gate after the lock or the event hook changed. */
@@ -184,7 +223,7 @@ HK_INLINE void heap_gate(hk_heap_t *h)
 #if HK_EVENTS
     plain = plain && !h->event;
 #endif
-    h->gate = plain ? HK_HEAP_MAGIC : 0;
+    h->gate = plain ? HK_HEAP_MAGIC : HK_HEAP_BUSY;
 }
 
 /* Returns every parked block to the block layer (heap.c). O(parked). */

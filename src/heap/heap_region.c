@@ -38,31 +38,57 @@ static bool config_ok(const hk_heap_config_t *cfg)
     return true;
 }
 
-static unsigned fl_count_for(size_t bytes, const hk_heap_config_t *cfg)
+/* The shape of a heap's TLSF class table: its second-level index, its
+ * first-level count (0: a list policy, no table). */
+typedef struct {
+    unsigned sli, fl_count;
+} table_t;
+
+static table_t table_for(size_t bytes, const hk_heap_config_t *cfg)
 {
+    table_t t = { 0, 0 };
     if (cfg && cfg->fit != HK_FIT_TLSF)
-        return 0;
-    size_t span = bytes;
-    if (cfg && cfg->class_span)
-        span = cfg->class_span;
+        return t;
+    if (cfg && cfg->class_span) {
+        t.sli = tlsf_sli_for(cfg->class_span);
+        t.fl_count = tlsf_fl_count_for(cfg->class_span, t.sli);
+        return t;
+    }
 #if HK_HEAP_GROW
-    else if (cfg && cfg->grow)
-        span = SIZE_MAX >> 1;
+    if (cfg && cfg->grow) {
+        t.sli = tlsf_sli_for(SIZE_MAX >> 1);
+        t.fl_count = tlsf_fl_count_for(SIZE_MAX >> 1, t.sli);
+        return t;
+    }
 #endif
-    return tlsf_fl_count_for(span);
+    /* Derived from the region: its blocks are smaller than `bytes`, and at
+     * most two of them are above a quarter of it, so the classes stop at
+     * the first level of bytes / 2; the larger blocks share the top class,
+     * whose search is then complete but at most two blocks long. */
+    size_t span = bytes ? bytes - 1 : 0;
+    t.sli = tlsf_sli_for(span);
+    t.fl_count = tlsf_fl_count_for(span >> 1, t.sli);
+    return t;
 }
 
-static size_t control_size(unsigned fl_count)
+/* Bytes of the heap object and its table: the list heads of the classes
+ * from HK_TLSF_BIAS on, then one second-level bitmap per first level. */
+static size_t heads_size(table_t t)
 {
-    size_t s = sizeof(hk_heap_t) + (size_t)fl_count * HK_SL_COUNT * sizeof(hk_block_t *);
-    return hk__align_up(s, sizeof(void *));
+    return t.fl_count ? (((size_t)t.fl_count << t.sli) - HK_TLSF_BIAS) * sizeof(hk_block_t *) : 0;
+}
+
+static size_t control_size(table_t t)
+{
+    size_t s = sizeof(hk_heap_t) + heads_size(t) + (size_t)t.fl_count * sizeof(hk_slmap_t);
+    return hk__align_up(s, _Alignof(hk_heap_t));
 }
 
 size_t hk_heap_overhead(size_t bytes, const hk_heap_config_t *cfg)
 {
     if (!config_ok(cfg))
         return 0;
-    return control_size(fl_count_for(bytes, cfg));
+    return control_size(table_for(bytes, cfg));
 }
 
 /* Region bookkeeping around the blocks: up to G bytes to put the first
@@ -75,7 +101,7 @@ size_t hk_heap_min_size(void)
     size_t s = 0, prev;
     do {
         prev = s;
-        s = control_size(fl_count_for(s, NULL)) + HK_REGION_SLACK + block_size_for(0);
+        s = control_size(table_for(s, NULL)) + HK_REGION_SLACK + block_size_for(0);
     } while (s != prev);
     return s;
 }
@@ -227,15 +253,21 @@ hk_heap_t *hk_heap_init(void *mem, size_t bytes, const hk_heap_config_t *cfg)
     }
     hk_block_t *b;
     uintptr_t hi = lo + bytes;
-    unsigned flc = fl_count_for(bytes, cfg);
+    table_t t = table_for(bytes, cfg);
     uintptr_t base = hk__align_up_ptr(lo, _Alignof(hk_heap_t));
-    size_t ctl = control_size(flc);
+    size_t ctl = control_size(t);
     if (base > hi || hi - base < ctl + HK_REGION_SLACK + block_size_for(0))
         goto too_small;
     hk_heap_t *h = (hk_heap_t *)(void *)base;
     hk__memset(h, 0, ctl);
     h->fit = (uint8_t)(cfg ? cfg->fit : HK_FIT_TLSF);
-    h->fl_count = (uint8_t)flc;
+    h->fl_count = (uint8_t)t.fl_count;
+    h->nclasses = (uint16_t)(t.fl_count << t.sli);
+#if HK_TLSF_SLI_VAR
+    h->sli = (uint8_t)t.sli;
+#else
+    HK_ASSERT(t.sli == HK_TLSF_SLI || !t.fl_count);
+#endif
     if (cfg && cfg->lock)
         h->lock = *cfg->lock;
     if (cfg) {
@@ -257,8 +289,7 @@ hk_heap_t *hk_heap_init(void *mem, size_t bytes, const hk_heap_config_t *cfg)
     region_link(h, r);
     account_new_free(h, b);
     HK_DBG_HEAP_INIT(h);
-    h->magic = HK_HEAP_MAGIC;
-    heap_gate(h);
+    heap_gate(h); /* a heap from here on */
     return h;
 too_small:
     hk__report(HK_EINVAL, mem, HK_MSG("hk_heap_init: region smaller than hk_heap_min_size()", "bad argument"));

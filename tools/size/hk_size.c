@@ -6,7 +6,9 @@
  *     hk-size [options] TRACE.rep
  *
  * For every fit policy and every build configuration it was built with
- * (HK_ALIGN 8/16 x HK_TLSF_SLI 3/4/5, for a 32-bit and a 64-bit target), it
+ * (HK_ALIGN 8/16 x HK_TLSF_SLI 3/4/5, for a 32-bit and a 64-bit target; on
+ * 32-bit HK_TLSF_SLI is the most a heap uses, each heap choosing its own
+ * from its size, so heaps under 128 KiB get the same classes in all three), it
  * finds the smallest heap in which the trace runs, the control-structure
  * bytes in it, and the fragmentation the run showed; it then recommends a
  * size. The measuring is done by the cores (size_core.c), one executable per

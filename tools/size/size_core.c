@@ -2,8 +2,12 @@
 /*
  * size_core.c - the measuring half of hk-size, built once per configuration
  * (word size, HK_ALIGN, HK_TLSF_SLI) against a heapkit compiled with those
- * settings, because they are compile-time constants of the heap. The driver
- * (hk_size.c) runs every core it was built with and merges their reports.
+ * settings, because they are compile-time constants of the heap. HK_TLSF_SLI
+ * is the largest second-level index of the build; HK_TLSF_SLI_MIN keeps its
+ * default, so a 32-bit core's heaps choose their own below it from their
+ * size at init (a 32 KiB heap has 2 classes per power of two whatever the
+ * setting), exactly as the target's build does. The driver (hk_size.c) runs
+ * every core it was built with and merges their reports.
  *
  *     hk-size-core-<config> TRACE.rep
  *
