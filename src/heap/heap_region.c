@@ -49,25 +49,19 @@ static table_t table_for(size_t bytes, const hk_heap_config_t *cfg)
     table_t t = { 0, 0 };
     if (cfg && cfg->fit != HK_FIT_TLSF)
         return t;
-    if (cfg && cfg->class_span) {
-        t.sli = tlsf_sli_for(cfg->class_span);
-        t.fl_count = tlsf_fl_count_for(cfg->class_span, t.sli);
-        return t;
-    }
-#if HK_HEAP_GROW
-    if (cfg && cfg->grow) {
-        t.sli = tlsf_sli_for(SIZE_MAX >> 1);
-        t.fl_count = tlsf_fl_count_for(SIZE_MAX >> 1, t.sli);
-        return t;
-    }
-#endif
     /* Derived from the region: its blocks are smaller than `bytes`, and at
-     * most two of them are above a quarter of it, so the classes stop at
-     * the first level of bytes / 2; the larger blocks share the top class,
+     * most two of them are above 3/8 of it, so the classes stop at the
+     * first level of bytes / 2; the larger blocks share the top class,
      * whose search is then complete but at most two blocks long. */
-    size_t span = bytes ? bytes - 1 : 0;
+    size_t span = bytes ? bytes - 1 : 0, cover = span >> 1;
+    if (cfg && cfg->class_span)
+        span = cover = cfg->class_span;
+#if HK_HEAP_GROW
+    else if (cfg && cfg->grow)
+        span = cover = SIZE_MAX >> 1;
+#endif
     t.sli = tlsf_sli_for(span);
-    t.fl_count = tlsf_fl_count_for(span >> 1, t.sli);
+    t.fl_count = tlsf_fl_count_for(cover, t.sli);
     return t;
 }
 
