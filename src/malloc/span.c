@@ -88,11 +88,41 @@ static unsigned span_capacity(const hkm_span_t *s)
     return s->end_off / s->obj_size;
 }
 
+/* Spare span blocks: an emptied span of a live arena is kept, still a used
+ * heap block, on a short list (linked through `next`) for the next span of
+ * any class, instead of going back to the heap. A span block is a 16 KiB
+ * aligned heap block, and the heap looks for size + alignment bytes to
+ * place one, so the 16 KiB hole a freed span leaves is never taken by the
+ * next span: every new span would touch fresh pages at the heap's end while
+ * the old ones sit resident and unused. The list holds at most one block
+ * per 8 live spans of the arena (and HKM_SPARE_MAX): bounded memory. */
+#ifndef HKM_SPARE_MAX
+#define HKM_SPARE_MAX 32u
+#endif
+
+static bool spare_keep(const hkm_arena_t *a)
+{
+    return a->n_spare < 1u + a->n_spans / 8u && a->n_spare < HKM_SPARE_MAX &&
+           __atomic_load_n(&a->owner, __ATOMIC_RELAXED) != NULL;
+}
+
+static hkm_span_t *span_block(hkm_arena_t *a)
+{
+    hkm_span_t *s = a->spare;
+    if (s) {
+        a->spare = s->next;
+        a->n_spare--;
+        return s;
+    }
+    return hk_heap_aligned_alloc(a->heap, HKM_SPAN, HKM_SPAN - HKM_SPAN_TAIL);
+}
+
 static hkm_span_t *span_new(hkm_arena_t *a, unsigned bin)
 {
-    hkm_span_t *s = hk_heap_aligned_alloc(a->heap, HKM_SPAN, HKM_SPAN - HKM_SPAN_TAIL);
+    hkm_span_t *s = span_block(a);
     if (!s)
         return NULL;
+    a->n_spans++;
     uint32_t size = (bin + 1u) * HKM_GRAIN;
     s->tag = (uintptr_t)s ^ (uintptr_t)a ^ hkm_key;
     s->bin = (uint8_t)bin;
@@ -173,12 +203,34 @@ bool hkm_span_owns(const hkm_span_t *s, const void *p)
     return span_owns(s, p);
 }
 
+/* The span to take objects from: the fullest of the first HKM_SCAN spans
+ * of the partial list. Objects freed at random leave holes in every span;
+ * filling the holes of the fullest spans first lets the sparse ones run
+ * empty and be reused (allocation from the fullest partial span, as in
+ * the "fullness groups" of Hoard: Berger, McKinley, Blumofe, Wilson,
+ * ASPLOS 2000). A few headers per refill of half a list. */
+#ifndef HKM_SCAN
+#define HKM_SCAN 8u
+#endif
+
+static hkm_span_t *span_pick(hkm_span_t *s)
+{
+    hkm_span_t *best = s;
+    unsigned n = 1;
+    for (s = s->next; s && n < HKM_SCAN; s = s->next, n++)
+        if (s->used > best->used)
+            best = s;
+    return best;
+}
+
 void *hkm_span_take(hkm_arena_t *a, unsigned bin, unsigned want, void **list, uint16_t *room)
 {
     hkm_span_t *s = a->partial[bin];
     if (!s) {
         if (!hkm_arena_heap(a) || !(s = span_new(a, bin)))
             return NULL;
+    } else if (s->next) {
+        s = span_pick(s);
     }
     void *p = span_pop(s);
     /* The span's free list is already in the thread cache's format (linked
@@ -229,12 +281,31 @@ static void span_release(hkm_arena_t *a, hkm_span_t *s)
     partial_remove(a, s);
     span_mark(s, false);
     s->tag = 0;
+    a->n_spans--;
+    if (spare_keep(a)) {
+        s->next = a->spare;
+        a->spare = s;
+        a->n_spare++;
+        return;
+    }
     hk_heap_free(a->heap, s);
     hkm_arena_note_free(a, HKM_SPAN); /* may trim: s is a free block now */
 }
 
+void hkm_span_release_spares(hkm_arena_t *a)
+{
+    while (a->spare) {
+        hkm_span_t *s = a->spare;
+        a->spare = s->next;
+        a->n_spare--;
+        hk_heap_free(a->heap, s);
+        a->freed_since_trim += HKM_SPAN; /* the caller trims */
+    }
+}
+
 void hkm_span_release_empty(hkm_arena_t *a)
 {
+    hkm_span_release_spares(a);
     for (unsigned b = 0; b < HKM_BINS; b++) {
         hkm_span_t *s = a->partial[b];
         while (s) {
@@ -315,3 +386,4 @@ void hkm_span_put_list(hkm_arena_t *a, void *list)
         q = next;
     }
 }
+

@@ -426,6 +426,74 @@ static void test_span_carved(void)
     HK_REQUIRE(rc == 0);
 }
 
+/* ---- spare span blocks ----------------------------------------------------- */
+
+/* A span emptied on a live thread is kept as a spare block, and the next
+ * new span - of any class - takes it: no new heap block, the same address
+ * (not fresh pages at the heap's end). At thread exit the spare goes back
+ * to the heap. Runs on a thread of its own (a fresh arena, or an adopted
+ * one whose exit gave back every spare). */
+static hkm_arena_t *spare_arena;
+
+static void spare_body(void)
+{
+    enum { N = 16 }; /* 15 objects of 1 KiB per span: two spans */
+    void *p[N];
+    for (unsigned i = 0; i < N; i++) {
+        p[i] = hk_malloc(1000);
+        HK_REQUIRE(p[i] != NULL);
+    }
+    hkm_arena_t *a = hkm_self.arena;
+    spare_arena = a;
+    hkm_span_t *first = hkm_span_of(hkm_chunk_of(p[0]), p[0]);
+    HK_REQUIRE(first != NULL);
+    HK_CHECK_EQ(a->n_spare, 0);
+    for (unsigned i = 0; i < N; i++)
+        if (hkm_span_of(hkm_chunk_of(p[i]), p[i]) == first) {
+            hk_free(p[i]);
+            p[i] = NULL;
+        }
+    hkm_thread_flush(); /* the cached objects back to their span: it is empty */
+    HK_CHECK_EQ(a->n_spare, 1);
+    HK_CHECK(a->spare == first);
+    HK_CHECK_EQ(first->tag, 0); /* no longer a span: frees into it are refused */
+    unsigned bin = hkm_bin_of(880);
+    HK_REQUIRE(a->partial[bin] == NULL); /* the next 880-byte object needs a new span */
+    hk_stats_t before, after;
+    hk_malloc_get_stats(&before);
+    void *obj = hk_malloc(880);
+    HK_REQUIRE(obj != NULL);
+    hk_malloc_get_stats(&after);
+    HK_CHECK(hkm_span_of(hkm_chunk_of(obj), obj) == first);
+    HK_CHECK_EQ(after.used_blocks, before.used_blocks); /* no new heap block */
+    HK_CHECK_EQ(a->n_spare, 0);
+    HK_CHECK_EQ(hk_malloc_validate(), 0);
+    hk_free(obj);
+    for (unsigned i = 0; i < N; i++)
+        hk_free(p[i]);
+    HK_CHECK_EQ(hk_malloc_validate(), 0);
+}
+
+static void *spare_thread(void *arg)
+{
+    (void)arg;
+    spare_body();
+    return NULL;
+}
+
+static void test_span_spares(void)
+{
+    pthread_t t;
+    HK_REQUIRE(pthread_create(&t, NULL, spare_thread, NULL) == 0);
+    HK_REQUIRE(pthread_join(t, NULL) == 0);
+    HK_REQUIRE(spare_arena != NULL);
+    hkm_lock(&spare_arena->lock);
+    unsigned left = spare_arena->n_spare;
+    hkm_unlock(&spare_arena->lock);
+    HK_CHECK_EQ(left, 0); /* the exit gave the spare back to the heap */
+    HK_CHECK_EQ(hk_malloc_validate(), 0);
+}
+
 /* ---- blocks that outlive their thread ------------------------------------ */
 
 enum { ORPHAN_SMALL = 2000, ORPHAN_BIG = 16 };
@@ -482,6 +550,7 @@ HK_SUITE(threads) {
 HK_SUITE(spans) {
     HK_RUN(test_span_validator);
     HK_RUN(test_span_carved);
+    HK_RUN(test_span_spares);
 }
 
 HK_SUITE(fork) {
