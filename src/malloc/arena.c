@@ -177,7 +177,6 @@ static void arena_setup(hkm_arena_t *a, unsigned index)
     a->freed_since_trim = 0;
     a->empty_kept = false;
     a->heap_bytes = 0;
-    a->spare = NULL;
     a->n_spare = 0;
     a->n_spans = 0;
     for (unsigned b = 0; b < HKM_BINS; b++)

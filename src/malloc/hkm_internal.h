@@ -340,6 +340,11 @@ static inline hkm_span_t *hkm_span_of(hkm_chunk_t *c, const void *p)
 }
 
 /* ---- arenas ------------------------------------------------------------ */
+/* At most this many empty span blocks kept per arena for reuse (span.c). */
+#ifndef HKM_SPARE_MAX
+#define HKM_SPARE_MAX 128u
+#endif
+
 typedef struct hkm_arena {
     hkm_lock_t lock;
     unsigned index;          /* 0 = the shared arena */
@@ -349,10 +354,10 @@ typedef struct hkm_arena {
     size_t freed_since_trim; /* under lock */
     bool empty_kept;         /* a remote free left an empty span listed */
     size_t heap_bytes;       /* bytes of heap chunks mapped (under lock) */
-    hkm_span_t *spare;       /* empty span blocks kept for reuse (span.c) */
-    unsigned n_spare;        /* on that list */
+    unsigned n_spare;        /* empty span blocks kept for reuse (span.c) */
     unsigned n_spans;        /* live spans (under lock) */
     hkm_span_t *partial[HKM_BINS]; /* spans with free objects (under lock) */
+    hkm_span_t *spare[HKM_SPARE_MAX]; /* those blocks, last kept last */
 } __attribute__((aligned(64))) hkm_arena_t;
 
 /* Per-thread state, in initial-exec TLS (no allocation, no __tls_get_addr). */

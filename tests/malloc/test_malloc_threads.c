@@ -428,16 +428,22 @@ static void test_span_carved(void)
 
 /* ---- spare span blocks ----------------------------------------------------- */
 
-/* A span emptied on a live thread is kept as a spare block, and the next
+/* A span emptied on a live thread between two spans in use would leave a
+ * hole no later span can take: it is kept as a spare block, and the next
  * new span - of any class - takes it: no new heap block, the same address
  * (not fresh pages at the heap's end). At thread exit the spare goes back
  * to the heap. Runs on a thread of its own (a fresh arena, or an adopted
  * one whose exit gave back every spare). */
 static hkm_arena_t *spare_arena;
 
+static hkm_span_t *span_at(void *p)
+{
+    return hkm_span_of(hkm_chunk_of(p), p);
+}
+
 static void spare_body(void)
 {
-    enum { N = 16 }; /* 15 objects of 1 KiB per span: two spans */
+    enum { N = 52 }; /* 15 objects of 1 KiB per span: three full ones, one not */
     void *p[N];
     for (unsigned i = 0; i < N; i++) {
         p[i] = hk_malloc(1000);
@@ -445,18 +451,29 @@ static void spare_body(void)
     }
     hkm_arena_t *a = hkm_self.arena;
     spare_arena = a;
-    hkm_span_t *first = hkm_span_of(hkm_chunk_of(p[0]), p[0]);
-    HK_REQUIRE(first != NULL);
     HK_CHECK_EQ(a->n_spare, 0);
+    /* A span of ours with a span of ours on either side. */
+    hkm_span_t *mid = NULL;
+    for (unsigned i = 0; i < N && !mid; i++) {
+        hkm_span_t *s = span_at(p[i]);
+        bool lo = false, hi = false;
+        for (unsigned k = 0; k < N; k++) {
+            lo |= span_at(p[k]) == (hkm_span_t *)((char *)s - HKM_SPAN);
+            hi |= span_at(p[k]) == (hkm_span_t *)((char *)s + HKM_SPAN);
+        }
+        if (lo && hi)
+            mid = s;
+    }
+    HK_REQUIRE(mid != NULL);
     for (unsigned i = 0; i < N; i++)
-        if (hkm_span_of(hkm_chunk_of(p[i]), p[i]) == first) {
+        if (span_at(p[i]) == mid) {
             hk_free(p[i]);
             p[i] = NULL;
         }
     hkm_thread_flush(); /* the cached objects back to their span: it is empty */
     HK_CHECK_EQ(a->n_spare, 1);
-    HK_CHECK(a->spare == first);
-    HK_CHECK_EQ(first->tag, 0); /* no longer a span: frees into it are refused */
+    HK_CHECK(a->spare[0] == mid);
+    HK_CHECK(span_at((char *)mid + HKM_SPAN_HDR) == NULL); /* no longer a span */
     unsigned bin = hkm_bin_of(880);
     HK_REQUIRE(a->partial[bin] == NULL); /* the next 880-byte object needs a new span */
     hk_stats_t before, after;
@@ -464,7 +481,7 @@ static void spare_body(void)
     void *obj = hk_malloc(880);
     HK_REQUIRE(obj != NULL);
     hk_malloc_get_stats(&after);
-    HK_CHECK(hkm_span_of(hkm_chunk_of(obj), obj) == first);
+    HK_CHECK(span_at(obj) == mid);
     HK_CHECK_EQ(after.used_blocks, before.used_blocks); /* no new heap block */
     HK_CHECK_EQ(a->n_spare, 0);
     HK_CHECK_EQ(hk_malloc_validate(), 0);
