@@ -458,8 +458,8 @@ static void spare_body(void)
         hkm_span_t *s = span_at(p[i]);
         bool lo = false, hi = false;
         for (unsigned k = 0; k < N; k++) {
-            lo |= span_at(p[k]) == (hkm_span_t *)((char *)s - HKM_SPAN);
-            hi |= span_at(p[k]) == (hkm_span_t *)((char *)s + HKM_SPAN);
+            lo |= span_at(p[k]) == (hkm_span_t *)((uintptr_t)s - HKM_SPAN);
+            hi |= span_at(p[k]) == (hkm_span_t *)((uintptr_t)s + HKM_SPAN);
         }
         if (lo && hi)
             mid = s;
