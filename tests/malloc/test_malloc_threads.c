@@ -485,6 +485,31 @@ static void spare_body(void)
     HK_CHECK_EQ(after.used_blocks, before.used_blocks); /* no new heap block */
     HK_CHECK_EQ(a->n_spare, 0);
     HK_CHECK_EQ(hk_malloc_validate(), 0);
+    /* The highest span of ours has free heap memory after it: emptied, it
+     * goes back to the heap (where it merges), not to the spares. */
+    hkm_span_t *last = NULL, *other = NULL;
+    for (unsigned i = 0; i < N; i++)
+        if (p[i] && (!last || span_at(p[i]) > last))
+            last = span_at(p[i]);
+    HK_REQUIRE(last != NULL);
+    HK_REQUIRE(span_at((char *)last + HKM_SPAN + HKM_SPAN_HDR) == NULL);
+    for (unsigned i = 0; i < N && !other; i++)
+        if (p[i] && span_at(p[i]) != last) {
+            other = span_at(p[i]);
+            hk_free(p[i]); /* another span of the class stays listed */
+            p[i] = NULL;
+        }
+    HK_REQUIRE(other != NULL);
+    hkm_thread_flush(); /* that object back to its span, first */
+    for (unsigned i = 0; i < N; i++)
+        if (p[i] && span_at(p[i]) == last) {
+            hk_free(p[i]);
+            p[i] = NULL;
+        }
+    hkm_thread_flush();
+    HK_CHECK(span_at((char *)last + HKM_SPAN_HDR) == NULL); /* given back */
+    HK_CHECK_EQ(a->n_spare, 0);
+    HK_CHECK_EQ(hk_malloc_validate(), 0);
     hk_free(obj);
     for (unsigned i = 0; i < N; i++)
         hk_free(p[i]);
