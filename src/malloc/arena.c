@@ -177,6 +177,8 @@ static void arena_setup(hkm_arena_t *a, unsigned index)
     a->freed_since_trim = 0;
     a->empty_kept = false;
     a->heap_bytes = 0;
+    a->n_spare = 0;
+    a->n_spans = 0;
     for (unsigned b = 0; b < HKM_BINS; b++)
         a->partial[b] = NULL;
 }
@@ -321,6 +323,7 @@ static bool arena_trim_keep(hkm_arena_t *a, size_t keep)
 
 bool hkm_arena_trim(hkm_arena_t *a)
 {
+    hkm_span_release_spares(a);
     return arena_trim_keep(a, 0);
 }
 

@@ -340,6 +340,11 @@ static inline hkm_span_t *hkm_span_of(hkm_chunk_t *c, const void *p)
 }
 
 /* ---- arenas ------------------------------------------------------------ */
+/* At most this many empty span blocks kept per arena for reuse (span.c). */
+#ifndef HKM_SPARE_MAX
+#define HKM_SPARE_MAX 128u
+#endif
+
 typedef struct hkm_arena {
     hkm_lock_t lock;
     unsigned index;          /* 0 = the shared arena */
@@ -349,7 +354,10 @@ typedef struct hkm_arena {
     size_t freed_since_trim; /* under lock */
     bool empty_kept;         /* a remote free left an empty span listed */
     size_t heap_bytes;       /* bytes of heap chunks mapped (under lock) */
+    unsigned n_spare;        /* empty span blocks kept for reuse (span.c) */
+    unsigned n_spans;        /* live spans (under lock) */
     hkm_span_t *partial[HKM_BINS]; /* spans with free objects (under lock) */
+    hkm_span_t *spare[HKM_SPARE_MAX]; /* those blocks, last kept last */
 } __attribute__((aligned(64))) hkm_arena_t;
 
 /* Per-thread state, in initial-exec TLS (no allocation, no __tls_get_addr). */
@@ -424,8 +432,11 @@ void hkm_span_put_remote(hkm_arena_t *a, hkm_span_t *s, void *p);
 /* Gives back the empty spans that are not the first of their list (a
  * locked; the owner, after remote frees left some). */
 void hkm_span_release_kept(hkm_arena_t *a);
-/* Gives every empty span of a back to the heap (a locked). */
+/* Gives every empty span of a, and every spare span block, back to the
+ * heap (a locked). */
 void hkm_span_release_empty(hkm_arena_t *a);
+/* Gives a's spare span blocks back to the heap (a locked). */
+void hkm_span_release_spares(hkm_arena_t *a);
 /* Is p one of s's objects (not interior, not past the bump)? */
 bool hkm_span_owns(const hkm_span_t *s, const void *p);
 /* Is p on s's free list? (O(objects of s); only when p carries the mark.) */

@@ -426,6 +426,119 @@ static void test_span_carved(void)
     HK_REQUIRE(rc == 0);
 }
 
+/* ---- spare span blocks ----------------------------------------------------- */
+
+/* A span emptied on a live thread between two spans in use would leave a
+ * hole no later span can take: it is kept as a spare block, and the next
+ * new span - of any class - takes it: no new heap block, the same address
+ * (not fresh pages at the heap's end). At thread exit the spare goes back
+ * to the heap. Runs on a thread of its own (a fresh arena, or an adopted
+ * one whose exit gave back every spare). */
+static hkm_arena_t *spare_arena;
+
+static hkm_span_t *span_at(void *p)
+{
+    return hkm_span_of(hkm_chunk_of(p), p);
+}
+
+static void spare_body(void)
+{
+    enum { N = 52 }; /* 15 objects of 1 KiB per span: three full ones, one not */
+    void *p[N];
+    for (unsigned i = 0; i < N; i++) {
+        p[i] = hk_malloc(1000);
+        HK_REQUIRE(p[i] != NULL);
+    }
+    hkm_arena_t *a = hkm_self.arena;
+    spare_arena = a;
+    HK_CHECK_EQ(a->n_spare, 0);
+    /* A span of ours with a span of ours on either side. */
+    hkm_span_t *mid = NULL;
+    for (unsigned i = 0; i < N && !mid; i++) {
+        hkm_span_t *s = span_at(p[i]);
+        bool lo = false, hi = false;
+        for (unsigned k = 0; k < N; k++) {
+            lo |= span_at(p[k]) == (hkm_span_t *)((uintptr_t)s - HKM_SPAN);
+            hi |= span_at(p[k]) == (hkm_span_t *)((uintptr_t)s + HKM_SPAN);
+        }
+        if (lo && hi)
+            mid = s;
+    }
+    HK_REQUIRE(mid != NULL);
+    for (unsigned i = 0; i < N; i++)
+        if (span_at(p[i]) == mid) {
+            hk_free(p[i]);
+            p[i] = NULL;
+        }
+    hkm_thread_flush(); /* the cached objects back to their span: it is empty */
+    HK_CHECK_EQ(a->n_spare, 1);
+    HK_CHECK(a->spare[0] == mid);
+    HK_CHECK(span_at((char *)mid + HKM_SPAN_HDR) == NULL); /* no longer a span */
+    unsigned bin = hkm_bin_of(880);
+    HK_REQUIRE(a->partial[bin] == NULL); /* the next 880-byte object needs a new span */
+    hk_stats_t before, after;
+    hk_malloc_get_stats(&before);
+    void *obj = hk_malloc(880);
+    HK_REQUIRE(obj != NULL);
+    hk_malloc_get_stats(&after);
+    HK_CHECK(span_at(obj) == mid);
+    HK_CHECK_EQ(after.used_blocks, before.used_blocks); /* no new heap block */
+    HK_CHECK_EQ(a->n_spare, 0);
+    HK_CHECK_EQ(hk_malloc_validate(), 0);
+    /* The highest span of ours has free heap memory after it: emptied, it
+     * goes back to the heap (where it merges), not to the spares. */
+    hkm_span_t *last = NULL, *other = NULL;
+    for (unsigned i = 0; i < N; i++)
+        if (p[i] && (!last || span_at(p[i]) > last))
+            last = span_at(p[i]);
+    HK_REQUIRE(last != NULL);
+    HK_REQUIRE(span_at((char *)last + HKM_SPAN + HKM_SPAN_HDR) == NULL);
+    for (unsigned i = 0; i < N && !other; i++)
+        if (p[i] && span_at(p[i]) != last) {
+            other = span_at(p[i]);
+            hk_free(p[i]); /* another span of the class stays listed */
+            p[i] = NULL;
+        }
+    HK_REQUIRE(other != NULL);
+    hkm_thread_flush(); /* that object back to its span, first */
+    for (unsigned i = 0; i < N; i++)
+        if (p[i] && span_at(p[i]) == last) {
+            hk_free(p[i]);
+            p[i] = NULL;
+        }
+    hkm_thread_flush();
+    HK_CHECK(span_at((char *)last + HKM_SPAN_HDR) == NULL); /* given back */
+    HK_CHECK_EQ(a->n_spare, 0);
+    HK_CHECK_EQ(hk_malloc_validate(), 0);
+    hk_free(obj);
+    for (unsigned i = 0; i < N; i++)
+        hk_free(p[i]);
+    HK_CHECK_EQ(hk_malloc_validate(), 0);
+}
+
+static void *spare_thread(void *arg)
+{
+    (void)arg;
+    spare_body();
+    return NULL;
+}
+
+static void test_span_spares(void)
+{
+    pthread_t t;
+    /* No check in this thread until the join: the check counter is shared. */
+    int rc = pthread_create(&t, NULL, spare_thread, NULL);
+    if (rc == 0)
+        rc = pthread_join(t, NULL);
+    HK_REQUIRE(rc == 0);
+    HK_REQUIRE(spare_arena != NULL);
+    hkm_lock(&spare_arena->lock);
+    unsigned left = spare_arena->n_spare;
+    hkm_unlock(&spare_arena->lock);
+    HK_CHECK_EQ(left, 0); /* the exit gave the spare back to the heap */
+    HK_CHECK_EQ(hk_malloc_validate(), 0);
+}
+
 /* ---- blocks that outlive their thread ------------------------------------ */
 
 enum { ORPHAN_SMALL = 2000, ORPHAN_BIG = 16 };
@@ -482,6 +595,7 @@ HK_SUITE(threads) {
 HK_SUITE(spans) {
     HK_RUN(test_span_validator);
     HK_RUN(test_span_carved);
+    HK_RUN(test_span_spares);
 }
 
 HK_SUITE(fork) {
