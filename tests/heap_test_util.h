@@ -13,9 +13,11 @@
 static const hk_fit_t test_fits[] = { HK_FIT_TLSF, HK_FIT_FIRST, HK_FIT_BEST };
 #define TEST_NFITS (sizeof test_fits / sizeof test_fits[0])
 
+/* A heap of policy `fit` whose blocks lie in allocation order (no top
+ * placement), so a test can name the layout it builds. */
 static inline hk_heap_config_t test_cfg(hk_fit_t fit)
 {
-    hk_heap_config_t c = { .fit = fit };
+    hk_heap_config_t c = { .fit = fit, .bottom_cut = true };
     return c;
 }
 

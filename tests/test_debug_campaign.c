@@ -44,6 +44,7 @@ static void copy_bytes(unsigned char *d, const unsigned char *s, size_t n)
 static void build(camp_t *c, hk_fit_t fit, hk_rng_t *r)
 {
     hk_heap_config_t cfg = test_cfg(fit);
+    cfg.bottom_cut = false; /* the default placement: no layout is named here */
     c->h = hk_heap_init(c->mem, CHEAP, &cfg);
     void *all[MAXLIVE];
     unsigned n = 0;

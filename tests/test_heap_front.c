@@ -19,7 +19,9 @@ static hk_heap_t *front_heap(void)
 {
     size_t sz;
     unsigned char *mem = hk_test_arena(&sz);
-    return hk_heap_init(mem, sz < ((size_t)1 << 20) ? sz : ((size_t)1 << 20), NULL);
+    /* blocks in allocation order (no top placement): the tests name layouts */
+    static const hk_heap_config_t bottom = { .bottom_cut = true };
+    return hk_heap_init(mem, sz < ((size_t)1 << 20) ? sz : ((size_t)1 << 20), &bottom);
 }
 
 static void test_reuse_and_double_free(void)

@@ -16,6 +16,7 @@
 #include "heap_test_util.h"
 
 #define IHEAP 16384u
+_Static_assert(IHEAP <= HK_TEST_ARENA_SIZE, "the index tests' heap must fit the test arena");
 
 static hk_block_t *blk(const void *p)
 {
@@ -83,13 +84,14 @@ static void check_placed(const hk_heap_t *h, const hk_block_t *b, size_t size, i
 }
 
 /* The TLSF class of `size` in a heap like the test's (the list policies
- * get the same sizes, so every policy sees the same layouts). It uses the
- * test arena: call it before the test's heap is made (fresh). */
+ * get the same sizes, so every policy sees the same layouts). It makes its
+ * heap where the test's will be: call it before the test's heap is made
+ * (fresh). */
 static unsigned cls(size_t size)
 {
     size_t sz;
     hk_heap_config_t c = test_cfg(HK_FIT_TLSF);
-    hk_heap_t *ref = hk_heap_init((unsigned char *)hk_test_arena(&sz) + 2 * IHEAP, IHEAP, &c);
+    hk_heap_t *ref = hk_heap_init(hk_test_arena(&sz), IHEAP, &c);
     HK_CHECK(ref != NULL);
     return ref ? tlsf_index(ref, size) : 0;
 }
@@ -295,6 +297,51 @@ static void aligned_gap(hk_fit_t fit)
     (void)g0, (void)g1;
 }
 
+/* Top placement (config.h HK_HEAP_TOP_CUT): [g][F......] with the default
+ * placement, a small block is cut from F's top and F keeps its start and
+ * its rank; a block above the limit, first fit, and a heap configured with
+ * bottom_cut all cut from the bottom. Freed, the small block merges back. */
+static void top_cut(hk_fit_t fit, bool bottom)
+{
+    hk_heap_config_t c = { .fit = fit, .bottom_cut = bottom };
+    size_t sz;
+    hk_heap_t *h = hk_heap_init(hk_test_arena(&sz), IHEAP, &c);
+    HK_REQUIRE(h != NULL);
+    void *g = alloc_bs(h, 256);
+    HK_REQUIRE(g != NULL);
+    hk_block_t *f = block_next(blk(g));
+    HK_REQUIRE(block_is_free(f));
+    size_t fsize = block_size(f);
+    bool top = HK_HEAP_TOP_CUT != 0 && fit != HK_FIT_FIRST && !bottom;
+    for (size_t bs = HK_MIN_BLOCK; bs <= 128; bs += HK_G) {
+        void *p = alloc_bs(h, bs);
+        HK_REQUIRE(p != NULL);
+        if (top && bs <= HK_HEAP_TOP_CUT) {
+            HK_CHECK(block_is_free(f)); /* F stays, shrunk, where it was */
+            HK_CHECK_EQ(block_size(f), fsize - bs);
+            HK_CHECK((uintptr_t)blk(p) == (uintptr_t)f + fsize - bs);
+            check_placed(h, f, fsize - bs, 0);
+        } else {
+            HK_CHECK(blk(p) == f); /* cut from F's start: the tail is free */
+            HK_CHECK(block_is_free(block_next(blk(p))));
+        }
+        HK_CHECK_EQ(hk_heap_validate(h), 0);
+        put(h, p);
+        HK_CHECK(block_is_free(f));
+        HK_CHECK_EQ(block_size(f), fsize); /* merged back whole */
+        HK_CHECK_EQ(stats_of(h).free_blocks, 1u);
+    }
+    HK_CHECK_EQ(hk_heap_validate(h), 0);
+}
+
+static void test_top_placement(void)
+{
+    for (unsigned i = 0; i < TEST_NFITS; i++) {
+        top_cut(test_fits[i], false);
+        top_cut(test_fits[i], true);
+    }
+}
+
 static void test_replace_all(void)
 {
     for (unsigned i = 0; i < TEST_NFITS; i++) {
@@ -315,4 +362,5 @@ static void test_replace_all(void)
 HK_SUITE(heap_index)
 {
     HK_RUN(test_replace_all);
+    HK_RUN(test_top_placement);
 }

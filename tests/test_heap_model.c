@@ -105,6 +105,7 @@ static int model_run(hk_fit_t fit, uint64_t seed, unsigned long ops)
     size_t sz;
     unsigned char *mem = hk_test_arena(&sz);
     hk_heap_config_t c = test_cfg(fit);
+    c.bottom_cut = false; /* the default placement: no layout is named here */
     heap_ctx_t ctx = { hk_heap_init(mem, sz, &c), sz };
     if (!ctx.h)
         return 0;

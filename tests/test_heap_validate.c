@@ -18,6 +18,7 @@ static fix_t healthy(hk_fit_t fit)
     size_t sz;
     unsigned char *mem = hk_test_arena(&sz);
     hk_heap_config_t c = test_cfg(fit);
+    c.bottom_cut = false; /* the default placement: no layout is named here */
     f.h = hk_heap_init(mem, 16384, &c);
     f.a = hk_heap_alloc(f.h, 100);
     f.b = hk_heap_alloc(f.h, 200);

@@ -63,6 +63,13 @@ typedef struct {
      * realloc and failed allocation with the lock held. Needs HK_EVENTS. */
     hk_event_fn event;
     void *event_ctx;
+    /* true: every block is cut from the bottom of the free block it comes
+     * from, so blocks lie in allocation order (the choice of first fit
+     * always). false, the default: blocks of at most HK_HEAP_TOP_CUT bytes
+     * (heapkit/config.h; 96 on 64-bit targets, off on 32-bit) are cut from
+     * its top, which keeps small and large blocks apart and the heap less
+     * fragmented. */
+    bool bottom_cut;
 } hk_heap_config_t;
 
 /* Called by hk_heap_walk for each block: its user pointer, its usable size

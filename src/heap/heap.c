@@ -12,6 +12,11 @@ void hk__heap_carve(hk_heap_t *h, hk_block_t *b, size_t bsize, size_t need, size
     heap_carve(h, b, bsize, need, n, was_used, held, at);
 }
 
+hk_block_t *hk__heap_keep_low(hk_heap_t *h, hk_block_t *b, unsigned at, size_t low)
+{
+    return heap_keep_low(h, b, at, low);
+}
+
 void *hk__heap_alloc(hk_heap_t *h, size_t n)
 {
     return heap_alloc_locked(h, n);

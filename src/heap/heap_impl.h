@@ -83,6 +83,10 @@ struct hk_heap {
     uint8_t fl_count;   /* TLSF first-level classes                 */
     uint16_t nregions;
     uint16_t nclasses;  /* TLSF: fl_count << sli class numbers       */
+#if HK_HEAP_TOP_CUT
+    uint16_t top_cut;   /* largest block placed at the top of a free
+                         * block; 0: none (first fit, cfg bottom_cut) */
+#endif
 #if HK_TLSF_SLI_VAR
     uint8_t sli;        /* TLSF: log2 of this heap's second-level classes */
 #endif
@@ -122,6 +126,19 @@ struct hk_heap {
      * bitmaps (hk_slmap_t) */
     hk_block_t *heads[];
 };
+
+/* The largest block size an allocation takes from the top of the free
+ * block it is cut from (config.h HK_HEAP_TOP_CUT; heap_ops.h). */
+HK_STATIC_ASSERT(HK_HEAP_TOP_CUT <= 0xffffu, "HK_HEAP_TOP_CUT is a block size of at most 64 KiB");
+HK_INLINE size_t heap_top_cut(const hk_heap_t *h)
+{
+#if HK_HEAP_TOP_CUT
+    return h->top_cut;
+#else
+    (void)h;
+    return 0;
+#endif
+}
 
 /* ---- the TLSF class table -------------------------------------------------
  * Every access to the list heads and the second-level bitmaps, and every
@@ -196,6 +213,9 @@ void hk__heap_free_block(hk_heap_t *h, hk_block_t *b);
  * sitting at `at`; NULL: none) or is inserted. */
 void hk__heap_carve(hk_heap_t *h, hk_block_t *b, size_t bsize, size_t need, size_t n,
                     size_t was_used, hk_block_t *held, unsigned at);
+/* heap_ops.h's heap_keep_low out of line: b keeps its first `low` bytes,
+ * free; the block after them is returned, for a carve to size. */
+hk_block_t *hk__heap_keep_low(hk_heap_t *h, hk_block_t *b, unsigned at, size_t low);
 
 /* Tells the event hook, if one is set, what an operation did. */
 #if HK_EVENTS

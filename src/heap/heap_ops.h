@@ -78,6 +78,21 @@ HK_HOT void heap_carve(hk_heap_t *h, hk_block_t *b, size_t bsize, size_t need, s
     heap_account_used(h, bsize - was_used);
 }
 
+/* The indexed free block b, sitting at `at`, keeps its first `low` bytes,
+ * free and where it lies; the block after them is returned with its header
+ * begun (its left neighbour is free) for a carve to size. An aligned
+ * allocation's gap and the top placement of small blocks are this cut. */
+HK_HOT hk_block_t *heap_keep_low(hk_heap_t *h, hk_block_t *b, unsigned at, size_t low)
+{
+    hk_block_t *a = block_at((uintptr_t)b + low);
+    HK_ASSERT(low >= HK_MIN_BLOCK && low < block_size(b));
+    HK_DBG_SPLIT(h, a); /* before b's footer and a's header are written */
+    index_resize(h, b, at, low);
+    block_make_free(b, low);
+    block_start_after_free(a);
+    return a;
+}
+
 /* ---- the small-object front ------------------------------------------------
  * A freed block of up to HK_QUICK_MAX bytes is parked (FREE | SLACK in its
  * header, block.h) on the LIFO of its exact size instead of being merged
@@ -165,7 +180,14 @@ HK_HOT void *heap_alloc_index(hk_heap_t *h, size_t n, size_t need)
             return NULL;
         }
     }
-    heap_carve(h, b, block_size(b), need, n, 0, b, at);
+    size_t bsize = block_size(b);
+    if (need <= heap_top_cut(h) && bsize - need >= HK_MIN_BLOCK) {
+        /* top placement (config.h): b stays free below the new block */
+        b = heap_keep_low(h, b, at, bsize - need);
+        heap_carve(h, b, need, need, n, 0, NULL, 0);
+    } else {
+        heap_carve(h, b, bsize, need, n, 0, b, at);
+    }
     h->requested += n;
     h->allocs++;
     return block_payload(b);

@@ -255,6 +255,10 @@ hk_heap_t *hk_heap_init(void *mem, size_t bytes, const hk_heap_config_t *cfg)
     hk_heap_t *h = (hk_heap_t *)(void *)base;
     hk__memset(h, 0, ctl);
     h->fit = (uint8_t)(cfg ? cfg->fit : HK_FIT_TLSF);
+#if HK_HEAP_TOP_CUT
+    if (h->fit != HK_FIT_FIRST && !(cfg && cfg->bottom_cut))
+        h->top_cut = (uint16_t)HK_HEAP_TOP_CUT;
+#endif
     h->fl_count = (uint8_t)t.fl_count;
     h->nclasses = (uint16_t)(t.fl_count << t.sli);
 #if HK_TLSF_SLI_VAR

@@ -131,13 +131,8 @@ static void *aligned_locked(hk_heap_t *h, size_t align, size_t n)
         if (user - HK_W - ba < HK_MIN_BLOCK)
             user = hk__align_up_ptr(ba + HK_W + HK_MIN_BLOCK, align);
         size_t gap = user - HK_W - ba;
-        hk_block_t *a = block_at(user - HK_W);
-        HK_DBG_SPLIT(h, a);
-        index_resize(h, b, at, gap);
-        block_make_free(b, gap);
-        block_start_after_free(a); /* size set by carve; left neighbour free */
+        b = hk__heap_keep_low(h, b, at, gap); /* size set by the carve */
         bsize -= gap;
-        b = a;
         held = NULL; /* the tail is inserted */
     }
     hk__heap_carve(h, b, bsize, need, n, 0, held, at);
