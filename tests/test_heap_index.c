@@ -313,7 +313,7 @@ static void top_cut(hk_fit_t fit, bool bottom)
     HK_REQUIRE(block_is_free(f));
     size_t fsize = block_size(f);
     bool top = HK_HEAP_TOP_CUT != 0 && fit != HK_FIT_FIRST && !bottom;
-    for (size_t bs = HK_MIN_BLOCK; bs <= 128; bs += HK_G) {
+    for (size_t bs = block_size_for(1); bs <= 128 + HK_DBG_EXTRA; bs += HK_G) {
         void *p = alloc_bs(h, bs);
         HK_REQUIRE(p != NULL);
         if (top && bs <= HK_HEAP_TOP_CUT) {
