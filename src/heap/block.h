@@ -312,6 +312,22 @@ HK_INLINE size_t block_own_head(const hk_block_t *b)
     return b->head & ~HK_BF_PREV_FREE;
 }
 
+/* The free block b takes a place on a doubly linked free list between
+ * prev and next (either NULL at an end; NULL prev: *head is the list's
+ * first). The links given have been checked by the caller (guard.h). */
+HK_INLINE void block_link_between(hk_block_t *b, hk_block_t *prev, hk_block_t *next,
+                                  hk_block_t **head)
+{
+    b->next_free = next;
+    b->prev_free = prev;
+    if (next)
+        next->prev_free = b;
+    if (prev)
+        prev->next_free = b;
+    else
+        *head = b;
+}
+
 /* Starts a header at b whose left neighbour is free; its size is written
  * later by the carve (block_make_used keeps PREV_FREE). */
 HK_INLINE void block_start_after_free(hk_block_t *b)

@@ -105,14 +105,7 @@ void hk__list_replace(hk_heap_t *h, hk_block_t *from, hk_block_t *to, size_t siz
         hk__list_insert(h, to, size);
         return;
     }
-    to->next_free = next;
-    to->prev_free = prev;
-    if (next)
-        next->prev_free = to;
-    if (prev)
-        prev->next_free = to;
-    else
-        h->list = to;
+    block_link_between(to, prev, next, &h->list);
 }
 
 hk_block_t *hk__list_find(const hk_heap_t *h, size_t need)

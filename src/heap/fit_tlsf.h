@@ -207,14 +207,7 @@ HK_SHARED void tlsf_replace(hk_heap_t *h, hk_block_t *from, hk_block_t *to, unsi
         tlsf_push(h, to, idx);
         return;
     }
-    to->next_free = next;
-    to->prev_free = prev;
-    if (next)
-        next->prev_free = to;
-    if (prev)
-        prev->next_free = to;
-    else
-        tlsf_head(h, idx) = to;
+    block_link_between(to, prev, next, &tlsf_head(h, idx));
 }
 #endif
 

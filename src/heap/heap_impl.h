@@ -182,8 +182,8 @@ HK_INLINE size_t heap_top_cut(const hk_heap_t *h)
 #define tlsf_insert_at hk__tlsf_insert_at
 #define tlsf_insert hk__tlsf_insert
 #define tlsf_replace hk__tlsf_replace
+#define tlsf_move hk__tlsf_move
 #define tlsf_unlink hk__tlsf_unlink
-#define tlsf_remove hk__tlsf_remove
 #define tlsf_find hk__tlsf_find
 #else
 #define HK_SHARED_DECL(...)
