@@ -47,14 +47,7 @@ void hk__list_insert(hk_heap_t *h, hk_block_t *b, size_t size)
         prev = cur;
         cur = n;
     }
-    b->prev_free = prev;
-    b->next_free = cur;
-    if (cur)
-        cur->prev_free = b;
-    if (prev)
-        prev->next_free = b;
-    else
-        h->list = b;
+    block_link_between(b, prev, cur, &h->list);
     h->free_blocks++;
 }
 
