@@ -69,6 +69,7 @@
 __thread hkm_thread_t hkm_self __attribute__((tls_model("initial-exec")));
 hkm_arena_t hkm_arenas[HKM_MAX_ARENAS];
 static unsigned n_arenas;
+static unsigned n_exclusive = HKM_MAX_ARENAS - 1u; /* at most; set at init */
 static unsigned n_bound; /* exclusive arenas with an owner (bind_lock) */
 static hkm_lock_t bind_lock;
 static pthread_key_t exit_key;
@@ -425,8 +426,12 @@ static void thread_exit(void *arg)
     if (a->heap) {
         hkm_arena_drain(a);
         hkm_span_release_empty(a);
-        if (hkm_cfg.trim)
-            arena_trim_keep(a, orphan_keep());
+        if (hkm_cfg.trim) {
+            size_t keep = orphan_keep();
+            arena_trim_keep(a, keep);
+            if (!keep) /* not kept warm for the next thread: spans too */
+                hkm_span_release_pages(a);
+        }
     }
     hkm_unlock(&a->lock);
     hkm_unlock(&bind_lock);
@@ -434,8 +439,39 @@ static void thread_exit(void *arg)
     t->state = HKM_T_EXITED;
 }
 
+/* Exclusive arenas: at most HKM_ARENAS_PER_CPU per CPU the process may run
+ * on (sched_getaffinity: no allocation), and at most HKM_MAX_ARENAS - 1.
+ * Each exclusive arena keeps a partly carved span of every class its thread
+ * uses - two resident pages at least, the span header's and the last, where
+ * the heap keeps the next block's header - and a thread cache; the shared
+ * arena packs the blocks of the threads beyond the limit in one heap, under
+ * one lock, and no more threads than CPUs run into it at once. Measured on
+ * 2 CPUs, 100 live threads of 512 objects (hkb_bench threads100): 63
+ * exclusive arenas 1.45x glibc's peak RSS, 32 of them 1.18x (glibc itself
+ * stops at 8 arenas per CPU). */
+#ifndef HKM_ARENAS_PER_CPU
+#define HKM_ARENAS_PER_CPU 16u
+#endif
+
+static unsigned exclusive_limit(void)
+{
+    cpu_set_t set;
+    unsigned cpus = 0;
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        cpus = (unsigned)CPU_COUNT(&set);
+    if (cpus == 0 || cpus >= HKM_MAX_ARENAS / HKM_ARENAS_PER_CPU)
+        return HKM_MAX_ARENAS - 1u;
+    return cpus * HKM_ARENAS_PER_CPU;
+}
+
+unsigned hkm_arena_limit(void)
+{
+    return __atomic_load_n(&n_exclusive, __ATOMIC_RELAXED);
+}
+
 int hkm_arenas_init(void)
 {
+    __atomic_store_n(&n_exclusive, exclusive_limit(), __ATOMIC_RELAXED);
     arena_setup(&hkm_arenas[0], 0);
     __atomic_store_n(&n_arenas, 1, __ATOMIC_RELAXED);
     if (pthread_key_create(&exit_key, thread_exit) != 0)
@@ -454,7 +490,7 @@ static void bind_thread(hkm_thread_t *t)
             break;
         }
     }
-    if (!a && n < HKM_MAX_ARENAS) {
+    if (!a && n <= hkm_arena_limit()) {
         a = &hkm_arenas[n];
         arena_setup(a, n);
         __atomic_store_n(&n_arenas, n + 1, __ATOMIC_RELEASE);
