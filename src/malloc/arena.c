@@ -6,8 +6,9 @@
  * heap's growth hook) with a lock and a lock-free stack of remote frees.
  *
  *   arena 0      shared: every call on it takes its lock. Used by threads
- *                that found no free exclusive arena (more than 63 live
- *                threads) and by threads past their exit destructor.
+ *                that found no free exclusive arena (more live threads than
+ *                hkm_arena_limit(): 16 per CPU, 63 at most) and by threads
+ *                past their exit destructor.
  *   arena 1..63  exclusive: bound to one thread at a time (`owner`). Only
  *                the owner changes its heap, always under the arena lock (the
  *                lock is what makes fork safe and lets statistics, trimming
@@ -410,7 +411,9 @@ void hkm_thread_flush(void)
 /* Thread exit: the cache goes back, the arena becomes an orphan (remote
  * frees into it then happen at once, hkm_remote_free), its empty spans go
  * back to the heap and the heap's free pages to the OS - an exited thread
- * keeps no memory resident that it is not still handing out. */
+ * keeps no memory resident that it is not still handing out (and, past
+ * HKM_WARM_ORPHANS orphans, neither the pages of its spans that hold no
+ * live object: hkm_span_release_pages). */
 static void thread_exit(void *arg)
 {
     (void)arg;
@@ -447,7 +450,7 @@ static void thread_exit(void *arg)
  * arena packs the blocks of the threads beyond the limit in one heap, under
  * one lock, and no more threads than CPUs run into it at once. Measured on
  * 2 CPUs, 100 live threads of 512 objects (hkb_bench threads100): 63
- * exclusive arenas 1.45x glibc's peak RSS, 32 of them 1.18x (glibc itself
+ * exclusive arenas 1.45x glibc's peak RSS, 32 of them 1.20x (glibc itself
  * stops at 8 arenas per CPU). */
 #ifndef HKM_ARENAS_PER_CPU
 #define HKM_ARENAS_PER_CPU 16u
