@@ -511,7 +511,10 @@ static void bind_thread(hkm_thread_t *t)
         t->state = HKM_T_BOUND;
         pthread_setspecific(exit_key, t); /* non-NULL: run thread_exit */
     } else {
-        t->arena = &hkm_arenas[0];
+        /* No arena in t->arena: the free fast path then matches no span
+         * tag, the shared arena's included (those objects go back under its
+         * lock), and the thread's cache lists stay empty. */
+        t->arena = NULL;
         t->state = HKM_T_SHARED;
     }
 }
@@ -519,12 +522,11 @@ static void bind_thread(hkm_thread_t *t)
 hkm_arena_t *hkm_thread_arena(void)
 {
     hkm_thread_t *t = &hkm_self;
-    if (HKM_LIKELY(t->state == HKM_T_BOUND || t->state == HKM_T_SHARED))
+    if (HKM_LIKELY(t->state == HKM_T_BOUND))
         return t->arena;
-    if (t->state == HKM_T_EXITED)
-        return &hkm_arenas[0];
-    bind_thread(t);
-    return t->arena;
+    if (t->state == HKM_T_NEW)
+        bind_thread(t);
+    return t->state == HKM_T_BOUND ? t->arena : &hkm_arenas[0];
 }
 
 unsigned hkm_arena_count(void)

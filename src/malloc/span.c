@@ -433,7 +433,8 @@ static void span_put_fixup(hkm_arena_t *a, hkm_span_t *s)
 {
     if (!s->listed)
         partial_push(a, s);
-    else if (s->used == 0 && (s->next || s->prev || !__atomic_load_n(&a->owner, __ATOMIC_RELAXED)))
+    else if (s->used == 0 && (s->next || s->prev ||
+                              (!__atomic_load_n(&a->owner, __ATOMIC_RELAXED) && !arena_is_shared(a))))
         span_release(a, s);
 }
 

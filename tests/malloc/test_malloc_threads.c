@@ -247,10 +247,17 @@ static void test_crowd(void)
 
 static pthread_barrier_t limit_barrier;
 
+static unsigned limit_shared_spans; /* threads of arena 0 served from its spans */
+
 static void *limit_thread(void *argp)
 {
     void **slot = argp;
     *slot = hk_malloc(200);
+    if (*slot && hkm_self.state == HKM_T_SHARED) {
+        hkm_span_t *s = hkm_span_of(hkm_chunk_of(*slot), *slot);
+        if (s && span_arena(s) == &hkm_arenas[0])
+            __atomic_fetch_add(&limit_shared_spans, 1u, __ATOMIC_RELAXED);
+    }
     pthread_barrier_wait(&limit_barrier); /* all alive at once */
     hk_free(*slot);
     *slot = NULL;
@@ -258,8 +265,9 @@ static void *limit_thread(void *argp)
 }
 
 /* More live threads than exclusive arenas may exist: the arenas stop at the
- * limit (the rest share arena 0), and a second generation of as many
- * threads reuses the first one's arenas - none is added. */
+ * limit (the rest share arena 0, whose small objects come from its own
+ * spans), and a second generation of as many threads reuses the first
+ * one's arenas - none is added. */
 static void test_arena_limit(void)
 {
     unsigned lim = hkm_arena_limit();
@@ -282,6 +290,8 @@ static void test_arena_limit(void)
     }
     HK_CHECK(count[0] <= lim + 1u); /* + arena 0 */
     HK_CHECK_EQ(count[1], count[0]);
+    if (hkm_cfg.spans && lim + 1u < T) /* two generations, each with lim + 1 .. T shared */
+        HK_CHECK(limit_shared_spans >= 2u * (T - lim - 1u));
     HK_CHECK_EQ(hk_malloc_validate(), 0);
 }
 
