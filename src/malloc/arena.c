@@ -5,7 +5,8 @@
  * An arena is a heapkit heap (hk_heap_t over 4 MiB chunks, grown through the
  * heap's growth hook) with a lock and a lock-free stack of remote frees.
  *
- *   arena 0      shared: every call on it takes its lock. Used by threads
+ *   arena 0      shared: every call on it takes its lock (small objects
+ *                come from its spans, one at a time). Used by threads
  *                that found no free exclusive arena (more live threads than
  *                hkm_arena_limit(): 16 per CPU, 63 at most) and by threads
  *                past their exit destructor.
@@ -447,10 +448,11 @@ static void thread_exit(void *arg)
  * Each exclusive arena keeps a partly carved span of every class its thread
  * uses - two resident pages at least, the span header's and the last, where
  * the heap keeps the next block's header - and a thread cache; the shared
- * arena packs the blocks of the threads beyond the limit in one heap, under
- * one lock, and no more threads than CPUs run into it at once. Measured on
+ * arena packs the small objects of the threads beyond the limit in its own
+ * spans (one object per call, under its one lock, no thread cache), and no
+ * more threads than CPUs run into it at once. Measured on
  * 2 CPUs, 100 live threads of 512 objects (hkb_bench threads100): 63
- * exclusive arenas 1.45x glibc's peak RSS, 32 of them 1.20x (glibc itself
+ * exclusive arenas 1.45x glibc's peak RSS, 32 of them 1.19x (glibc itself
  * stops at 8 arenas per CPU). */
 #ifndef HKM_ARENAS_PER_CPU
 #define HKM_ARENAS_PER_CPU 16u
