@@ -452,7 +452,7 @@ static void thread_exit(void *arg)
  * spans (one object per call, under its one lock, no thread cache), and no
  * more threads than CPUs run into it at once. Measured on
  * 2 CPUs, 100 live threads of 512 objects (hkb_bench threads100): 63
- * exclusive arenas 1.45x glibc's peak RSS, 32 of them 1.19x (glibc itself
+ * exclusive arenas 1.45x glibc's peak RSS, 32 of them 1.22x (glibc itself
  * stops at 8 arenas per CPU). */
 #ifndef HKM_ARENAS_PER_CPU
 #define HKM_ARENAS_PER_CPU 16u
