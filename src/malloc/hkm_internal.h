@@ -82,7 +82,8 @@
 #define HKM_BIG_MAX ((size_t)32 << 20)
 
 /* Arenas: slot 0 is the shared arena (every call under its lock); slots
- * 1..HKM_MAX_ARENAS-1 are exclusive, each bound to at most one thread. */
+ * 1..HKM_MAX_ARENAS-1 are exclusive, each bound to at most one thread (as
+ * many of them as hkm_arena_limit() allows). */
 #define HKM_MAX_ARENAS 64u
 
 /* Thread cache: sizes up to HKM_SMALL_MAX in HKM_GRAIN steps, one LIFO list
@@ -256,7 +257,10 @@ typedef struct hkm_span {
     uint32_t bump_off;  /* offset (from the first object) of the next
                            never-used object: objects below it exist     */
     uint32_t obj_size;
-    uint32_t end_off;   /* offset of the end of the last whole object   */
+    uint16_t end_off;   /* offset of the end of the last whole object   */
+    uint16_t parked;    /* free objects set aside with their page given
+                           back to the OS (an orphan's, span.c): on no
+                           list, counted again only as the span empties */
     uint16_t used;      /* objects out of the span (in use or cached)  */
     uint8_t bin;        /* size class: objects of (bin + 1) * 16 bytes */
     uint8_t listed;     /* on the partial list                         */
@@ -403,6 +407,8 @@ static inline void hkm_init(void)
 int hkm_arenas_init(void);
 /* Arenas created so far (slots 0..n-1 are set up). */
 unsigned hkm_arena_count(void);
+/* How many exclusive arenas there may be (fixed at init: CPUs, arena.c). */
+unsigned hkm_arena_limit(void);
 /* The calling thread's arena (binding it on first use). Never NULL after
  * init unless the very first chunk cannot be mapped. */
 hkm_arena_t *hkm_thread_arena(void);
@@ -435,6 +441,9 @@ void hkm_span_release_kept(hkm_arena_t *a);
 /* Gives every empty span of a, and every spare span block, back to the
  * heap (a locked). */
 void hkm_span_release_empty(hkm_arena_t *a);
+/* Gives back to the OS the pages of a's partly used spans that hold no
+ * live object (a locked; a is an orphan whose thread has exited). */
+void hkm_span_release_pages(hkm_arena_t *a);
 /* Gives a's spare span blocks back to the heap (a locked). */
 void hkm_span_release_spares(hkm_arena_t *a);
 /* Is p one of s's objects (not interior, not past the bump)? */

@@ -344,6 +344,22 @@ static void *cache_refill(hkm_arena_t *a, size_t rq)
     return p;
 }
 
+/* A small object of the shared arena a: from its spans, one at a time,
+ * under its lock (its threads have no cache). Spans pack the objects of
+ * every thread that shares a, at a few dozen instructions a call rather
+ * than a heap block's search and checks. */
+static void *shared_span_alloc(hkm_arena_t *a, size_t rq)
+{
+    void *list = NULL;
+    uint16_t room = 0;
+    void *p = NULL;
+    hkm_lock(&a->lock);
+    if (hkm_arena_heap(a))
+        p = hkm_span_take(a, hkm_bin_of(rq), 0, &list, &room);
+    hkm_unlock(&a->lock);
+    return p;
+}
+
 static HK_NOINLINE void *malloc_slow(size_t n)
 {
     hkm_init();
@@ -355,6 +371,8 @@ static HK_NOINLINE void *malloc_slow(size_t n)
         size_t rq = round_small(n);
         if (rq <= HKM_SMALL_MAX && hkm_cfg.tcache && arena_is_mine(a))
             p = cache_refill(a, rq);
+        else if (rq <= HKM_SPAN_MAX && hkm_cfg.spans && arena_is_shared(a))
+            p = shared_span_alloc(a, rq);
         else
             p = heap_alloc_locked(a, rq, 0);
     }

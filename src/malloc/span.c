@@ -35,6 +35,9 @@
  * first partial spans of their class. Every function here runs under the
  * arena lock.
  */
+#define _GNU_SOURCE
+#include <sys/mman.h>
+
 #include "common/hk_internal.h"
 #include "hkm_internal.h"
 
@@ -137,7 +140,8 @@ static hkm_span_t *span_new(hkm_arena_t *a, unsigned bin)
     s->limit = 0;
     s->free = NULL;
     s->bump_off = 0;
-    s->end_off = (uint32_t)(((HKM_SPAN - HKM_SPAN_TAIL - HKM_SPAN_HDR) / size) * size);
+    s->end_off = (uint16_t)(((HKM_SPAN - HKM_SPAN_TAIL - HKM_SPAN_HDR) / size) * size);
+    s->parked = 0;
     s->next = s->prev = NULL;
     s->listed = 0;
     span_mark(s, true);
@@ -188,7 +192,7 @@ int hkm_span_validate(const hkm_arena_t *a)
                 why = "span on the wrong list";
             else if (s->prev != prev || !s->listed)
                 why = "span list links disagree";
-            else if (nfree + fresh + s->used != cap)
+            else if (nfree + fresh + s->used + s->parked != cap)
                 why = "span object count disagrees with its free list";
             else if (s->limit != (uint64_t)(s->bump_off / s->obj_size) * span_step(s))
                 why = "span bump limit disagrees with its bump offset";
@@ -341,6 +345,87 @@ void hkm_span_release_empty(hkm_arena_t *a)
     }
 }
 
+/* ---- the pages of an orphan's spans ------------------------------------- */
+
+/* A thread that exits leaves its live objects behind in partly used spans
+ * - a few objects of every class it used, each span fully carved - and
+ * nothing may allocate in them again for a long time (until a new thread
+ * adopts the arena). Every page of such a span that holds no live object
+ * goes back to the OS (MADV_DONTNEED): the span's free objects whose first
+ * two words (the list link and the free mark) lie on such a page are taken
+ * off its free list and only counted (`parked`), since the page reads zero
+ * once touched again; they come back when the span empties and goes back
+ * to the heap whole. The first page (the span header) and the last (whose
+ * tail the heap may use for the next block's header) stay. */
+#define SPAN_OBJ_MAX ((HKM_SPAN - HKM_SPAN_TAIL - HKM_SPAN_HDR) / HKM_GRAIN)
+#define SPAN_PAGES_MAX 64u
+
+static void span_release_pages(hkm_span_t *s, uintptr_t ps)
+{
+    uint64_t freed[(SPAN_OBJ_MAX + 63u) / 64u] = {0};
+    uintptr_t first = (uintptr_t)s + HKM_SPAN_HDR, size = s->obj_size;
+    unsigned carved = s->bump_off / s->obj_size;
+    for (void **q = s->free; q; q = q[0]) {
+        uintptr_t k = ((uintptr_t)q - first) / size;
+        freed[k / 64u] |= (uint64_t)1 << (k % 64u);
+    }
+    /* Pages 1 .. n-1, all whole pages below the span's tail. */
+    uintptr_t n = (HKM_SPAN - HKM_SPAN_TAIL) / ps;
+    uint64_t gone = 0;
+    for (uintptr_t pg = 1; pg < n && pg < SPAN_PAGES_MAX; pg++) {
+        uintptr_t lo = (uintptr_t)s + pg * ps, hi = lo + ps;
+        uintptr_t k0 = (lo - first) / size, k1 = (hi - 1u - first) / size;
+        bool dead = true;
+        for (uintptr_t k = k0; k <= k1 && k < carved && dead; k++)
+            dead = (freed[k / 64u] >> (k % 64u)) & 1u;
+        if (dead)
+            gone |= (uint64_t)1 << pg;
+    }
+    if (!gone)
+        return;
+    /* Off the free list: the objects whose link lies on a page that goes. */
+    void **keep = NULL, **tail = NULL;
+    unsigned parked = 0;
+    for (void **q = s->free; q;) {
+        void **next = q[0];
+        uintptr_t pg = ((uintptr_t)q - (uintptr_t)s) / ps;
+        if ((gone >> pg) & 1u) {
+            parked++;
+        } else {
+            if (tail)
+                tail[0] = q;
+            else
+                keep = q;
+            tail = q;
+        }
+        q = next;
+    }
+    if (tail)
+        tail[0] = NULL;
+    s->free = keep;
+    s->parked = (uint16_t)(s->parked + parked);
+    for (uintptr_t pg = 1; pg < n && pg < SPAN_PAGES_MAX; pg++) {
+        if (!((gone >> pg) & 1u))
+            continue;
+        uintptr_t end = pg;
+        while (end + 1u < n && end + 1u < SPAN_PAGES_MAX && ((gone >> (end + 1u)) & 1u))
+            end++;
+        madvise((void *)((uintptr_t)s + pg * ps), (end + 1u - pg) * ps, MADV_DONTNEED);
+        pg = end;
+    }
+}
+
+void hkm_span_release_pages(hkm_arena_t *a)
+{
+    uintptr_t ps = hkm_page_size();
+    if (HK_DEBUG >= 1 || ps > HKM_SPAN / 4u)
+        return;
+    for (unsigned b = 0; b < HKM_BINS; b++)
+        for (hkm_span_t *s = a->partial[b]; s; s = s->next)
+            if (s->used && s->free)
+                span_release_pages(s, ps);
+}
+
 /* An object came back to s: a full span goes back on the partial list, an
  * empty one back to the heap unless it is the last span of its class (and
  * its arena still has an owner). */
@@ -348,7 +433,8 @@ static void span_put_fixup(hkm_arena_t *a, hkm_span_t *s)
 {
     if (!s->listed)
         partial_push(a, s);
-    else if (s->used == 0 && (s->next || s->prev || !__atomic_load_n(&a->owner, __ATOMIC_RELAXED)))
+    else if (s->used == 0 && (s->next || s->prev ||
+                              (!__atomic_load_n(&a->owner, __ATOMIC_RELAXED) && !arena_is_shared(a))))
         span_release(a, s);
 }
 

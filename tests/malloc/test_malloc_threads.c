@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -239,6 +240,58 @@ static void test_crowd(void)
         hk_free(slots[i]);
         slots[i] = NULL;
     }
+    HK_CHECK_EQ(hk_malloc_validate(), 0);
+}
+
+/* ---- at most hkm_arena_limit() exclusive arenas ------------------------- */
+
+static pthread_barrier_t limit_barrier;
+
+static unsigned limit_shared_spans; /* threads of arena 0 served from its spans */
+
+static void *limit_thread(void *argp)
+{
+    void **slot = argp;
+    *slot = hk_malloc(200);
+    if (*slot && hkm_self.state == HKM_T_SHARED) {
+        hkm_span_t *s = hkm_span_of(hkm_chunk_of(*slot), *slot);
+        if (s && span_arena(s) == &hkm_arenas[0])
+            __atomic_fetch_add(&limit_shared_spans, 1u, __ATOMIC_RELAXED);
+    }
+    pthread_barrier_wait(&limit_barrier); /* all alive at once */
+    hk_free(*slot);
+    *slot = NULL;
+    return NULL;
+}
+
+/* More live threads than exclusive arenas may exist: the arenas stop at the
+ * limit (the rest share arena 0, whose small objects come from its own
+ * spans), and a second generation of as many threads reuses the first
+ * one's arenas - none is added. */
+static void test_arena_limit(void)
+{
+    unsigned lim = hkm_arena_limit();
+    HK_REQUIRE(lim >= 1 && lim < HKM_MAX_ARENAS);
+    enum { T = 72 };
+    static void *slot[T];
+    unsigned count[2] = {0, 0};
+    for (unsigned gen = 0; gen < 2; gen++) {
+        pthread_t th[T];
+        HK_REQUIRE(pthread_barrier_init(&limit_barrier, NULL, T) == 0);
+        unsigned started = 0;
+        for (unsigned i = 0; i < T; i++)
+            if (pthread_create(&th[i], NULL, limit_thread, &slot[i]) == 0)
+                started++;
+        HK_REQUIRE(started == T);
+        for (unsigned i = 0; i < T; i++)
+            pthread_join(th[i], NULL);
+        pthread_barrier_destroy(&limit_barrier);
+        count[gen] = hkm_arena_count();
+    }
+    HK_CHECK(count[0] <= lim + 1u); /* + arena 0 */
+    HK_CHECK_EQ(count[1], count[0]);
+    if (hkm_cfg.spans && lim + 1u < T) /* two generations, each with lim + 1 .. T shared */
+        HK_CHECK(limit_shared_spans >= 2u * (T - lim - 1u));
     HK_CHECK_EQ(hk_malloc_validate(), 0);
 }
 
@@ -584,11 +637,95 @@ static void test_orphan_frees(void)
     HK_CHECK_EQ(hk_malloc_validate(), 0);
 }
 
+/* ---- an orphan's spans give their empty pages back ------------------------ */
+
+enum { ORPHAN_PAGE_N = 30, ORPHAN_PAGE_FILLERS = 6 };
+static void *orphan_page_obj[ORPHAN_PAGE_N];
+static hkm_span_t *orphan_page_span;
+static pthread_barrier_t orphan_page_barrier, orphan_page_last;
+
+static void *orphan_page_filler(void *argp)
+{
+    (void)argp;
+    hk_free(hk_malloc(64)); /* an arena of its own */
+    pthread_barrier_wait(&orphan_page_barrier); /* the page thread has one too */
+    return NULL;
+}
+
+/* Objects of 1 KiB (15 per span, at offsets 64 + 1024 k): those of the
+ * first span whose bytes meet the span's pages 1 and 2 (k = 3..11) are
+ * freed, the others stay live past the thread's exit. */
+static void *orphan_page_thread(void *argp)
+{
+    (void)argp;
+    for (unsigned i = 0; i < ORPHAN_PAGE_N; i++) {
+        orphan_page_obj[i] = hk_malloc(1000);
+        if (orphan_page_obj[i])
+            memset(orphan_page_obj[i], 0x5a, 1000);
+    }
+    pthread_barrier_wait(&orphan_page_barrier); /* every filler is bound */
+    hkm_span_t *s = orphan_page_obj[0] ? span_at(orphan_page_obj[0]) : NULL;
+    orphan_page_span = s;
+    for (unsigned i = 0; s && i < ORPHAN_PAGE_N; i++) {
+        uintptr_t off = (uintptr_t)orphan_page_obj[i] - (uintptr_t)s;
+        if (span_at(orphan_page_obj[i]) == s && off >= 64u + 3u * 1024u &&
+            off < 64u + 12u * 1024u) {
+            hk_free(orphan_page_obj[i]);
+            orphan_page_obj[i] = NULL;
+        }
+    }
+    pthread_barrier_wait(&orphan_page_last); /* the fillers have exited */
+    return NULL;
+}
+
+/* A thread exits while more than a few arenas are without an owner: the
+ * pages of its spans that hold no live object go back to the OS at once
+ * (not resident any more), the objects left there stay intact, and the
+ * span's count still adds up (validator) as the leftovers are freed. */
+static void test_orphan_span_pages(void)
+{
+    if (sysconf(_SC_PAGESIZE) != 4096 || !hkm_cfg.trim || !hkm_cfg.spans)
+        return;
+    pthread_t f[ORPHAN_PAGE_FILLERS], t;
+    HK_REQUIRE(pthread_barrier_init(&orphan_page_barrier, NULL, ORPHAN_PAGE_FILLERS + 1) == 0);
+    HK_REQUIRE(pthread_barrier_init(&orphan_page_last, NULL, 2) == 0);
+    HK_REQUIRE(pthread_create(&t, NULL, orphan_page_thread, NULL) == 0);
+    for (unsigned i = 0; i < ORPHAN_PAGE_FILLERS; i++)
+        HK_REQUIRE(pthread_create(&f[i], NULL, orphan_page_filler, NULL) == 0);
+    for (unsigned i = 0; i < ORPHAN_PAGE_FILLERS; i++)
+        pthread_join(f[i], NULL);
+    pthread_barrier_wait(&orphan_page_last); /* t exits last: many orphans */
+    pthread_join(t, NULL);
+    pthread_barrier_destroy(&orphan_page_barrier);
+    pthread_barrier_destroy(&orphan_page_last);
+    hkm_span_t *s = orphan_page_span;
+    HK_REQUIRE(s != NULL);
+    unsigned char vec[4] = {1, 1, 1, 1};
+    HK_REQUIRE(mincore(s, HKM_SPAN, vec) == 0);
+    HK_CHECK(vec[0] & 1u);       /* the header's page stays */
+    HK_CHECK_EQ(vec[1] & 1u, 0); /* no live object there: given back */
+    HK_CHECK_EQ(vec[2] & 1u, 0);
+    HK_CHECK_EQ(hk_malloc_validate(), 0);
+    unsigned live = 0;
+    for (unsigned i = 0; i < ORPHAN_PAGE_N; i++) {
+        unsigned char *p = orphan_page_obj[i];
+        if (!p)
+            continue;
+        live++;
+        HK_CHECK(p[0] == 0x5a && p[999] == 0x5a);
+        hk_free(p);
+        orphan_page_obj[i] = NULL;
+    }
+    HK_CHECK(live >= ORPHAN_PAGE_N - 9u);
+    HK_CHECK_EQ(hk_malloc_validate(), 0);
+}
+
 HK_SUITE(threads) {
     HK_RUN(test_private_churn);
     HK_RUN(test_producer_consumer);
     HK_RUN(test_thread_churn);
     HK_RUN(test_crowd);
+    HK_RUN(test_arena_limit);
     HK_RUN(test_orphan_frees);
 }
 
@@ -596,6 +733,7 @@ HK_SUITE(spans) {
     HK_RUN(test_span_validator);
     HK_RUN(test_span_carved);
     HK_RUN(test_span_spares);
+    HK_RUN(test_orphan_span_pages);
 }
 
 HK_SUITE(fork) {
