@@ -150,9 +150,9 @@ lines += ["", "## How these were measured", "",
           "earlier run's output directory). Instructions: callgrind "
           "`--toggle-collect='hb_*'`, split per wrapper by bench/heap/cgsplit.py. Worst case: "
           "`heapbench --worst DIR` under callgrind with `--dump-after` on each wrapper; the driver "
-          "reads and deletes each call's dump, so whole traces are measured (about 200 calls a "
-          "second under callgrind: the 1.37M-call python trace takes two hours on a loaded "
-          "machine, which is why a run may cut it to a prefix, marked in the table).",
+          "reads and deletes each call's dump, so whole traces are measured (the three real "
+          "traces, 2.2M calls, took 8 minutes on an idle 2-core machine, slower when it is "
+          "loaded: HK_BENCH_WORST_PREFIX=N cuts each trace to N operations, marked in the table).",
           "- Memory: `heapbench --mem`: bisection to 8 bytes over forked trials that "
           "pattern-check every block and end with hk_heap_validate.",
           "- MCU: bench/heap/mcu-queues.rep (bench/heap/mcu_gen.py, deterministic), replayed "
