@@ -49,7 +49,6 @@ static void write_after_free_then_split(hk_fit_t fit)
     size_t sz;
     unsigned char *mem = hk_test_arena(&sz);
     hk_heap_config_t c = test_cfg(fit);
-    c.bottom_cut = false; /* the default placement: no layout is named here */
     hk_heap_t *h = hk_heap_init(mem, DHEAP, &c);
     HK_REQUIRE(h != NULL);
     unsigned char *a = hk_heap_alloc(h, 100);

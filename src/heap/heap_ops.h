@@ -4,7 +4,9 @@
  * carve it, check a pointer, free a block.
  *
  * Allocation is four verbs: size the request, find a block in the index,
- * carve it (the tail takes the block's place in the index), mark it used.
+ * carve it (the tail takes the block's place in the index; a small block
+ * is cut from the top instead, and the free block keeps its place and
+ * start: heap_keep_low, config.h HK_HEAP_TOP_CUT), mark it used.
  * Free is four too: check the pointer, then one of merge left (the left
  * neighbour grows in its place), merge right (b takes its right
  * neighbour's place) or insert. The carve and the release below are the
