@@ -167,8 +167,61 @@ static void test_parked_next_to_damaged_free(void)
     hk_heap_free(h, g1);
 }
 
+/* A run of allocations of one small size in a fresh heap: each time the
+ * size's LIFO is empty, HK_QUICK_REFILL blocks are cut at once from the
+ * top of the free block, the lowest handed out and the others parked, so
+ * the run comes out in address order, one cut below the last; the
+ * statistics count only the blocks handed out, and the parked rest merge
+ * back when the front is flushed. With the front off (32-bit, the debug
+ * levels) each block is cut alone and the statistics hold the same. */
+static void test_refill_runs(void)
+{
+    size_t sz;
+    unsigned char *mem = hk_test_arena(&sz);
+    hk_heap_t *h = hk_heap_init(mem, sz < ((size_t)1 << 20) ? sz : ((size_t)1 << 20), NULL);
+    HK_REQUIRE(h != NULL);
+    enum { R = HK_QUICK_REFILL, N = 2 * R + 1 };
+    unsigned char *p[N];
+    for (unsigned i = 0; i < N; i++) {
+        p[i] = hk_heap_alloc(h, 40);
+        HK_REQUIRE(p[i] != NULL);
+        hk_test_memset(p[i], (int)i, 40);
+    }
+    size_t bs = block_size(block_from_payload(p[0]));
+    bool refill = HK_QUICK_CLASSES > 0 && HK_DEBUG == 0 && bs <= HK_HEAP_TOP_CUT;
+    if (refill) {
+        for (unsigned i = 0; i < N; i++) {
+            unsigned run = i / R, at = i % R;
+            HK_CHECK(p[i] == p[run * R] + at * bs); /* in order inside a run */
+            if (run && !at) /* the next cut lies right below the last */
+                HK_CHECK(p[i] == p[(run - 1) * R] - R * bs);
+        }
+        for (unsigned k = 1; k < R; k++) /* the rest of the last cut waits */
+            HK_CHECK(block_is_parked_of(block_from_payload(p[N - 1] + k * bs), bs));
+    }
+    /* the flush frees the parked rest: one free block between used ones */
+    size_t rest = refill ? (R - 1) * bs : 0;
+    hk_stats_t s = stats_of(h);
+    HK_CHECK_EQ(s.used, N * bs);
+    HK_CHECK_EQ(s.used_blocks, N);
+    HK_CHECK_EQ(s.requested, N * 40);
+    HK_CHECK_EQ(s.free_blocks, refill ? 2u : 1u);
+    HK_CHECK_EQ(s.largest_free, s.free - rest - HK_W - HK_DBG_EXTRA);
+    HK_CHECK_EQ(hk_heap_validate(h), 0);
+    for (unsigned i = 0; i < N; i++) {
+        for (unsigned j = 0; j < 40; j++)
+            HK_CHECK_EQ(p[i][j], i);
+        hk_heap_free(h, p[i]);
+    }
+    s = stats_of(h);
+    HK_CHECK_EQ(s.used, 0);
+    HK_CHECK_EQ(s.free_blocks, 1);
+    HK_CHECK_EQ(hk_heap_validate(h), 0);
+}
+
 HK_SUITE(heap_front)
 {
+    HK_RUN(test_refill_runs);
     HK_RUN(test_reuse_and_double_free);
     HK_RUN(test_flush_before_failing);
     HK_RUN(test_write_after_free_small);

@@ -317,10 +317,19 @@ static void top_cut(hk_fit_t fit, bool bottom)
         void *p = alloc_bs(h, bs);
         HK_REQUIRE(p != NULL);
         if (top && bs <= HK_HEAP_TOP_CUT) {
+            /* with the front on for this size, its empty LIFO is refilled:
+             * HK_QUICK_REFILL blocks are cut at once, p the lowest */
+            size_t run = bs;
+#if HK_QUICK_CLASSES
+            if (bs <= h->quick_max)
+                run = bs * HK_QUICK_REFILL;
+#endif
             HK_CHECK(block_is_free(f)); /* F stays, shrunk, where it was */
-            HK_CHECK_EQ(block_size(f), fsize - bs);
-            HK_CHECK((uintptr_t)blk(p) == (uintptr_t)f + fsize - bs);
-            check_placed(h, f, fsize - bs, 0);
+            HK_CHECK_EQ(block_size(f), fsize - run);
+            HK_CHECK((uintptr_t)blk(p) == (uintptr_t)f + fsize - run);
+            check_placed(h, f, fsize - run, 0);
+            for (size_t k = bs; k < run; k += bs) /* the rest wait in the front */
+                HK_CHECK(block_is_parked_of(block_at((uintptr_t)blk(p) + k), bs));
         } else {
             HK_CHECK(blk(p) == f); /* cut from F's start: the tail is free */
             HK_CHECK(block_is_free(block_next(blk(p))));

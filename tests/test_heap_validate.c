@@ -25,6 +25,9 @@ static fix_t healthy(hk_fit_t fit)
     f.c = hk_heap_alloc(f.h, 300);
     f.d = hk_heap_alloc(f.h, 40);
     hk_heap_free(f.h, f.b); /* free block between used ones */
+    /* validate empties the small-object front (the blocks cut with d
+     * among them), so the damage done below meets no parked block */
+    HK_CHECK_EQ(hk_heap_validate(f.h), 0);
     return f;
 }
 

@@ -108,7 +108,7 @@
  * the span its class table covers, between HK_TLSF_SLI_MIN and HK_TLSF_SLI
  * (one more per doubling from 32 KiB: 1 up to 32 KiB, 2 up to 64 KiB, ...),
  * so the table stays near 1/300 of the heap and a small heap's control
- * structure is small (docs/heap.md). Equal to HK_TLSF_SLI, every heap has
+ * structure is small (README: hk_heap_min_size). Equal to HK_TLSF_SLI, every heap has
  * HK_TLSF_SLI and the class arithmetic is constant shifts: the default of
  * 64-bit hosts, whose heaps are large and whose hot path counts every
  * instruction. */
@@ -152,6 +152,12 @@
 #endif
 #ifndef HK_QUICK_DEPTH
 #define HK_QUICK_DEPTH 32u
+#endif
+/* A fresh allocation of a small block (HK_HEAP_TOP_CUT) that finds its
+ * front LIFO empty cuts HK_QUICK_REFILL blocks of its size at once from
+ * the free block it takes, and parks all but one (2..HK_QUICK_DEPTH). */
+#ifndef HK_QUICK_REFILL
+#define HK_QUICK_REFILL 4u
 #endif
 
 /* Top placement: an allocation of a block of at most HK_HEAP_TOP_CUT bytes

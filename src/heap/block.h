@@ -77,6 +77,7 @@ struct hk_block {
 
 #define HK_W ((size_t)sizeof(size_t))
 #define HK_G ((size_t)HK_ALIGN)
+#define HK_LOG2_G ((unsigned)HK__LOG2(HK_ALIGN))
 
 /* The smallest block: header, two links and a footer, rounded to G. */
 #define HK_MIN_BLOCK (((4 * sizeof(size_t)) + HK_ALIGN - 1) & ~((size_t)HK_ALIGN - 1))
@@ -126,6 +127,13 @@ HK_INLINE bool block_is_dead(size_t head)
 HK_INLINE void block_park(hk_block_t *b, size_t head)
 {
     b->head = head | HK_BF_FREE | HK_BF_SLACK;
+}
+
+/* Makes b, a fresh block of `size` bytes whose left neighbour is used, a
+ * parked one (its slack byte is written when it is handed out). */
+HK_INLINE void block_make_parked(hk_block_t *b, size_t size)
+{
+    b->head = size | HK_BF_FREE | HK_BF_SLACK;
 }
 
 /* The header a parked block of `size` bytes has, PREV_FREE aside. */

@@ -54,8 +54,6 @@
 
 #include "heap/guard.h"
 
-#define HK_LOG2_G ((unsigned)HK__LOG2(HK_ALIGN))
-
 /* The second-level index of a heap whose table covers blocks up to `span`
  * bytes: one more per doubling from 32 KiB (fls(span) - 13), within
  * [HK_TLSF_SLI_LO, HK_TLSF_SLI]. The table then takes about 1/300 of the

@@ -28,8 +28,14 @@
  * allocated), a damaged block met on a list is left out of the index, and
  * hk_heap_validate keeps reporting the damage.
  *
- * Fast bounds: h->span is hi - lo while the heap has one region, 0 with
- * several; then every address check takes the out-of-line region walk.
+ * Fast bounds: while the heap has one region, h->granules counts the
+ * places a block can start (every G bytes from lo to hi - MIN_BLOCK), 0
+ * with several; then every address check takes the out-of-line region
+ * walk. One compare tests both range and grid (heap_in_span): a - lo,
+ * rotated right by log2(G), is below granules only when it is a multiple
+ * of G (else the rotated-in low bits make it huge) and in range. A block
+ * start that passes leaves at least MIN_BLOCK bytes to hi, so a size check
+ * against hi - a cannot wrap.
  */
 #ifndef HK_HEAP_GUARD_H
 #define HK_HEAP_GUARD_H
@@ -49,12 +55,19 @@ bool hk__heap_free_ok_slow(const hk_heap_t *h, const hk_block_t *b);
 /* Reports the damage noted by this operation, rebuilds the free index. */
 void hk__heap_recover(hk_heap_t *h);
 
+/* True when a is a place a block can start in the heap's one region. */
+HK_INLINE bool heap_in_span(const hk_heap_t *h, uintptr_t a)
+{
+    uintptr_t x = a - h->lo;
+    x = (x >> HK_LOG2_G) | (x << (sizeof x * 8u - HK_LOG2_G));
+    return x < h->granules;
+}
+
 /* The fast half of heap_addr_ok: true means a block address of this heap;
  * false means "look closer" (several regions, or bad). */
 HK_INLINE bool heap_addr_fast(const hk_heap_t *h, const void *p)
 {
-    uintptr_t a = (uintptr_t)p;
-    return a - h->lo < h->span && !((a + HK_W) & (HK_G - 1));
+    return heap_in_span(h, (uintptr_t)p);
 }
 
 /* Is a a block address of this heap (inside a region, on the header grid)? */
@@ -63,7 +76,7 @@ HK_SHARED_DECL(bool heap_addr_ok(const hk_heap_t *h, const void *p));
 HK_SHARED bool heap_addr_ok(const hk_heap_t *h, const void *p)
 {
     uintptr_t a = (uintptr_t)p;
-    if (HK_LIKELY(a - h->lo < h->span && !((a + HK_W) & (HK_G - 1))))
+    if (HK_LIKELY(heap_in_span(h, a)))
         return true;
     return hk__heap_addr_ok_slow(h, a);
 }
@@ -78,10 +91,10 @@ HK_SHARED bool heap_free_ok(const hk_heap_t *h, const hk_block_t *b)
     size_t size = block_size(b);
     uintptr_t a = (uintptr_t)b;
     if (HK_LIKELY(block_is_free(b) && size >= HK_MIN_BLOCK && !(size & (HK_G - 1)) &&
-                  size <= h->hi - a && h->span &&
+                  size <= h->hi - a && h->granules &&
                   *(const size_t *)(const void *)(a + size - HK_W) == size))
         return true;
-    return h->span == 0 && hk__heap_free_ok_slow(h, b);
+    return h->granules == 0 && hk__heap_free_ok_slow(h, b);
 }
 #endif
 

@@ -141,6 +141,7 @@ void hk__heap_flush(hk_heap_t *h)
     for (unsigned i = 0; i < HK_QUICK_N; i++) {
         hk_block_t *b = h->quick[i];
         h->quick[i] = NULL;
+        h->quick_n[i] = 0;
         for (unsigned k = 0; b && k < HK_QUICK_DEPTH; k++) {
             hk_block_t *n = b->next_free;
             if (n && !(heap_addr_ok(h, n) && block_is_parked(n))) {
@@ -211,6 +212,7 @@ void *hk_heap_alloc(hk_heap_t *h, size_t size)
                            block_is_parked_of(n, need))))
         return alloc_from_index(h, size); /* the full path meets and repairs it */
     *top = n;
+    h->quick_n[need >> HK_LOG2_G]--;
     block_unpark(b);
     block_make_used(b, need, size);
     heap_account_used(h, need);
@@ -323,7 +325,7 @@ void hk_heap_free(hk_heap_t *h, void *p)
         return;
     }
     uintptr_t ba = (uintptr_t)p - HK_W;
-    if (HK_UNLIKELY(((uintptr_t)p & (HK_G - 1)) || ba - h->lo >= h->span)) {
+    if (HK_UNLIKELY(!heap_in_span(h, ba))) { /* several regions, or not a block start */
         free_checked(h, p);
         return;
     }
@@ -339,16 +341,15 @@ void hk_heap_free(hk_heap_t *h, void *p)
         free_unparked(h, b, head, size);
         return;
     }
-    hk_block_t **top = &h->quick[size >> HK_LOG2_G];
-    hk_block_t *t = *top;
-    size_t depth = t ? (size_t)(uintptr_t)t->prev_free + 1 : 0;
-    if (HK_UNLIKELY(depth >= HK_QUICK_DEPTH)) {
+    uint8_t *count = &h->quick_n[size >> HK_LOG2_G];
+    if (HK_UNLIKELY(*count >= HK_QUICK_DEPTH)) {
         free_unparked(h, b, head, size);
         return;
     }
     heap_account_free(h, b, size);
-    b->next_free = t;
-    b->prev_free = (hk_block_t *)(uintptr_t)depth;
+    hk_block_t **top = &h->quick[size >> HK_LOG2_G];
+    ++*count;
+    b->next_free = *top;
     block_park(b, head);
     *top = b;
 #else

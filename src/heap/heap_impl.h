@@ -95,7 +95,8 @@ struct hk_heap {
         hk_block_t *list; /* first/best fit: the one free list       */
     };
     uintptr_t lo, hi;   /* bounds over all regions' blocks          */
-    size_t span;        /* hi - lo with one region, 0 with several (guard.h) */
+    size_t granules;    /* one region: the block starts in [lo, hi - MIN_BLOCK]
+                         * (G apart); 0 with several (guard.h heap_in_span) */
     const void *bad;    /* first damage met by this operation (guard.h) */
     const char *bad_why;
     hk_region_t *regions;
@@ -116,6 +117,7 @@ struct hk_heap {
 #if HK_QUICK_CLASSES
     size_t park_limit;             /* park only while usage.used is below this */
     hk_block_t *quick[HK_QUICK_N]; /* parked blocks by size / G */
+    uint8_t quick_n[HK_QUICK_N];   /* how many on each LIFO */
 #endif
     hk_region_t first_region;
 #if HK_DEBUG >= 1

@@ -99,8 +99,10 @@ HK_HOT hk_block_t *heap_keep_low(hk_heap_t *h, hk_block_t *b, unsigned at, size_
  * A freed block of up to HK_QUICK_MAX bytes is parked (FREE | SLACK in its
  * header, block.h) on the LIFO of its exact size instead of being merged
  * and indexed; the next allocation of that size takes it back in a few
- * instructions. Its first payload word links the LIFO, its second counts
- * the blocks below it (at most HK_QUICK_DEPTH). To the block layer a parked
+ * instructions. Its first payload word links the LIFO; h->quick_n counts
+ * each LIFO's blocks (at most HK_QUICK_DEPTH). A fresh allocation of a
+ * small size that finds its LIFO empty cuts several blocks at once and
+ * parks the others (heap_refill). To the block layer a parked
  * block is used: it is never merged into, and its neighbours treat it as
  * such. To the statistics it is free. Bounded, so O(1) stays; flushed back
  * to the block layer (hk__heap_flush) before an allocation would fail and
@@ -111,6 +113,9 @@ HK_HOT hk_block_t *heap_keep_low(hk_heap_t *h, hk_block_t *b, unsigned at, size_
  * checks none; a parked block's neighbours are checked when it leaves the
  * front (the flush takes the full checks of a caller's free). */
 #if HK_QUICK_CLASSES
+_Static_assert(HK_QUICK_DEPTH <= UINT8_MAX, "h->quick_n counts in a byte");
+_Static_assert(HK_QUICK_REFILL >= 2 && HK_QUICK_REFILL <= HK_QUICK_DEPTH, "HK_QUICK_REFILL: 2..HK_QUICK_DEPTH");
+
 HK_INLINE hk_block_t *quick_pop(hk_heap_t *h, size_t need)
 {
     hk_block_t **top = &h->quick[need >> HK_LOG2_G];
@@ -122,8 +127,10 @@ HK_INLINE hk_block_t *quick_pop(hk_heap_t *h, size_t need)
                            block_is_parked_of(n, need)))) {
         hk__heap_flag(h, b, HK_WHY_LINK);
         n = NULL; /* the rest of this LIFO is rebuilt from the blocks */
+        h->quick_n[need >> HK_LOG2_G] = 1; /* b alone is left: none after it */
     }
     *top = n;
+    h->quick_n[need >> HK_LOG2_G]--;
     return b;
 }
 
@@ -133,18 +140,43 @@ HK_INLINE bool quick_push(hk_heap_t *h, hk_block_t *b, size_t head, size_t size)
 {
     if (size > h->quick_max || h->usage.used >= h->park_limit)
         return false;
-    hk_block_t **top = &h->quick[size >> HK_LOG2_G];
-    hk_block_t *t = *top;
-    size_t depth = t ? (size_t)(uintptr_t)t->prev_free + 1 : 0;
-    if (depth >= HK_QUICK_DEPTH)
+    uint8_t *count = &h->quick_n[size >> HK_LOG2_G];
+    if (*count >= HK_QUICK_DEPTH)
         return false;
-    b->next_free = t;
-    b->prev_free = (hk_block_t *)(uintptr_t)depth;
+    hk_block_t **top = &h->quick[size >> HK_LOG2_G];
+    ++*count;
+    b->next_free = *top;
     block_park(b, head);
     *top = b;
     return true;
 }
 
+#endif
+
+#if HK_QUICK_CLASSES
+/* A front miss for a small size, served from the top of the larger free
+ * block b (sitting at `at`, bsize bytes): `cnt` blocks of `need` bytes are
+ * cut from its top at once, one index change for all of them. The lowest
+ * is returned, its header begun, for the carve; the others are parked on
+ * the front's LIFO of that size, which is empty (the miss), as if freed:
+ * so a run of allocations of one size costs one index change per cnt. */
+HK_HOT hk_block_t *heap_refill(hk_heap_t *h, hk_block_t *b, unsigned at, size_t bsize,
+                               size_t need, size_t cnt)
+{
+    uintptr_t a = (uintptr_t)heap_keep_low(h, b, at, bsize - need * cnt);
+    hk_block_t *below = NULL;
+    HK_ASSERT(cnt >= 2 && cnt <= HK_QUICK_DEPTH && h->quick[need >> HK_LOG2_G] == NULL);
+    for (size_t i = cnt - 1; i > 0; i--) { /* the highest at the LIFO's bottom */
+        hk_block_t *q = block_at(a + i * need);
+        block_make_parked(q, need);
+        q->next_free = below;
+        below = q;
+    }
+    h->quick[need >> HK_LOG2_G] = below;
+    h->quick_n[need >> HK_LOG2_G] = (uint8_t)(cnt - 1);
+    block_clear_prev_free(block_at(a + need * cnt));
+    return block_at(a);
+}
 #endif
 
 /* The front's allocation: a parked block of exactly `need` bytes made used
@@ -183,6 +215,14 @@ HK_HOT void *heap_alloc_index(hk_heap_t *h, size_t n, size_t need)
         }
     }
     size_t bsize = block_size(b);
+#if HK_QUICK_CLASSES
+    if (need <= heap_top_cut(h) && need <= h->quick_max &&
+        bsize >= need * HK_QUICK_REFILL + HK_MIN_BLOCK && h->usage.used < h->park_limit &&
+        !h->quick[need >> HK_LOG2_G]) {
+        b = heap_refill(h, b, at, bsize, need, HK_QUICK_REFILL);
+        heap_carve(h, b, need, need, n, 0, NULL, 0);
+    } else
+#endif
     if (need <= heap_top_cut(h) && bsize - need >= HK_MIN_BLOCK) {
         /* top placement (config.h): b stays free below the new block */
         b = heap_keep_low(h, b, at, bsize - need);
@@ -244,7 +284,7 @@ HK_HOT hk_block_t *heap_checked_block(const hk_heap_t *h, const void *p)
 {
     uintptr_t ba = (uintptr_t)p - HK_W, lo = h->lo, end = h->hi;
     hk_block_t *b = block_at(ba);
-    if (HK_UNLIKELY(((uintptr_t)p & (HK_G - 1)) || ba - lo >= h->span)) {
+    if (HK_UNLIKELY(!heap_in_span(h, ba))) {
         const hk_region_t *r = hk__heap_region_of(h, ba);
         if (!r || ((uintptr_t)p & (HK_G - 1)))
             return hk__heap_bad_block(h, p);

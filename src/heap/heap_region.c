@@ -125,7 +125,7 @@ static void region_link(hk_heap_t *h, hk_region_t *r)
     h->lo = r->first;
     h->hi = r->end;
     h->nregions = 1;
-    h->span = r->end - r->first;
+    h->granules = ((r->end - r->first - HK_MIN_BLOCK) >> HK_LOG2_G) + 1u;
 #else
     hk_region_t **pp = &h->regions;
     while (*pp && (*pp)->raw_lo < r->raw_lo)
@@ -137,7 +137,7 @@ static void region_link(hk_heap_t *h, hk_region_t *r)
     if (!h->nregions || r->end > h->hi)
         h->hi = r->end;
     h->nregions++;
-    h->span = h->nregions == 1 ? h->hi - h->lo : 0;
+    h->granules = h->nregions == 1 ? ((h->hi - h->lo - HK_MIN_BLOCK) >> HK_LOG2_G) + 1u : 0;
 #endif
 }
 
