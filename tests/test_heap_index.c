@@ -343,6 +343,37 @@ static void top_cut(hk_fit_t fit, bool bottom)
     HK_CHECK_EQ(hk_heap_validate(h), 0);
 }
 
+/* TLSF taking a block from a class above the request's: [g0][A][g1][B][g2]
+ * [rest], A and B free in one class, B first on its list (freed last). With
+ * HK_TLSF_LOW_SCAN (config.h) the lower-addressed A is taken, else B. */
+static void test_low_scan(void)
+{
+    hk_heap_config_t c = test_cfg(HK_FIT_TLSF);
+    size_t sz;
+    hk_heap_t *h = hk_heap_init(hk_test_arena(&sz), IHEAP, &c);
+    HK_REQUIRE(h != NULL);
+    size_t bs = 2048; /* above every front size: freed into the index */
+    void *g0 = alloc_bs(h, 64), *a = alloc_bs(h, bs), *g1 = alloc_bs(h, 64);
+    void *b = alloc_bs(h, bs), *g2 = alloc_bs(h, 64);
+    HK_REQUIRE(g0 && a && g1 && b && g2);
+    put(h, a);
+    put(h, b);
+    unsigned at_a, at_b;
+    HK_CHECK_EQ(rank_of(h, blk(b), &at_b), 0);
+    HK_CHECK_EQ(rank_of(h, blk(a), &at_a), 1);
+    HK_CHECK_EQ(at_a, at_b);
+    HK_REQUIRE(tlsf_index(h, block_size_for(100)) < at_a);
+    void *p = hk_heap_alloc(h, 100);
+    HK_CHECK(p == (HK_TLSF_LOW_SCAN ? a : b));
+    HK_CHECK_EQ(hk_heap_validate(h), 0);
+    hk_heap_free(h, p);
+    hk_heap_free(h, g0);
+    hk_heap_free(h, g1);
+    hk_heap_free(h, g2);
+    HK_CHECK_EQ(stats_of(h).free_blocks, 1u);
+    HK_CHECK_EQ(hk_heap_validate(h), 0);
+}
+
 static void test_top_placement(void)
 {
     for (unsigned i = 0; i < TEST_NFITS; i++) {
@@ -372,4 +403,5 @@ HK_SUITE(heap_index)
 {
     HK_RUN(test_replace_all);
     HK_RUN(test_top_placement);
+    HK_RUN(test_low_scan);
 }

@@ -126,6 +126,20 @@
 #ifndef HK_TLSF_SCAN
 #define HK_TLSF_SCAN 4
 #endif
+/* When TLSF takes a block from a class above the request's (every block
+ * there fits), it takes the lowest-addressed of the class's first
+ * 1 + HK_TLSF_LOW_SCAN blocks instead of the first: low addresses first
+ * keep the top of the heap whole, as address-ordered fits do (they
+ * fragment least: Johnstone and Wilson, "The memory fragmentation problem:
+ * solved?", ISMM 1998). On by default on 32-bit targets, whose small heaps
+ * it saves from failed allocations; 0 (64-bit hosts) takes the first. */
+#ifndef HK_TLSF_LOW_SCAN
+#if SIZE_MAX > 0xffffffffu
+#define HK_TLSF_LOW_SCAN 0
+#else
+#define HK_TLSF_LOW_SCAN 4
+#endif
+#endif
 
 /* Compile the fit policies a firmware does not use out of the library. The
  * TLSF policy is always present (it is the default). */
@@ -243,5 +257,6 @@ HK_STATIC_ASSERT(HK_TLSF_SLI_MIN >= 1 && HK_TLSF_SLI_MIN <= HK_TLSF_SLI,
                  "HK_TLSF_SLI_MIN must be 1 .. HK_TLSF_SLI");
 HK_STATIC_ASSERT(HK_HEAP_REGIONS || !HK_HEAP_GROW, "HK_HEAP_GROW needs HK_HEAP_REGIONS");
 HK_STATIC_ASSERT(HK_TLSF_SCAN >= 0 && HK_TLSF_SCAN <= 64, "HK_TLSF_SCAN must be 0..64");
+HK_STATIC_ASSERT(HK_TLSF_LOW_SCAN >= 0 && HK_TLSF_LOW_SCAN <= 64, "HK_TLSF_LOW_SCAN must be 0..64");
 
 #endif /* HEAPKIT_CONFIG_H */

@@ -275,6 +275,20 @@ HK_SHARED hk_block_t *tlsf_find(const hk_heap_t *h, size_t need, unsigned *idx)
     HK_ASSERT(b != NULL); /* class/bitmap agreement */
     if (!heap_take_ok(h, b))
         return NULL;
+#if HK_TLSF_LOW_SCAN
+    /* the lowest-addressed of the class's first blocks (config.h): each
+     * link is checked before it is followed, the one taken fully */
+    hk_block_t *low = b, *p = b, *c = b->next_free;
+    for (unsigned k = 0; c && k < HK_TLSF_LOW_SCAN; k++, p = c, c = c->next_free) {
+        if (HK_UNLIKELY(!heap_next_ok(h, p, c)))
+            break;
+        if ((uintptr_t)c < (uintptr_t)low)
+            low = c;
+    }
+    if (low != b && !heap_take_ok(h, low))
+        return NULL;
+    b = low;
+#endif
     if (HK_UNLIKELY(block_size(b) < need)) { /* a header rewritten with a sane smaller size */
         hk__heap_flag(h, b, HK_WHY_FREE_BLOCK);
         return NULL;
