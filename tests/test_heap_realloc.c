@@ -149,6 +149,38 @@ static void test_aligned_every_power(hk_fit_t fit)
     HK_CHECK_EQ(hk_heap_validate(h), 0);
 }
 
+/* Three aligned blocks laid end to end [A][B][C][free]; B is freed, which
+ * leaves a hole that fits an aligned block of B's size exactly, between
+ * two used blocks. The next such request takes that hole, not the free
+ * memory after C (which the search for any placement would pick). */
+static void test_aligned_exact_hole(hk_fit_t fit)
+{
+    hk_heap_t *h = heap_of(fit, 32768);
+    HK_REQUIRE(h != NULL);
+    size_t align = 4096, n = align - HK_W; /* a block of align bytes at level 0 */
+    unsigned char *a = hk_heap_aligned_alloc(h, align, n);
+    unsigned char *b = hk_heap_aligned_alloc(h, align, n);
+    unsigned char *c = hk_heap_aligned_alloc(h, align, n);
+    HK_REQUIRE(a && b && c);
+    HK_CHECK(b > a && c > b);
+    pat_fill(a, 1, n);
+    pat_fill(c, 3, n);
+    hk_heap_free(h, b);
+    HK_CHECK_EQ(hk_heap_validate(h), 0);
+    size_t free_before = stats_of(h).free_blocks;
+    unsigned char *d = hk_heap_aligned_alloc(h, align, n);
+    HK_REQUIRE(d != NULL);
+    HK_CHECK(d == b); /* the hole B left */
+    HK_CHECK_EQ((uintptr_t)d % align, 0);
+    HK_CHECK(pat_ok(a, 1, n) && pat_ok(c, 3, n));
+    HK_CHECK(stats_of(h).free_blocks <= free_before);
+    HK_CHECK_EQ(hk_heap_validate(h), 0);
+    hk_heap_free(h, a);
+    hk_heap_free(h, c);
+    hk_heap_free(h, d);
+    HK_CHECK_EQ(heap_shape(h).blocks, 1);
+}
+
 static void per_policy(void (*fn)(hk_fit_t))
 {
     for (unsigned i = 0; i < TEST_NFITS; i++)
@@ -167,6 +199,7 @@ static void test_realloc_all(void)
 static void test_aligned_all(void)
 {
     per_policy(test_aligned_every_power);
+    per_policy(test_aligned_exact_hole);
 }
 
 HK_SUITE(heap_realloc)

@@ -10,9 +10,12 @@
  * free. Every path that can fail
  * fails before it changes anything, so on NULL the old block is untouched.
  *
- * Aligned allocation takes a block big enough to hold the request at an
- * aligned address plus a leading gap of at least one minimum block, gives
- * the gap back as a free block, and carves the rest as usual.
+ * Aligned allocation first asks the index for a block of the request's own
+ * size and takes it if the request fits it at an aligned address (an
+ * exactly fitting aligned hole, such as the one an aligned block left, is
+ * reused); else it takes a block big enough for any placement: the
+ * request, the alignment and a leading gap of at least one minimum block.
+ * The gap goes back as a free block, and the rest is carved as usual.
  */
 #include "heap/index.h"
 
@@ -107,6 +110,17 @@ void *hk_heap_realloc(hk_heap_t *h, void *p, size_t size)
     return realloc_call(h, p, size HK_NO_SITE);
 }
 
+/* The aligned payload address in the free block b: b's own, or past a gap
+ * of at least a minimum block (the gap becomes a free block). */
+static uintptr_t aligned_user(const hk_block_t *b, size_t align)
+{
+    uintptr_t ba = (uintptr_t)b;
+    uintptr_t user = hk__align_up_ptr(ba + HK_W, align);
+    if (user != ba + HK_W && user - HK_W - ba < HK_MIN_BLOCK)
+        user = hk__align_up_ptr(ba + HK_W + HK_MIN_BLOCK, align);
+    return user;
+}
+
 static void *aligned_locked(hk_heap_t *h, size_t align, size_t n)
 {
     size_t need = block_size_for(n);
@@ -114,7 +128,9 @@ static void *aligned_locked(hk_heap_t *h, size_t align, size_t n)
     if (want < need || want > HK_MAX_REQUEST)
         return NULL;
     unsigned at;
-    hk_block_t *b = index_find(h, want, &at);
+    hk_block_t *b = index_find(h, need, &at); /* one that fits as it lies? */
+    if (b && aligned_user(b, align) - HK_W - (uintptr_t)b > block_size(b) - need)
+        b = index_find(h, want, &at);
     if (!b) {
         hk__heap_flush(h); /* parked blocks may merge into a fit */
         b = index_find(h, want, &at);
@@ -124,12 +140,10 @@ static void *aligned_locked(hk_heap_t *h, size_t align, size_t n)
     size_t bsize = block_size(b);
     hk_block_t *held = b; /* the free block the carved bytes end with */
     uintptr_t ba = (uintptr_t)b;
-    uintptr_t user = hk__align_up_ptr(ba + HK_W, align);
+    uintptr_t user = aligned_user(b, align);
     if (user != ba + HK_W) {
         /* The gap below the aligned payload becomes a free block of its own,
-         * in b's place; it must be at least a minimum block. */
-        if (user - HK_W - ba < HK_MIN_BLOCK)
-            user = hk__align_up_ptr(ba + HK_W + HK_MIN_BLOCK, align);
+         * in b's place. */
         size_t gap = user - HK_W - ba;
         b = hk__heap_keep_low(h, b, at, gap); /* size set by the carve */
         bsize -= gap;
