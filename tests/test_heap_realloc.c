@@ -152,7 +152,10 @@ static void test_aligned_every_power(hk_fit_t fit)
 /* Three aligned blocks laid end to end [A][B][C][free]; B is freed, which
  * leaves a hole that fits an aligned block of B's size exactly, between
  * two used blocks. The next such request takes that hole, not the free
- * memory after C (which the search for any placement would pick). */
+ * memory after C (which the search for any placement would pick). At the
+ * debug levels the blocks carry a trailer (no longer end to end) and a
+ * freed block may wait in quarantine, so only the level-0 layout is
+ * named. */
 static void test_aligned_exact_hole(hk_fit_t fit)
 {
     hk_heap_t *h = heap_of(fit, 32768);
@@ -170,10 +173,12 @@ static void test_aligned_exact_hole(hk_fit_t fit)
     size_t free_before = stats_of(h).free_blocks;
     unsigned char *d = hk_heap_aligned_alloc(h, align, n);
     HK_REQUIRE(d != NULL);
-    HK_CHECK(d == b); /* the hole B left */
+    if (HK_DEBUG == 0) {
+        HK_CHECK(d == b); /* the hole B left */
+        HK_CHECK(stats_of(h).free_blocks <= free_before);
+    }
     HK_CHECK_EQ((uintptr_t)d % align, 0);
     HK_CHECK(pat_ok(a, 1, n) && pat_ok(c, 3, n));
-    HK_CHECK(stats_of(h).free_blocks <= free_before);
     HK_CHECK_EQ(hk_heap_validate(h), 0);
     hk_heap_free(h, a);
     hk_heap_free(h, c);

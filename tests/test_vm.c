@@ -427,7 +427,10 @@ static void test_vm_errors(void)
         return;
     }
     uint64_t free0 = hk_pages_free_frames(m.pages);
-    hk_vaddr_t lo = 0x400000, hi = 0x800000;
+    /* an address space larger than every frame there is, so that asking
+     * for one frame more than exist is short of frames, not of space */
+    hk_vaddr_t lo = 0x400000, hi = 0xc00000;
+    _Static_assert((SIM_MAX_FRAMES + 1u) * PG < 0xc00000 - 0x400000, "space for frames + 1");
     HK_REQUIRE(sim_as_init(&s, &m, HK_PT_X86_64, lo, hi, false));
     hk_vaddr_t a = lo + 0x10000;
     HK_CHECK_EQ(hk_vm_map(s.vm, &a, 4 * PG, 0, HK_VM_READ | HK_VM_WRITE, HK_VM_DEMAND, HK_VM_FIXED), 0);
