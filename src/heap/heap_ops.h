@@ -118,8 +118,8 @@ _Static_assert(HK_QUICK_REFILL >= 2 && HK_QUICK_REFILL <= HK_QUICK_DEPTH, "HK_QU
 
 HK_INLINE hk_block_t *quick_pop(hk_heap_t *h, size_t need)
 {
-    hk_block_t **top = &h->quick[need >> HK_LOG2_G];
-    hk_block_t *b = *top;
+    size_t i = need >> HK_LOG2_G;
+    hk_block_t *b = h->quick[i];
     if (!b)
         return NULL;
     hk_block_t *n = b->next_free;
@@ -127,10 +127,9 @@ HK_INLINE hk_block_t *quick_pop(hk_heap_t *h, size_t need)
                            block_is_parked_of(n, need)))) {
         hk__heap_flag(h, b, HK_WHY_LINK);
         n = NULL; /* the rest of this LIFO is rebuilt from the blocks */
-        h->quick_n[need >> HK_LOG2_G] = 1; /* b alone is left: none after it */
     }
-    *top = n;
-    h->quick_n[need >> HK_LOG2_G]--;
+    h->quick[i] = n;
+    h->quick_n[i] = n ? (uint8_t)(h->quick_n[i] - 1u) : 0;
     return b;
 }
 
@@ -179,6 +178,21 @@ HK_HOT hk_block_t *heap_refill(hk_heap_t *h, hk_block_t *b, unsigned at, size_t 
 }
 #endif
 
+/* The top placement's cut of `need` bytes from the top of the indexed free
+ * block b (bsize bytes, sitting at `at`): one block, or a refill of the
+ * front when its LIFO of that size is empty and it may park. Returns the
+ * block to carve, its header begun. */
+HK_HOT hk_block_t *heap_cut_top(hk_heap_t *h, hk_block_t *b, unsigned at, size_t bsize,
+                                size_t need)
+{
+#if HK_QUICK_CLASSES
+    if (need <= h->quick_max && bsize >= need * HK_QUICK_REFILL + HK_MIN_BLOCK &&
+        h->usage.used < h->park_limit && !h->quick[need >> HK_LOG2_G])
+        return heap_refill(h, b, at, bsize, need, HK_QUICK_REFILL);
+#endif
+    return heap_keep_low(h, b, at, bsize - need);
+}
+
 /* The front's allocation: a parked block of exactly `need` bytes made used
  * for n bytes, or NULL. */
 HK_INLINE void *quick_alloc(hk_heap_t *h, size_t n, size_t need)
@@ -215,17 +229,9 @@ HK_HOT void *heap_alloc_index(hk_heap_t *h, size_t n, size_t need)
         }
     }
     size_t bsize = block_size(b);
-#if HK_QUICK_CLASSES
-    if (need <= heap_top_cut(h) && need <= h->quick_max &&
-        bsize >= need * HK_QUICK_REFILL + HK_MIN_BLOCK && h->usage.used < h->park_limit &&
-        !h->quick[need >> HK_LOG2_G]) {
-        b = heap_refill(h, b, at, bsize, need, HK_QUICK_REFILL);
-        heap_carve(h, b, need, need, n, 0, NULL, 0);
-    } else
-#endif
     if (need <= heap_top_cut(h) && bsize - need >= HK_MIN_BLOCK) {
         /* top placement (config.h): b stays free below the new block */
-        b = heap_keep_low(h, b, at, bsize - need);
+        b = heap_cut_top(h, b, at, bsize, need);
         heap_carve(h, b, need, need, n, 0, NULL, 0);
     } else {
         heap_carve(h, b, bsize, need, n, 0, b, at);
