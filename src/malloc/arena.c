@@ -44,7 +44,13 @@
  * exchange) goes straight back onto its span, reusable at once - the owner
  * lives off its thread cache between locked calls and may not take its lock
  * for a long time (remote_put_now). Only span objects: the owner reads heap
- * block headers without the lock, so only the owner writes its heap.
+ * block headers without the lock, so only the owner writes its heap. Before
+ * either, a freeing thread with an arena of its own takes the object into
+ * its own cache when that list has room (malloc.c, cache_foreign), as
+ * glibc's tcache takes any chunk: its next allocations of the class reuse
+ * the other arena's memory instead of growing its own. Such an object stays
+ * counted in its span; spills (hkm_span_put_list) and the thread's exit
+ * (hkm_thread_flush) hand it back to its owner through hkm_remote_free.
  *
  * The thread cache (tcache) keeps up to hkm_bin_cap(c) freed blocks of each
  * size class up to 1 KiB (16 KiB worth, 16..512 blocks) on a LIFO list in
@@ -384,6 +390,7 @@ void hkm_thread_reset_room(hkm_thread_t *t)
         t->fills[b] = 0;
         t->spilled[b] = 0;
     }
+    t->foreign = 0;
 }
 
 void hkm_thread_flush(void)
@@ -392,13 +399,20 @@ void hkm_thread_flush(void)
     hkm_arena_t *a = t->arena;
     if (!a)
         return;
+    void **foreign = NULL; /* other arenas' objects (malloc.c, cache_foreign) */
     hkm_lock(&a->lock);
     for (unsigned b = 0; b < HKM_BINS; b++) {
         void *p = t->bin[b];
         while (p) {
             void *next = *(void **)p;
-            ((uintptr_t *)p)[1] = 0;
-            hkm_arena_put(a, p);
+            hkm_chunk_t *c = hkm_chunk_of(p);
+            if (HKM_UNLIKELY(c && c->arena != a)) {
+                *(void **)p = foreign;
+                foreign = p;
+            } else {
+                ((uintptr_t *)p)[1] = 0;
+                hkm_arena_put(a, p);
+            }
             p = next;
         }
         t->bin[b] = NULL;
@@ -407,6 +421,18 @@ void hkm_thread_flush(void)
     if (a->heap)
         hkm_arena_drain(a);
     hkm_unlock(&a->lock);
+    if (foreign)
+        hkm_foreign_put(foreign);
+}
+
+void hkm_foreign_put(void *list)
+{
+    for (void **q = list; q;) {
+        void **next = q[0];
+        hkm_chunk_t *c = hkm_chunk_of(q);
+        hkm_remote_free(c->arena, c, q);
+        q = next;
+    }
 }
 
 /* Thread exit: the cache goes back, the arena becomes an orphan (remote

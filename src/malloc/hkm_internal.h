@@ -372,9 +372,11 @@ typedef struct hkm_thread {
     uint16_t room[HKM_BINS]; /* list b may take room[b] more blocks */
     uint8_t fills[HKM_BINS]; /* refills of list b so far, up to 3 */
     uint8_t spilled[HKM_BINS]; /* list b's last slow event was a spill */
+    uint64_t foreign;        /* bit b: list b may hold another arena's objects */
     hkm_arena_t *arena; /* exclusive arena, or the shared one */
     uint8_t state;
 } hkm_thread_t;
+_Static_assert(HKM_BINS <= 64, "hkm_thread_t.foreign has a bit per list");
 
 extern __thread HKM_HIDDEN hkm_thread_t hkm_self __attribute__((tls_model("initial-exec")));
 extern HKM_HIDDEN hkm_arena_t hkm_arenas[HKM_MAX_ARENAS];
@@ -428,8 +430,15 @@ void hkm_arena_put(hkm_arena_t *a, void *p);
  * for the caller, or NULL when the heap has no room for a new span. */
 void *hkm_span_take(hkm_arena_t *a, unsigned bin, unsigned want, void **list, uint16_t *room);
 /* Gives back a NULL-terminated list of objects linked through word 0, each
- * an object of one of a's spans known to be live (thread-cache blocks). */
-void hkm_span_put_list(hkm_arena_t *a, void *list);
+ * a live span object (thread-cache blocks). Without `mixed` they are all
+ * a's. With it, those of a's spans go onto them and the others - another
+ * arena's objects that the caller's cache took in (malloc.c,
+ * cache_foreign) - are returned as a list, for the caller to hand to their
+ * owners once a is unlocked (hkm_foreign_put); NULL if none. */
+void *hkm_span_put_list(hkm_arena_t *a, void *list, bool mixed);
+/* Hands each object of a list that hkm_span_put_list returned to its
+ * owning arena (hkm_remote_free); no lock held. */
+void hkm_foreign_put(void *list);
 void hkm_span_put(hkm_arena_t *a, hkm_span_t *s, void *p);
 /* The same from a thread that does not own a (a locked): an emptied span is
  * left listed (the owner reads heap headers without the lock, so only the

@@ -31,8 +31,9 @@
  * a span tag naming the calling thread's arena, hkm_free_fast) -> push on the
  * thread cache, in 30 instructions on x86-64 with every check kept; a heap
  * block -> hk_heap_free under the arena lock. free(p) on another thread: a
- * small object goes straight onto its span when the owner's lock is free at
- * that moment, anything else is pushed on the owner's remote-free stack (one
+ * small object goes into that thread's own cache when its list has room
+ * (cache_foreign), else straight onto its span when the owner's lock is
+ * free at that moment (both checked under that lock); anything else is pushed on the owner's remote-free stack (one
  * CAS), which the owner frees into its heap at its next locked call - or,
  * when the owner has exited, p is freed into the arena at once. Blocks of
  * the shared arena are freed under its lock.
@@ -415,9 +416,13 @@ static HK_NOINLINE void cache_spill(hkm_arena_t *a, unsigned b, void *p)
         ((uintptr_t *)p)[1] = hkm_key;
         t->bin[b] = p;
         t->room[b] = (uint16_t)(hkm_bin_cap(b) - 1u);
+        bool mixed = (t->foreign >> b) & 1u;
+        t->foreign &= ~((uint64_t)1 << b); /* the list is p alone now */
         hkm_lock(&a->lock);
-        hkm_span_put_list(a, rest);
+        void *foreign = hkm_span_put_list(a, rest, mixed);
         hkm_unlock(&a->lock);
+        if (HKM_UNLIKELY(foreign != NULL))
+            hkm_foreign_put(foreign);
         return;
     }
     t->spilled[b] = 1;
@@ -437,8 +442,10 @@ static HK_NOINLINE void cache_spill(hkm_arena_t *a, unsigned b, void *p)
     t->room[b] = (uint16_t)(t->room[b] + n);
     if (hkm_cfg.spans && HKM_SPAN_MAX >= HKM_SMALL_MAX) { /* only span objects are cached */
         hkm_lock(&a->lock);
-        hkm_span_put_list(a, head);
+        void *foreign = hkm_span_put_list(a, head, (t->foreign >> b) & 1u);
         hkm_unlock(&a->lock);
+        if (HKM_UNLIKELY(foreign != NULL))
+            hkm_foreign_put(foreign);
         return;
     }
     size_t heap_bytes = 0;
@@ -458,6 +465,49 @@ static HK_NOINLINE void cache_spill(hkm_arena_t *a, unsigned b, void *p)
     if (heap_bytes)
         hkm_arena_note_free(a, heap_bytes);
     hkm_unlock(&a->lock);
+}
+
+/* A small object of another thread's live arena a, freed by a thread with
+ * its own arena: into the caller's cache when its list has room, so that
+ * the caller's next allocations of that class reuse it (glibc's tcache
+ * takes any chunk the same way). Checked under a's lock, taken with one
+ * exchange or not at all: carved, on an object boundary, not already free
+ * (a's span list, the caller's own list). The object stays counted in its
+ * span; the caller's spills and exit hand it back to a (foreign_put). */
+static bool cache_foreign(hkm_arena_t *a, hkm_chunk_t *c, void *p)
+{
+    hkm_thread_t *t = &hkm_self;
+    if (!hkm_cfg.tcache || !hkm_cfg.spans || t->state != HKM_T_BOUND || arena_is_shared(t->arena))
+        return false;
+    hkm_span_t *s = hkm_span_of(c, p);
+    if (!s)
+        return false;
+    if (__atomic_load_n(&a->lock.v, __ATOMIC_RELAXED) ||
+        __atomic_exchange_n(&a->lock.v, 1, __ATOMIC_ACQUIRE))
+        return false;
+    bool taken = false;
+    if (!__atomic_load_n(&a->owner, __ATOMIC_RELAXED)) {
+        /* an orphan: hkm_remote_free frees it at once */
+    } else if (!hkm_span_owns(s, p) || span_arena(s) != a) {
+        hk__report(HK_EBADPTR, p, "interior pointer of a small object?");
+        taken = true;
+    } else {
+        unsigned b = s->bin;
+        uintptr_t *w = p;
+        if (HKM_UNLIKELY(w[1] == hkm_key) && (in_cache(b, p) || hkm_span_has_free(s, p))) {
+            hk__report(HK_EDOUBLEFREE, p, "double free? (small object already free)");
+            taken = true;
+        } else if (hkm_room_of(t, b) != 0) {
+            ((void **)p)[0] = t->bin[b];
+            w[1] = hkm_key;
+            t->bin[b] = p;
+            t->room[b]--;
+            t->foreign |= (uint64_t)1 << b;
+            taken = true;
+        }
+    }
+    hkm_unlock(&a->lock);
+    return taken;
 }
 
 static HK_NOINLINE void free_heap_block(hkm_chunk_t *c, void *p)
@@ -521,6 +571,8 @@ static HK_NOINLINE void free_heap_block(hkm_chunk_t *c, void *p)
         hkm_unlock(&a->lock);
         return;
     }
+    if (cache_foreign(a, c, p))
+        return;
     hkm_remote_free(a, c, p);
 }
 

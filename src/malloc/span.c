@@ -483,17 +483,32 @@ void hkm_span_release_kept(hkm_arena_t *a)
 /* The thread cache's objects already carry the "free" mark: only the link
  * and the count change, and the list bookkeeping runs only when the span
  * was full or became empty. */
-void hkm_span_put_list(hkm_arena_t *a, void *list)
+/* mixed: the list may hold other arenas' objects (a compile-time constant
+ * in each caller below, so the plain loop has no tag test). */
+static inline void *put_list(hkm_arena_t *a, void *list, const bool mixed)
 {
+    void **foreign = NULL;
     for (void **q = list; q;) {
         void **next = q[0];
         /* An object never starts on a 16 KiB boundary (the header does). */
         hkm_span_t *s = (hkm_span_t *)((uintptr_t)q & ~(HKM_SPAN - 1));
+        if (mixed && !span_tag_ok(s, a)) { /* another arena's: its span stays live */
+            q[0] = foreign;
+            foreign = q;
+            q = next;
+            continue;
+        }
         q[0] = s->free;
         s->free = q;
         if (HKM_UNLIKELY(--s->used == 0) || HKM_UNLIKELY(!s->listed))
             span_put_fixup(a, s);
         q = next;
     }
+    return foreign;
+}
+
+void *hkm_span_put_list(hkm_arena_t *a, void *list, bool mixed)
+{
+    return mixed ? put_list(a, list, true) : put_list(a, list, false);
 }
 

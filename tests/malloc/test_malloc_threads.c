@@ -3,7 +3,8 @@
  * test_malloc_threads.c - heapkit's malloc under threads and fork, through
  * its hk_* names: private churn on several threads, producer/consumer with
  * every block freed on another thread, thread churn (arenas are reused),
- * more threads than exclusive arenas, fork while another thread allocates,
+ * more threads than exclusive arenas, objects freed on another thread
+ * feeding that thread's cache, fork while another thread allocates,
  * and the HEAPKIT_TRACE writer.
  */
 #define _GNU_SOURCE
@@ -720,6 +721,100 @@ static void test_orphan_span_pages(void)
     HK_CHECK_EQ(hk_malloc_validate(), 0);
 }
 
+/* ---- another thread's objects feed the freeing thread's cache ----------- */
+
+enum { FOREIGN_N = 64, FOREIGN_SIZE = 200 };
+static void *foreign_obj[FOREIGN_N];
+static pthread_barrier_t foreign_made, foreign_done;
+static unsigned foreign_reused, foreign_bad;
+
+static void *foreign_owner(void *argp)
+{
+    (void)argp;
+    for (unsigned i = 0; i < FOREIGN_N; i++) {
+        foreign_obj[i] = hk_malloc(FOREIGN_SIZE);
+        if (foreign_obj[i])
+            memset(foreign_obj[i], 0x3c, FOREIGN_SIZE);
+    }
+    pthread_barrier_wait(&foreign_made);
+    pthread_barrier_wait(&foreign_done); /* alive until the freer has exited */
+    return NULL;
+}
+
+static void *foreign_freer(void *argp)
+{
+    (void)argp;
+    hk_free(hk_malloc(64)); /* an arena of its own */
+    for (unsigned i = 0; i < FOREIGN_N; i++)
+        hk_free(foreign_obj[i]);
+    hk_free(foreign_obj[0]); /* a double free of an object in this cache */
+    void *mine[FOREIGN_N];
+    for (unsigned i = 0; i < FOREIGN_N; i++) {
+        mine[i] = hk_malloc(FOREIGN_SIZE);
+        if (!mine[i]) {
+            foreign_bad++;
+            continue;
+        }
+        for (unsigned k = 0; k < FOREIGN_N; k++)
+            if (mine[i] == foreign_obj[k])
+                foreign_reused++;
+        memset(mine[i], 0x11, FOREIGN_SIZE);
+    }
+    for (unsigned i = 0; i < FOREIGN_N; i++)
+        hk_free(mine[i]);
+    return NULL; /* the exit hands the other arena's objects back to it */
+}
+
+/* Thread A allocates, thread B frees: B's cache takes A's objects in, so
+ * that B's next allocations of that class reuse A's memory instead of
+ * growing B's arena (the larson/server pattern, where every arena would
+ * otherwise hold both tables at its peak). A double free of such an object
+ * is still caught; B's exit hands every object back to A's spans, whose
+ * counts then add up again. */
+static void test_foreign_cache(void)
+{
+    if (!hkm_cfg.tcache || !hkm_cfg.spans)
+        return;
+    pthread_t a, b;
+    HK_REQUIRE(pthread_barrier_init(&foreign_made, NULL, 2) == 0);
+    HK_REQUIRE(pthread_barrier_init(&foreign_done, NULL, 2) == 0);
+    HK_REQUIRE(pthread_create(&a, NULL, foreign_owner, NULL) == 0);
+    pthread_barrier_wait(&foreign_made);
+    unsigned used = 0;
+    hkm_span_t *spans[FOREIGN_N];
+    unsigned n_spans = 0;
+    for (unsigned i = 0; i < FOREIGN_N; i++) {
+        HK_REQUIRE(foreign_obj[i] != NULL);
+        hkm_span_t *s = span_at(foreign_obj[i]);
+        HK_REQUIRE(s != NULL);
+        bool seen = false;
+        for (unsigned k = 0; k < n_spans; k++)
+            seen |= spans[k] == s;
+        if (!seen) {
+            spans[n_spans++] = s;
+            used += s->used;
+        }
+    }
+    hk_test_capture_errors();
+    HK_REQUIRE(pthread_create(&b, NULL, foreign_freer, NULL) == 0);
+    HK_REQUIRE(pthread_join(b, NULL) == 0);
+    HK_CHECK_EQ(foreign_bad, 0u);
+    HK_CHECK_EQ(foreign_reused, (unsigned)FOREIGN_N); /* every one came back from the cache */
+    HK_CHECK_EQ(hk_test_errors.count, 1u);
+    HK_CHECK_EQ(hk_test_errors.last_code, HK_EDOUBLEFREE);
+    HK_CHECK(hk_test_errors.last_ptr == foreign_obj[0]);
+    unsigned after = 0;
+    for (unsigned k = 0; k < n_spans; k++)
+        after += spans[k]->used;
+    HK_CHECK_EQ(after + FOREIGN_N, used); /* all back on A's spans */
+    HK_CHECK_EQ(hk_malloc_validate(), 0);
+    pthread_barrier_wait(&foreign_done);
+    HK_REQUIRE(pthread_join(a, NULL) == 0);
+    pthread_barrier_destroy(&foreign_made);
+    pthread_barrier_destroy(&foreign_done);
+    HK_CHECK_EQ(hk_malloc_validate(), 0);
+}
+
 HK_SUITE(threads) {
     HK_RUN(test_private_churn);
     HK_RUN(test_producer_consumer);
@@ -727,6 +822,7 @@ HK_SUITE(threads) {
     HK_RUN(test_crowd);
     HK_RUN(test_arena_limit);
     HK_RUN(test_orphan_frees);
+    HK_RUN(test_foreign_cache);
 }
 
 HK_SUITE(spans) {
