@@ -44,9 +44,12 @@
 HK_INLINE unsigned hk__fls(size_t x)
 {
 #if SIZE_MAX > 0xffffffffu
-    return 63u - (unsigned)__builtin_clzll((unsigned long long)x);
+    /* clz ^ 63 is 63 - clz (clz <= 63); GCC turns this form into one bsr,
+     * the subtraction it keeps as bsr + xor + sub when more arithmetic
+     * follows (the TLSF class computation) */
+    return (unsigned)__builtin_clzll((unsigned long long)x) ^ 63u;
 #else
-    return 31u - (unsigned)__builtin_clzl((unsigned long)x);
+    return 31u - (unsigned)__builtin_clzl((unsigned long)x); /* the smaller form on Cortex-M */
 #endif
 }
 
