@@ -44,13 +44,13 @@
  * exchange) goes straight back onto its span, reusable at once - the owner
  * lives off its thread cache between locked calls and may not take its lock
  * for a long time (remote_put_now). Only span objects: the owner reads heap
- * block headers without the lock, so only the owner writes its heap. Before
- * either, a freeing thread with an arena of its own takes the object into
- * its own cache when that list has room (malloc.c, cache_foreign), as
- * glibc's tcache takes any chunk: its next allocations of the class reuse
+ * block headers without the lock, so only the owner writes its heap. Once
+ * checked there, the object goes into the freeing thread's own cache
+ * instead when that thread has an arena of its own and the list has room
+ * (malloc.c, hkm_cache_adopt), as glibc's tcache takes any chunk: its next allocations of the class reuse
  * the other arena's memory instead of growing its own. Such an object stays
  * counted in its span; spills (hkm_span_put_list) and the thread's exit
- * (hkm_thread_flush) hand it back to its owner through hkm_remote_free.
+ * (hkm_thread_flush) hand it back to its owner (hkm_foreign_put).
  *
  * The thread cache (tcache) keeps up to hkm_bin_cap(c) freed blocks of each
  * size class up to 1 KiB (16 KiB worth, 16..512 blocks) on a LIFO list in
@@ -212,7 +212,7 @@ static void orphan_drain(hkm_arena_t *a)
  * may be a long time and many blocks away. Only span objects, and no
  * span goes back to the heap: the owner reads heap headers unlocked. The
  * checks are the owner's own (interior pointer, double free). */
-static bool remote_put_now(hkm_arena_t *a, hkm_chunk_t *c, void *p)
+static bool remote_put_now(hkm_arena_t *a, hkm_chunk_t *c, void *p, bool adopt)
 {
     hkm_span_t *s = c ? hkm_span_of(c, p) : NULL;
     if (!s || __atomic_load_n(&a->lock.v, __ATOMIC_RELAXED) ||
@@ -223,15 +223,16 @@ static bool remote_put_now(hkm_arena_t *a, hkm_chunk_t *c, void *p)
         hkm_arena_drain(a);
     } else if (!hkm_span_owns(s, p) || span_arena(s) != a)
         hk__report(HK_EBADPTR, p, "interior pointer of a small object?");
-    else if (((uintptr_t *)p)[1] == hkm_key && hkm_span_has_free(s, p))
+    else if (((uintptr_t *)p)[1] == hkm_key &&
+             (hkm_span_has_free(s, p) || hkm_cache_has(s->bin, p)))
         hk__report(HK_EDOUBLEFREE, p, "double free? (small object already free)");
-    else
+    else if (!adopt || !hkm_cache_adopt(s->bin, p))
         hkm_span_put_remote(a, s, p);
     hkm_unlock(&a->lock);
     return true;
 }
 
-void hkm_remote_free(hkm_arena_t *a, hkm_chunk_t *c, void *p)
+void hkm_remote_free(hkm_arena_t *a, hkm_chunk_t *c, void *p, bool adopt)
 {
     /* The owner field only changes under a's lock (bind_thread,
      * thread_exit): an orphan seen here under the lock stays one. */
@@ -246,7 +247,7 @@ void hkm_remote_free(hkm_arena_t *a, hkm_chunk_t *c, void *p)
         if (orphan)
             return;
     }
-    else if (hkm_cfg.tcache && remote_put_now(a, c, p))
+    else if (hkm_cfg.tcache && remote_put_now(a, c, p, adopt))
         return;
     void *old = __atomic_load_n(&a->remote, __ATOMIC_RELAXED);
     do {
@@ -399,7 +400,7 @@ void hkm_thread_flush(void)
     hkm_arena_t *a = t->arena;
     if (!a)
         return;
-    void **foreign = NULL; /* other arenas' objects (malloc.c, cache_foreign) */
+    void **foreign = NULL; /* other arenas' objects (hkm_cache_adopt) */
     hkm_lock(&a->lock);
     for (unsigned b = 0; b < HKM_BINS; b++) {
         void *p = t->bin[b];
@@ -430,7 +431,7 @@ void hkm_foreign_put(void *list)
     for (void **q = list; q;) {
         void **next = q[0];
         hkm_chunk_t *c = hkm_chunk_of(q);
-        hkm_remote_free(c->arena, c, q);
+        hkm_remote_free(c->arena, c, q, false); /* not back into this cache */
         q = next;
     }
 }

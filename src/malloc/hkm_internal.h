@@ -417,8 +417,15 @@ hkm_arena_t *hkm_thread_arena(void);
 /* The heap of arena a, creating it on first use (a locked). NULL: no memory. */
 hk_heap_t *hkm_arena_heap(hkm_arena_t *a);
 /* Frees p (a live block of a's heap, in chunk c) from a thread that does
- * not own a. */
-void hkm_remote_free(hkm_arena_t *a, hkm_chunk_t *c, void *p);
+ * not own a. adopt: a small object may go into the calling thread's cache
+ * (hkm_cache_adopt) - false when that cache is handing it back. */
+void hkm_remote_free(hkm_arena_t *a, hkm_chunk_t *c, void *p, bool adopt);
+/* malloc.c: the calling thread's cache takes p, a live object of class b
+ * of another thread's arena that remote_put_now checked under that arena's
+ * lock, if the thread has an arena of its own and list b has room. */
+bool hkm_cache_adopt(unsigned b, void *p);
+/* malloc.c: is p on the calling thread's cache list b? */
+bool hkm_cache_has(unsigned b, const void *p);
 /* Frees every block on a's remote stack (a locked). */
 void hkm_arena_drain(hkm_arena_t *a);
 /* Returns the pages of a's large free blocks to the OS (a locked). */
@@ -432,8 +439,8 @@ void *hkm_span_take(hkm_arena_t *a, unsigned bin, unsigned want, void **list, ui
 /* Gives back a NULL-terminated list of objects linked through word 0, each
  * a live span object (thread-cache blocks). Without `mixed` they are all
  * a's. With it, those of a's spans go onto them and the others - another
- * arena's objects that the caller's cache took in (malloc.c,
- * cache_foreign) - are returned as a list, for the caller to hand to their
+ * arena's objects that the caller's cache took in (hkm_cache_adopt) - are
+ * returned as a list, for the caller to hand to their
  * owners once a is unlocked (hkm_foreign_put); NULL if none. */
 void *hkm_span_put_list(hkm_arena_t *a, void *list, bool mixed);
 /* Hands each object of a list that hkm_span_put_list returned to its

@@ -31,10 +31,10 @@
  * a span tag naming the calling thread's arena, hkm_free_fast) -> push on the
  * thread cache, in 30 instructions on x86-64 with every check kept; a heap
  * block -> hk_heap_free under the arena lock. free(p) on another thread: a
- * small object goes into that thread's own cache when its list has room
- * (cache_foreign), else straight onto its span when the owner's lock is
- * free at that moment (both checked under that lock); anything else is pushed on the owner's remote-free stack (one
- * CAS), which the owner frees into its heap at its next locked call - or,
+ * small object, checked under the owner's lock when that lock is free at
+ * that moment, goes into the freeing thread's own cache if its list has
+ * room (hkm_cache_adopt), else straight onto its span; anything else is
+ * pushed on the owner's remote-free stack (one CAS), which the owner frees into its heap at its next locked call - or,
  * when the owner has exited, p is freed into the arena at once. Blocks of
  * the shared arena are freed under its lock.
  *
@@ -467,47 +467,29 @@ static HK_NOINLINE void cache_spill(hkm_arena_t *a, unsigned b, void *p)
     hkm_unlock(&a->lock);
 }
 
-/* A small object of another thread's live arena a, freed by a thread with
- * its own arena: into the caller's cache when its list has room, so that
- * the caller's next allocations of that class reuse it (glibc's tcache
- * takes any chunk the same way). Checked under a's lock, taken with one
- * exchange or not at all: carved, on an object boundary, not already free
- * (a's span list, the caller's own list). The object stays counted in its
- * span; the caller's spills and exit hand it back to a (foreign_put). */
-static bool cache_foreign(hkm_arena_t *a, hkm_chunk_t *c, void *p)
+/* The calling thread's cache takes p, a checked live object of class b
+ * of another thread's live arena (arena.c, remote_put_now, under that
+ * arena's lock), when the thread has an arena of its own and list b has
+ * room: its next allocations of the class reuse it, as glibc's tcache
+ * takes any chunk. p stays counted in its span; the list's bit in
+ * `foreign` makes its spills and the thread's exit hand p back. */
+bool hkm_cache_adopt(unsigned b, void *p)
 {
     hkm_thread_t *t = &hkm_self;
-    if (!hkm_cfg.tcache || !hkm_cfg.spans || t->state != HKM_T_BOUND || arena_is_shared(t->arena))
+    if (!hkm_cfg.spans || t->state != HKM_T_BOUND || arena_is_shared(t->arena) ||
+        hkm_room_of(t, b) == 0)
         return false;
-    hkm_span_t *s = hkm_span_of(c, p);
-    if (!s)
-        return false;
-    if (__atomic_load_n(&a->lock.v, __ATOMIC_RELAXED) ||
-        __atomic_exchange_n(&a->lock.v, 1, __ATOMIC_ACQUIRE))
-        return false;
-    bool taken = false;
-    if (!__atomic_load_n(&a->owner, __ATOMIC_RELAXED)) {
-        /* an orphan: hkm_remote_free frees it at once */
-    } else if (!hkm_span_owns(s, p) || span_arena(s) != a) {
-        hk__report(HK_EBADPTR, p, "interior pointer of a small object?");
-        taken = true;
-    } else {
-        unsigned b = s->bin;
-        uintptr_t *w = p;
-        if (HKM_UNLIKELY(w[1] == hkm_key) && (in_cache(b, p) || hkm_span_has_free(s, p))) {
-            hk__report(HK_EDOUBLEFREE, p, "double free? (small object already free)");
-            taken = true;
-        } else if (hkm_room_of(t, b) != 0) {
-            ((void **)p)[0] = t->bin[b];
-            w[1] = hkm_key;
-            t->bin[b] = p;
-            t->room[b]--;
-            t->foreign |= (uint64_t)1 << b;
-            taken = true;
-        }
-    }
-    hkm_unlock(&a->lock);
-    return taken;
+    ((void **)p)[0] = t->bin[b];
+    ((uintptr_t *)p)[1] = hkm_key;
+    t->bin[b] = p;
+    t->room[b]--;
+    t->foreign |= (uint64_t)1 << b;
+    return true;
+}
+
+bool hkm_cache_has(unsigned b, const void *p)
+{
+    return in_cache(b, p);
 }
 
 static HK_NOINLINE void free_heap_block(hkm_chunk_t *c, void *p)
@@ -571,9 +553,7 @@ static HK_NOINLINE void free_heap_block(hkm_chunk_t *c, void *p)
         hkm_unlock(&a->lock);
         return;
     }
-    if (cache_foreign(a, c, p))
-        return;
-    hkm_remote_free(a, c, p);
+    hkm_remote_free(a, c, p, true);
 }
 
 /* free(p) for every case but the fast one (p still unchecked). */

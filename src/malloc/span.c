@@ -482,9 +482,8 @@ void hkm_span_release_kept(hkm_arena_t *a)
 
 /* The thread cache's objects already carry the "free" mark: only the link
  * and the count change, and the list bookkeeping runs only when the span
- * was full or became empty. */
-/* mixed: the list may hold other arenas' objects (a compile-time constant
- * in each caller below, so the plain loop has no tag test). */
+ * was full or became empty. mixed (a constant in each call below, so the
+ * plain loop has no tag test): the list may hold other arenas' objects. */
 static inline void *put_list(hkm_arena_t *a, void *list, const bool mixed)
 {
     void **foreign = NULL;
