@@ -31,6 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "heap/block.h" /* block_size_for: the floor of --mem */
 #include "heapkit/heap.h"
 #include "hk_trace.h"
 
@@ -124,6 +125,28 @@ static void after_call(int kind)
         worst[kind] = c;
         worst_op[kind] = cur_op;
     }
+}
+
+/* ---- the floor of --mem ----------------------------------------------------
+ * The bytes of the blocks live right after the trace's peak op, each of
+ * block_size_for(n): no arena of this build can be smaller, whatever the
+ * placement (the control structure and any fragmentation come on top). */
+static uint64_t floor_bytes(const hkt_trace_t *t)
+{
+    uint64_t *bs = calloc(t->nids + 1u, sizeof *bs), sum = 0;
+    if (!bs)
+        return 0;
+    for (size_t i = 0; i <= t->peak_op && i < t->nops; i++) {
+        const hkt_op_t *op = &t->ops[i];
+        sum -= bs[op->id];
+        bs[op->id] = 0;
+        if (op->kind == HKT_FREE || (op->kind == HKT_REALLOC && op->size == 0))
+            continue;
+        bs[op->id] = block_size_for((size_t)hkt_op_bytes(op));
+        sum += bs[op->id];
+    }
+    free(bs);
+    return sum;
 }
 
 /* ---- replay --------------------------------------------------------------- */
@@ -309,7 +332,8 @@ int main(int argc, char **argv)
             else
                 lo = mid;
         }
-        printf("min_arena=%zu\nmem_ratio=%.4f\n", hi, (double)hi / (double)t.peak_live);
+        printf("min_arena=%zu\nmem_ratio=%.4f\nfloor_ratio=%.4f\n", hi,
+               (double)hi / (double)t.peak_live, (double)floor_bytes(&t) / (double)t.peak_live);
         return 0;
     }
     if (!strcmp(mode, "--trial")) { /* one pattern-checked trial, in process */

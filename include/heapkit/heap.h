@@ -72,8 +72,9 @@ typedef struct {
     bool bottom_cut;
 } hk_heap_config_t;
 
-/* Called by hk_heap_walk for each block: its user pointer, its usable size
- * (payload bytes, header excluded) and whether it is in use. */
+/* Called by hk_heap_walk for each block: its user pointer, its size (a used
+ * block: what hk_heap_usable_size says; a free one: its payload bytes,
+ * header excluded) and whether it is in use. */
 typedef void (*hk_walk_fn)(void *ptr, size_t size, bool used, void *ctx);
 
 /* Creates a heap in [mem, mem + bytes). mem may have any alignment; the start
@@ -130,9 +131,12 @@ void *hk_heap_aligned_alloc(hk_heap_t *h, size_t align, size_t size);
  * TLSF: O(1); first and best fit: O(free blocks). */
 void hk_heap_free(hk_heap_t *h, void *p);
 
-/* The size the caller asked for when p was allocated (or resized); 0 for NULL
- * or a pointer that is not a live block (reported). The caller owns exactly
- * these bytes. O(1). */
+/* The bytes the caller owns at p; 0 for NULL or a pointer that is not a live
+ * block (reported). With HK_HEAP_EXACT (config.h; every debug level), the
+ * size asked for when p was allocated or resized; without it (the default
+ * at HK_DEBUG 0), the block's usable bytes: that size rounded up to the
+ * granule, or a little more where a tail too small to be a block stayed
+ * with it. O(1). */
 size_t hk_heap_usable_size(const hk_heap_t *h, const void *p);
 
 /* Fills *out with the heap's statistics (see hk_stats_t). largest_free is

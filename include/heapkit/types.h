@@ -51,7 +51,9 @@ const char *hk_strerror(int code);
  *                  (monotonic between resets: see each allocator's
  *                  *_reset_marks call, e.g. hk_heap_reset_marks)
  *   requested      sum of the sizes callers asked for, over live blocks;
- *                  used - requested is the internal fragmentation
+ *                  used - requested is the internal fragmentation (the
+ *                  heap without HK_HEAP_EXACT: the sum of the blocks'
+ *                  usable bytes, so used - requested is the headers)
  *   allocs, frees  successful allocations and frees (monotonic); a moving
  *                  realloc counts as one of each, a failed call in neither
  *   failed_allocs  allocation calls that returned NULL (monotonic)        */

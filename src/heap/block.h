@@ -206,31 +206,40 @@ HK_INLINE void block_make_free(hk_block_t *b, size_t size)
 }
 
 /* Makes b a used block of `size` bytes that holds `req` requested bytes
- * (req <= size - W), keeping its PREV_FREE flag. Records the slack in the
- * last byte when non-zero. */
+ * (req <= size - W), keeping its PREV_FREE flag. With HK_HEAP_EXACT,
+ * records the slack in the last byte when non-zero (SLACK set). */
 HK_INLINE void block_make_used(hk_block_t *b, size_t size, size_t req)
 {
     size_t slack = size - HK_W - req;
     size_t keep = b->head & HK_BF_PREV_FREE;
     HK_ASSERT(req + HK_W <= size && slack < 256 && !(size & (HK_G - 1)));
+#if HK_HEAP_EXACT
     if (slack) {
         b->head = size | keep | HK_BF_SLACK;
         *(unsigned char *)((uintptr_t)b + size - 1) = (unsigned char)slack;
-    } else {
-        b->head = size | keep;
+        return;
     }
+#endif
+    (void)slack;
+    b->head = size | keep;
 }
 
 /* The slack of a used block: payload bytes the caller did not ask for. */
 HK_INLINE size_t block_slack(const hk_block_t *b)
 {
+#if HK_HEAP_EXACT
     /* a parked block keeps its slack byte: FREE | SLACK */
     if (!(b->head & HK_BF_SLACK))
         return 0;
     return *(const unsigned char *)((uintptr_t)b + block_size(b) - 1);
+#else
+    (void)b; /* no slack recorded: the whole payload counts as asked for */
+    return 0;
+#endif
 }
 
-/* Bytes the caller asked for (used blocks) or could use (free blocks). */
+/* Bytes the caller asked for (used blocks; without HK_HEAP_EXACT, the
+ * bytes it may use) or could use (free blocks). */
 HK_INLINE size_t block_requested(const hk_block_t *b)
 {
     return block_size(b) - HK_W - (block_is_free(b) ? 0 : block_slack(b));

@@ -216,7 +216,7 @@ void *hk_heap_alloc(hk_heap_t *h, size_t size)
     block_unpark(b);
     block_make_used(b, need, size);
     heap_account_used(h, need);
-    h->requested += size;
+    heap_requested_add(h, size);
     h->allocs++;
     return block_payload(b);
 #else

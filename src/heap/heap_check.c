@@ -124,7 +124,7 @@ void hk_heap_get_stats(const hk_heap_t *h, hk_stats_t *out)
 #endif
     out->free_blocks = h->free_blocks;
     out->used_blocks = (size_t)(h->allocs - h->frees);
-    out->requested = h->requested;
+    out->requested = heap_requested(h);
     out->allocs = h->allocs;
     out->frees = h->frees;
     out->failed_allocs = h->failed_allocs;
@@ -198,6 +198,10 @@ static const char *check_region(const hk_region_t *r, tally_t *t, const void **w
             t->free_blocks++;
             t->free += size;
         } else {
+#if !HK_HEAP_EXACT
+            if (block_has_slack(b)) /* no slack is recorded */
+                return "used block header has a stray SLACK flag (header overwritten?)";
+#endif
             if (block_has_slack(b)) {
                 size_t slack = block_slack(b);
                 if (slack == 0 || slack >= 2 * HK_MIN_BLOCK - HK_W + HK_DBG_EXTRA ||
@@ -293,7 +297,7 @@ static const char *check_locked(const hk_heap_t *h, const void **where_out)
             why = "byte counts disagree with a recount";
         else if (t.used_blocks != (size_t)(h->allocs - h->frees) || t.free_blocks != h->free_blocks)
             why = "block counts disagree with a recount";
-        else if (t.requested != h->requested)
+        else if (t.requested != heap_requested(h))
             why = "requested bytes disagree with a recount";
         else if (!hk__usage_ok(&h->usage))
             why = "peak or low-water mark behind the current value";

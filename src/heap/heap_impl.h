@@ -110,7 +110,10 @@ struct hk_heap {
     void *event_ctx;
 #endif
     hk__usage_t usage;
-    size_t free_blocks, requested;
+    size_t free_blocks;
+#if HK_HEAP_EXACT
+    size_t requested;   /* the bytes asked for, over the used blocks */
+#endif
     size_t quick_max;              /* largest block size parked; 0: no front
                                     * (read by the neighbour checks, so kept
                                     * without a front too) */
@@ -218,6 +221,37 @@ void hk__heap_carve(hk_heap_t *h, hk_block_t *b, size_t bsize, size_t need, size
 /* heap_ops.h's heap_keep_low out of line: b keeps its first `low` bytes,
  * free; the block after them is returned, for a carve to size. */
 hk_block_t *hk__heap_keep_low(hk_heap_t *h, hk_block_t *b, unsigned at, size_t low);
+
+/* ---- the requested bytes (hk_stats_t.requested) ---------------------------
+ * Kept on the fly with HK_HEAP_EXACT; without it, each used block counts
+ * its usable bytes, which the other counters already give: used bytes less
+ * one header per used block. */
+HK_INLINE void heap_requested_add(hk_heap_t *h, size_t n)
+{
+#if HK_HEAP_EXACT
+    h->requested += n;
+#else
+    (void)h, (void)n;
+#endif
+}
+
+HK_INLINE void heap_requested_sub(hk_heap_t *h, size_t n)
+{
+#if HK_HEAP_EXACT
+    h->requested -= n;
+#else
+    (void)h, (void)n;
+#endif
+}
+
+HK_INLINE size_t heap_requested(const hk_heap_t *h)
+{
+#if HK_HEAP_EXACT
+    return h->requested;
+#else
+    return h->usage.used - HK_W * (size_t)(h->allocs - h->frees);
+#endif
+}
 
 /* Tells the event hook, if one is set, what an operation did. */
 #if HK_EVENTS

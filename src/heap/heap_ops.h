@@ -203,7 +203,7 @@ HK_INLINE void *quick_alloc(hk_heap_t *h, size_t n, size_t need)
         block_unpark(b);
         block_make_used(b, need, n);
         heap_account_used(h, need);
-        h->requested += n;
+        heap_requested_add(h, n);
         h->allocs++;
         if (HK_UNLIKELY(h->bad != NULL)) /* a damaged link met: b is used now */
             hk__heap_recover(h);
@@ -236,7 +236,7 @@ HK_HOT void *heap_alloc_index(hk_heap_t *h, size_t n, size_t need)
     } else {
         heap_carve(h, b, bsize, need, n, 0, b, at);
     }
-    h->requested += n;
+    heap_requested_add(h, n);
     h->allocs++;
     return block_payload(b);
 }
@@ -350,7 +350,7 @@ void hk__heap_release(hk_heap_t *h, hk_block_t *b, size_t size);
 HK_HOT void heap_account_free(hk_heap_t *h, const hk_block_t *b, size_t size)
 {
     HK_ASSERT(h->usage.used >= size && size == block_size(b));
-    h->requested -= size - HK_W - block_slack(b);
+    heap_requested_sub(h, size - HK_W - block_slack(b));
     hk__usage_give(&h->usage, size);
     h->frees++;
 }

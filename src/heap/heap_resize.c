@@ -70,7 +70,8 @@ carve:
     if (held && need < bsize) /* shrunk: the tail swallowed next's header */
         HK_DBG_MERGED(next);
     HK_DBG_RESIZED(h, at, (uintptr_t)b, bsize);
-    h->requested = h->requested - old_req + n;
+    heap_requested_sub(h, old_req);
+    heap_requested_add(h, n);
     return block_payload(at);
 }
 
@@ -150,7 +151,7 @@ static void *aligned_locked(hk_heap_t *h, size_t align, size_t n)
         held = NULL; /* the tail is inserted */
     }
     hk__heap_carve(h, b, bsize, need, n, 0, held, at);
-    h->requested += n;
+    heap_requested_add(h, n);
     h->allocs++;
     return block_payload(b);
 }

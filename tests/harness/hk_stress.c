@@ -117,6 +117,7 @@ static void slot_remove(hk_stress_t *s, hk_stress_obj_t *o)
 {
     s->live--;
     s->live_bytes -= o->n;
+    s->live_usable -= o->u;
     if (s->cfg.flags & HK_STRESS_FIFO) {
         o->p = NULL;
         while (s->qlen && !s->obj[s->head].p) {
@@ -144,8 +145,9 @@ static size_t pick_size(hk_stress_t *s)
     return s->cfg.size_min + rnd(s, s->cfg.size_max - s->cfg.size_min + 1u);
 }
 
-/* The checks every new or moved object gets: alignment, bounds, usable. */
-static void check_placed(hk_stress_t *s, const unsigned char *p, size_t n, size_t align)
+/* The checks every new or moved object gets: alignment, bounds, usable.
+ * Returns usable(p) (n without that callback). */
+static size_t check_placed(hk_stress_t *s, const unsigned char *p, size_t n, size_t align)
 {
     size_t a = align > s->cfg.align ? align : s->cfg.align;
     HK_CHECK_EQ((uintptr_t)p & (a - 1u), 0);
@@ -153,13 +155,16 @@ static void check_placed(hk_stress_t *s, const unsigned char *p, size_t n, size_
         const unsigned char *lo = s->cfg.lo, *hi = s->cfg.hi;
         HK_CHECK(p >= lo && p < hi && (size_t)(hi - p) >= n);
     }
-    if (s->ops->usable) {
-        size_t u = s->ops->usable(s, p);
-        if (s->cfg.flags & HK_STRESS_USABLE_EXACT)
-            HK_CHECK_EQ(u, n);
-        else
-            HK_CHECK(u >= n);
-    }
+    if (!s->ops->usable)
+        return n;
+    size_t u = s->ops->usable(s, p);
+    if (s->cfg.flags & HK_STRESS_USABLE_EXACT)
+        HK_CHECK_EQ(u, n);
+    else
+        HK_CHECK(u >= n);
+    if (s->cfg.flags & HK_STRESS_USABLE_SUM)
+        HK_CHECK(u - n < s->cfg.usable_slop);
+    return u;
 }
 
 static void op_alloc(hk_stress_t *s, bool room)
@@ -203,7 +208,7 @@ static void op_alloc(hk_stress_t *s, bool room)
     s->allocs++;
     if (!room) { /* HK_STRESS_FULL_AT_MAX: this must have failed */
         HK_CHECK(p == NULL && "allocation beyond capacity");
-        hk_stress_obj_t tmp = { p, 0, 0, 0 };
+        hk_stress_obj_t tmp = { p, 0, 0, 0, 0 };
         ops->free(s, &tmp);
         s->frees++;
         return;
@@ -214,10 +219,12 @@ static void op_alloc(hk_stress_t *s, bool room)
             i++;
         HK_CHECK(i == n && "calloc memory zeroed");
     }
-    check_placed(s, p, n, align);
+    size_t u = check_placed(s, p, n, align);
     hk_stress_obj_t *o = slot_new(s);
     o->p = p;
     o->n = n;
+    o->u = u;
+    s->live_usable += u;
     o->id = s->next_id++;
     o->aux = s->aux_next;
     hk_stress_pat_fill(p, o->id, n);
@@ -248,21 +255,23 @@ static void op_realloc(hk_stress_t *s, hk_stress_obj_t *o)
     }
     if (!q) {
         pat_check(s, o, o->p, o->n, "after a failed realloc"); /* untouched */
-        if (s->ops->usable && (s->cfg.flags & HK_STRESS_USABLE_EXACT))
-            HK_CHECK_EQ(s->ops->usable(s, o->p), o->n);
+        if (s->ops->usable && (s->cfg.flags & (HK_STRESS_USABLE_EXACT | HK_STRESS_USABLE_SUM)))
+            HK_CHECK_EQ(s->ops->usable(s, o->p), o->u);
         s->failed++;
         s->nulls++;
         return;
     }
     pat_check(s, o, q, n < o->n ? n : o->n, "after realloc (the kept bytes)");
-    check_placed(s, q, n, 1);
+    size_t u = check_placed(s, q, n, 1);
     if (q != o->p) { /* moved: an allocation and a free */
         s->allocs++;
         s->frees++;
     }
     s->live_bytes = s->live_bytes - o->n + n;
+    s->live_usable = s->live_usable - o->u + u;
     o->p = q;
     o->n = n;
+    o->u = u;
     hk_stress_pat_fill(q, o->id, n);
 }
 
@@ -330,7 +339,7 @@ void hk_stress_check_stats(hk_stress_t *s)
     if (f & HK_STRESS_BLOCKS)
         HK_CHECK_EQ(st.used_blocks, s->live);
     if (f & HK_STRESS_REQUESTED)
-        HK_CHECK_EQ(st.requested, s->live_bytes);
+        HK_CHECK_EQ(st.requested, (f & HK_STRESS_USABLE_SUM) ? s->live_usable : s->live_bytes);
     if (s->cfg.used_unit)
         HK_CHECK_EQ(st.used, (size_t)s->live * s->cfg.used_unit);
     if ((f & HK_STRESS_EMPTY_ZERO) && s->live == 0)

@@ -52,6 +52,7 @@
 typedef struct {
     unsigned char *p; /* NULL: an empty slot (a hole in FIFO order) */
     size_t n;         /* bytes the shadow covers: the request       */
+    size_t u;         /* usable(p) when placed (n without that op)  */
     uint32_t id;      /* seeds the pattern; unique within a run     */
     uint32_t aux;
 } hk_stress_obj_t;
@@ -90,7 +91,10 @@ typedef struct {
 enum {
     HK_STRESS_USABLE_EXACT = 1u << 0, /* usable(p) == the request, not just >= */
     HK_STRESS_BLOCKS = 1u << 1,       /* stats.used_blocks == live objects */
-    HK_STRESS_REQUESTED = 1u << 2,    /* stats.requested == the shadow's bytes */
+    HK_STRESS_REQUESTED = 1u << 2,    /* stats.requested == the shadow's bytes, or with
+                                       * USABLE_SUM the sum of usable(p) over live objects */
+    HK_STRESS_USABLE_SUM = 1u << 9,   /* usable(p) >= the request and < it + usable_slop;
+                                       * it stays until the object moves or resizes */
     HK_STRESS_COUNTS = 1u << 3,       /* stats.allocs/frees/failed_allocs == the rig's */
     HK_STRESS_PEAK_EXACT = 1u << 4,   /* peak_used == the highest used seen (stats_every 1) */
     HK_STRESS_EMPTY_ZERO = 1u << 5,   /* no live object: stats.used == 0 */
@@ -125,6 +129,7 @@ typedef struct {
     size_t align;              /* every object is aligned to this (0: 1)        */
     const void *lo, *hi;       /* hi non-NULL: every object inside [lo, hi)     */
     size_t used_unit;          /* non-zero: stats.used == live x used_unit      */
+    size_t usable_slop;        /* HK_STRESS_USABLE_SUM: usable(p) < n + this    */
     unsigned validate_every, stats_every; /* 0: only at the end             */
     unsigned flags;
 } hk_stress_config_t;
@@ -141,6 +146,7 @@ struct hk_stress {
     unsigned live;          /* live objects */
     unsigned peak_live;
     size_t live_bytes;      /* the shadow's bytes: sum of n over live objects */
+    size_t live_usable;     /* sum of u over live objects */
     unsigned long op;       /* the operation being run */
     uint32_t next_id;
     /* what the allocator must have counted (successful calls; a realloc that

@@ -103,6 +103,21 @@ typedef struct {
 #include "heapkit/types.h"
 hk_lock_t hk_test_lock_probe(hk_test_lock_probe_t *p);
 
+/* The size a heap reports (hk_heap_usable_size, stats.requested, the walk,
+ * the free event) for a block it handed out for n bytes and cut to size:
+ * n itself with HK_HEAP_EXACT; else the block's usable bytes, n plus the
+ * rounding to the granule (level 0: no debug trailer). */
+static inline size_t hk_test_reported(size_t n)
+{
+#if HK_HEAP_EXACT
+    return n;
+#else
+    size_t w = sizeof(size_t), g = HK_ALIGN, min = (4 * w + g - 1) & ~(g - 1);
+    size_t b = (n + w + g - 1) & ~(g - 1);
+    return (b < min ? min : b) - w;
+#endif
+}
+
 /* Runs the named suite, or all when name is NULL. Returns failures. */
 int hk_test_main(const char *suite);
 
