@@ -34,9 +34,21 @@
 static unsigned char arena[ARENA] __attribute__((aligned(64)));
 static struct {
     unsigned char *p;
-    size_t n;
+    size_t n, u; /* the request, and the usable size the heap reported for it */
     unsigned char seed;
 } slot[SLOTS];
+
+/* What the heap may report as the usable size of a fresh block of n bytes:
+ * n itself with HK_HEAP_EXACT, else n rounded up to the granule, plus at
+ * most a tail too small to split. Returns the size, or SIZE_MAX if u is off. */
+static size_t reported_ok(size_t u, size_t n)
+{
+#if HK_HEAP_EXACT
+    return u == n ? u : SIZE_MAX;
+#else
+    return u >= n && u - n < HK_ALIGN + 8 * sizeof(size_t) ? u : SIZE_MAX;
+#endif
+}
 
 
 static unsigned char pattern[256 + ARENA]; /* pattern[k] = k * 31 */
@@ -103,13 +115,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 must(n <= ARENA && memcmp(p, zeros, n) == 0);
             if (op == 2)
                 must(((uintptr_t)p & (align - 1)) == 0);
-            must(hk_heap_usable_size(h, p) == n);
+            size_t u = reported_ok(hk_heap_usable_size(h, p), n);
+            must(u != SIZE_MAX);
             slot[i].p = p;
             slot[i].n = n;
+            slot[i].u = u;
             slot[i].seed = data[at + 2];
             fill(i);
             live++;
-            requested += n;
+            requested += u;
             break;
         }
         case 3: case 4: /* free */
@@ -118,7 +132,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check(i, slot[i].n);
             hk_heap_free(h, slot[i].p);
             live--;
-            requested -= slot[i].n;
+            requested -= slot[i].u;
             slot[i].p = NULL;
             break;
         case 5: case 6: { /* realloc */
@@ -127,13 +141,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             unsigned char *q = hk_heap_realloc(h, slot[i].p, n ? n : 1);
             if (!q) {
                 check(i, slot[i].n);
+                must(hk_heap_usable_size(h, slot[i].p) == slot[i].u); /* untouched */
                 break;
             }
             slot[i].p = q;
             size_t keep = slot[i].n < (n ? n : 1) ? slot[i].n : (n ? n : 1);
             check(i, keep);
-            requested = requested - slot[i].n + (n ? n : 1);
+            size_t u = reported_ok(hk_heap_usable_size(h, q), n ? n : 1);
+            must(u != SIZE_MAX);
+            requested = requested - slot[i].u + u;
             slot[i].n = n ? n : 1;
+            slot[i].u = u;
             fill(i);
             break;
         }
