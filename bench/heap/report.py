@@ -113,6 +113,15 @@ if mcu:
     lines.append("| MCU queues (32-bit, HK_ALIGN 8): no more failed allocations than first fit, "
                  "30-32 KiB arenas | " + ", ".join(f"{a}: {t['failed_allocs']} vs {f['failed_allocs']}"
                                                    for a, t, f in mcu) + f" | {met(ok)} |")
+    sweep = [(a, kv(os.path.join(out, f"mcu.{fit}.{a}.txt")), kv(os.path.join(out, f"mcu.first.{a}.txt")))
+             for a in range(29696, 33792 + 1, 256)]
+    sweep = [(a, int(t["failed_allocs"]), int(f["failed_allocs"])) for a, t, f in sweep if t and f]
+    if sweep:
+        worse = [f"{a} ({t} vs {f})" for a, t, f in sweep if t > f]
+        lines.append(f"| MCU queues, every 256 B from {sweep[0][0]} to {sweep[-1][0]} B "
+                     f"({len(sweep)} arenas): failed allocations in all, against first fit | "
+                     f"{sum(t for a, t, f in sweep)} vs {sum(f for a, t, f in sweep)}; more than "
+                     f"first fit at {', '.join(worse) if worse else 'none'} | |")
     c = int(mcu[-1][1]["control"])  # the largest arena: 32 KiB
     lines.append(f"| control structure <= 256 B for a 32 KiB heap (32-bit, HK_ALIGN 8) | {c} B | "
                  f"{met(c <= 256)} |")
