@@ -5,7 +5,9 @@
 # 1. Host builds of the library and every test suite, each run with CTest:
 #      release   -O2, internal assertions on
 #      debug     -O0, internal assertions on
-#      m32       -m32 (32-bit pointers), needs gcc-multilib
+#      m32       -m32 (32-bit pointers), needs gcc-multilib; with HK_HEAP_EXACT 1,
+#                the exact request sizes at HK_DEBUG 0 (every other build
+#                leaves them to the debug levels)
 #      sanitize  AddressSanitizer + UndefinedBehaviorSanitizer
 # 2. Every stage in scripts/stages/*.sh, in name order. A stage exits 0 on
 #    success, 77 when it cannot run here (it prints why), anything else on
@@ -49,7 +51,7 @@ mkdir -p build
 host_build release  -DHK_INTERNAL_ASSERTS=ON -DCMAKE_C_FLAGS="-O2"
 host_build debug    -DHK_INTERNAL_ASSERTS=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS="-O0 -DHK_TEST_VALIDATE_ALL"
 if echo 'int main(void){return 0;}' | gcc -m32 -x c -o /dev/null - 2>/dev/null; then
-    host_build m32 -DHK_INTERNAL_ASSERTS=ON -DCMAKE_C_FLAGS="-m32 -O2"
+    host_build m32 -DHK_INTERNAL_ASSERTS=ON -DCMAKE_C_FLAGS="-m32 -O2 -DHK_HEAP_EXACT=1"
 else
     if [ "${CI:-}" = true ]; then fail=$((fail+1)); note build:m32 FAILED "gcc -m32 cannot link"
     else skip=$((skip+1)); note build:m32 skipped "gcc -m32 cannot link (apt-get install gcc-multilib)"; fi

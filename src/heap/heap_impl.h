@@ -8,7 +8,7 @@
  * must cover (hk_heap_config_t.class_span, else the region): for a 32 KiB
  * heap on a 32-bit MCU, 11 first levels x 2 second levels = 22 classes, 20
  * of them with a list head (80 + 22 bytes; the whole control structure is
- * 248 bytes); for a heap that can grow to the whole 64-bit address space,
+ * 244 bytes); for a heap that can grow to the whole 64-bit address space,
  * 57 x 2^HK_TLSF_SLI.
  *
  * Regions are kept in an address-ordered singly linked list of small
