@@ -17,9 +17,9 @@
  * request, the alignment and a leading gap of at least one minimum block.
  * The gap goes back as a free block, and the rest is carved as usual.
  */
-#include "heap/index.h"
+#include "heap/heap_ops.h"
 
-static void *realloc_locked(hk_heap_t *h, hk_block_t *b, size_t n)
+HK_INLINE void *realloc_locked(hk_heap_t *h, hk_block_t *b, size_t n)
 {
     size_t bsize = block_size(b), old_req = block_requested(b);
     size_t need = block_size_for(n), have = bsize;
@@ -106,8 +106,24 @@ HK_SITED_BODY void *realloc_call(hk_heap_t *h, void *p, size_t size HK_SITE_PARA
     return q;
 }
 
+/* The plain case (a heap at the gate: no lock, no event hook; a block; a
+ * size neither zero nor too large) takes the pointer checks and the resize
+ * with no handle check and no lock call; everything else, and every call
+ * under -Os or with an observer, takes realloc_call. Both fail the same
+ * way: a bad pointer is reported and NULL returned, the block untouched. */
 void *hk_heap_realloc(hk_heap_t *h, void *p, size_t size)
 {
+#if !defined(__OPTIMIZE_SIZE__) && !HK_OBSERVED
+    if (HK_LIKELY(h && h->gate == HK_HEAP_MAGIC && p && size - 1u < HK_MAX_REQUEST)) {
+        hk_block_t *b = heap_checked_block(h, p);
+        if (HK_UNLIKELY(b == NULL))
+            return NULL; /* reported */
+        void *q = realloc_locked(h, b, size);
+        if (HK_UNLIKELY(h->bad != NULL))
+            hk__heap_recover(h);
+        return q;
+    }
+#endif
     return realloc_call(h, p, size HK_NO_SITE);
 }
 
