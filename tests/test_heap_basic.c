@@ -105,10 +105,14 @@ static void test_overflow(hk_fit_t fit)
     HK_CHECK(hk_heap_aligned_alloc(h, 48, 16) == NULL); /* not a power of two */
     void *p = hk_heap_alloc(h, 10);
     HK_CHECK(hk_heap_realloc(h, p, SIZE_MAX) == NULL);
+    /* either side of the largest request: the plain path and the full one */
+    HK_CHECK(hk_heap_realloc(h, p, HK_MAX_REQUEST) == NULL);
+    HK_CHECK(hk_heap_realloc(h, p, HK_MAX_REQUEST + 1) == NULL);
     HK_CHECK_EQ(hk_heap_usable_size(h, p), hk_test_reported(10)); /* untouched */
+    HK_CHECK_EQ(hk_heap_validate(h), 0);
     hk_heap_free(h, p);
     hk_stats_t after = stats_of(h);
-    HK_CHECK_EQ(after.failed_allocs, before.failed_allocs + 9);
+    HK_CHECK_EQ(after.failed_allocs, before.failed_allocs + 11);
     HK_CHECK_EQ(after.used, 0);
     HK_CHECK_EQ(hk_heap_validate(h), 0);
 }
