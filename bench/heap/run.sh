@@ -12,7 +12,8 @@
 #           wrapper), read and deleted by heapbench itself as it goes
 #   memory  smallest arena (8-byte bisection, forked pattern-checked trials)
 #           over peak live bytes, every trace in ../shared/traces and the
-#           MCU trace in bench/heap/
+#           MCU trace in bench/heap/; the real-program traces again with
+#           HK_ALIGN 8, the alignment of TLSF's reference figures
 #   mcu     failed allocations on bench/heap/mcu-queues.rep in 29-33 KiB
 #           heaps (heapbench --fails), TLSF against first fit
 # HK_BENCH_FIT=first|best measures another policy; HK_BENCH_SKIP_WORST=1
@@ -39,6 +40,12 @@ lzlib="-llzma"
 gcc -std=c11 -O2 -DNDEBUG $lz -I include -I src -I tools/trace src/heap/*.c src/common/*.c \
     src/debug/*.c tools/trace/hk_trace.c bench/heap/heapbench.c -o "$out/heapbench" $lzlib
 hb=$out/heapbench
+# the same at HK_ALIGN 8: the 8-byte granule TLSF's reference figures were
+# measured with on x86-64 (its ALIGN_SIZE on 64-bit hosts), for the memory
+# comparison at equal alignment
+gcc -std=c11 -O2 -DNDEBUG -DHK_ALIGN=8 $lz -I include -I src -I tools/trace src/heap/*.c \
+    src/common/*.c src/debug/*.c tools/trace/hk_trace.c bench/heap/heapbench.c \
+    -o "$out/heapbench8" $lzlib
 # the MCU figures: 32-bit, HK_ALIGN 8, as on a Cortex-M
 # (the MCU trace is plain text: no liblzma needed for the 32-bit build)
 gcc -m32 -std=c11 -O2 -DNDEBUG -DHK_ALIGN=8 -I include -I src -I tools/trace src/heap/*.c \
@@ -79,11 +86,18 @@ if [ "${HK_BENCH_SKIP_WORST:-0}" != 1 ]; then
 fi
 
 echo "== memory ($((SECONDS - t0))s so far)"
+# the real traces at HK_ALIGN 8 alongside (two cores)
+for t in $real; do
+    n=$(basename "$t" .rep.xz)
+    nice -n 10 "$out/heapbench8" --fit "$fit" --mem "$t" >"$out/mem8.$n.txt" || true
+done &
+a8=$!
 for t in $all; do
     n=$(basename "$t"); n=${n%.xz}; n=${n%.rep}
     nice -n 10 "$hb" --fit "$fit" --mem "$t" >"$out/mem.$n.txt" || true
 done
 
+wait $a8
 echo "== MCU trace: failed allocations in 32 KiB and tighter arenas"
 # the goal's five arenas, and a sweep every 256 B from 29 to 33 KiB: which
 # arena fails where is chaotic in the last few hundred bytes
