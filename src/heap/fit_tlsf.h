@@ -30,7 +30,9 @@
  *    993 bytes then never uses a free 1000-byte block of its own class, and
  *    memory is stranded (the complaint behind several TLSF users' reports).
  *    heapkit first looks at up to HK_TLSF_SCAN blocks of the request's own
- *    class for one that fits, and only then moves to the classes above. The
+ *    class (config.h: 1 on 64-bit hosts, 4 on 32-bit targets, whose small
+ *    heaps gain from the longer look) for one that fits, and only then
+ *    moves to the classes above. The
  *    extra work is a constant, so the worst case stays O(1), and memory use
  *    comes close to best fit.
  * 2. A class table sized to the heap. Both levels are chosen at init from
