@@ -75,21 +75,21 @@ for t in real:
 if wsrc:
     lines.append(f"| worst single malloc <= 110 ({wsrc}) | {wm} | {met(wm <= 110)} |")
     lines.append(f"| worst single free <= 100 ({wsrc}) | {wf} | {met(wf <= 100)} |")
-mems, floors = {}, {}
-for p in glob.glob(os.path.join(out, "mem.*.txt")):
-    d = kv(p)
-    if "mem_ratio" in d:
-        mems[os.path.basename(p)[4:-4]] = float(d["mem_ratio"])
-    if "floor_ratio" in d:
-        floors[os.path.basename(p)[4:-4]] = float(d["floor_ratio"])
-mems8, floors8 = {}, {}  # the same build at HK_ALIGN 8, TLSF's alignment on x86-64
-for p in glob.glob(os.path.join(out, "mem8.*.txt")):
-    d = kv(p)
-    if "mem_ratio" in d:
-        mems8[os.path.basename(p)[5:-4]] = float(d["mem_ratio"])
-    if "floor_ratio" in d:
-        floors8[os.path.basename(p)[5:-4]] = float(d["floor_ratio"])
+def load_mem(prefix):
+    """The smallest-arena and floor ratios of the prefix.TRACE.txt files."""
+    m, fl = {}, {}
+    for p in glob.glob(os.path.join(out, prefix + ".*.txt")):
+        d = kv(p)
+        t = os.path.basename(p)[len(prefix) + 1:-4]
+        if "mem_ratio" in d:
+            m[t] = float(d["mem_ratio"])
+        if "floor_ratio" in d:
+            fl[t] = float(d["floor_ratio"])
+    return m, fl
 
+
+mems, floors = load_mem("mem")
+mems8, floors8 = load_mem("mem8")  # the same build at HK_ALIGN 8, TLSF's alignment on x86-64
 
 def vs_tlsf(t, m, fl):
     """heapkit's figure against TLSF's, and the floor when it alone is above TLSF's."""
