@@ -34,23 +34,22 @@ command -v valgrind >/dev/null || { echo "bench/heap: needs valgrind"; exit 77; 
 [ -d "$traces" ] || { echo "bench/heap: no traces at $traces"; exit 77; }
 
 echo "== build (gcc -O2 -DNDEBUG)"
+# build_hb OUT LIBS FLAGS...: heapbench and the heap's sources, gcc -O2 -DNDEBUG
+build_hb() {
+    local o=$1 libs=$2; shift 2
+    gcc -std=c11 -O2 -DNDEBUG "$@" -I include -I src -I tools/trace src/heap/*.c \
+        src/common/*.c src/debug/*.c tools/trace/hk_trace.c bench/heap/heapbench.c -o "$o" $libs
+}
 # .rep.xz traces are read through liblzma (tools/trace)
-lz="-DHK_TRACE_LZMA=1"
-lzlib="-llzma"
-gcc -std=c11 -O2 -DNDEBUG $lz -I include -I src -I tools/trace src/heap/*.c src/common/*.c \
-    src/debug/*.c tools/trace/hk_trace.c bench/heap/heapbench.c -o "$out/heapbench" $lzlib
+build_hb "$out/heapbench" -llzma -DHK_TRACE_LZMA=1
 hb=$out/heapbench
 # the same at HK_ALIGN 8: the 8-byte granule TLSF's reference figures were
 # measured with on x86-64 (its ALIGN_SIZE on 64-bit hosts), for the memory
 # comparison at equal alignment
-gcc -std=c11 -O2 -DNDEBUG -DHK_ALIGN=8 $lz -I include -I src -I tools/trace src/heap/*.c \
-    src/common/*.c src/debug/*.c tools/trace/hk_trace.c bench/heap/heapbench.c \
-    -o "$out/heapbench8" $lzlib
+build_hb "$out/heapbench8" -llzma -DHK_ALIGN=8 -DHK_TRACE_LZMA=1
 # the MCU figures: 32-bit, HK_ALIGN 8, as on a Cortex-M
 # (the MCU trace is plain text: no liblzma needed for the 32-bit build)
-gcc -m32 -std=c11 -O2 -DNDEBUG -DHK_ALIGN=8 -I include -I src -I tools/trace src/heap/*.c \
-    src/common/*.c src/debug/*.c tools/trace/hk_trace.c bench/heap/heapbench.c \
-    -o "$out/heapbench32" 2>/dev/null || cp "$hb" "$out/heapbench32"
+build_hb "$out/heapbench32" "" -m32 -DHK_ALIGN=8 2>/dev/null || cp "$hb" "$out/heapbench32"
 t0=$SECONDS
 real=$(ls "$traces"/real-*.rep.xz | sort)
 all="$(ls "$traces"/*.rep "$traces"/*.rep.xz | sort) $root/bench/heap/mcu-queues.rep"

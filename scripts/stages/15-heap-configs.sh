@@ -16,7 +16,7 @@
 #         figures, the ones compared with TLSF's, from this configuration.
 # Each is built with AddressSanitizer + UBSan and the internal assertions: a
 # path that followed a damaged pointer would trip them.
-# Exit 0 when all pass, 1 otherwise (about 45 s each on 2 cores).
+# Exit 0 when all pass, 1 otherwise (about a minute each on 2 cores).
 set -u
 cd "$(dirname "$0")/../.."
 root=$PWD

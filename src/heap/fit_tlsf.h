@@ -32,9 +32,8 @@
  *    heapkit first looks at up to HK_TLSF_SCAN blocks of the request's own
  *    class (config.h: 1 on 64-bit hosts, 4 on 32-bit targets, whose small
  *    heaps gain from the longer look) for one that fits, and only then
- *    moves to the classes above. The
- *    extra work is a constant, so the worst case stays O(1), and memory use
- *    comes close to best fit.
+ *    moves to the classes above. The extra work is a constant, so the
+ *    worst case stays O(1), and memory use comes close to best fit.
  * 2. A class table sized to the heap. Both levels are chosen at init from
  *    the largest block the heap must serve (config class_span, else the
  *    region): SLI grows by one per doubling of the span from 32 KiB
